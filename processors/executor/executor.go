@@ -1,0 +1,554 @@
+// Package executor labels generated Python programs PASS/FAIL against a problem's tests.
+//
+// Backend "simple": one fresh `python3 -I -S` process per candidate, running the embedded
+// harness.py in its own temp dir, inside user/net/ipc/uts/pid namespaces when the kernel allows.
+// The harness reports per-test result frames on fd 3; the label is decided here in Go from those
+// frames plus how the process ended. PASS requires every test to have run and held.
+//
+// Python environment: CPython's standard library only (-S: no site, so no site-packages;
+// -I: PYTHON* variables, the user site and the cwd are ignored). Programs importing third-party
+// packages (numpy, torch…) therefore FAIL with an exception. Version() names the exact interpreter.
+package executor
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/codeverify/codeverify/schemas"
+)
+
+// harnessSource is run with `python -I -S -c`; nothing is written to disk, so a candidate cannot
+// tamper with the harness of another run.
+//
+//go:embed harness.py
+var harnessSource string
+
+// backendVersion names the harness protocol and labelling rules; bump it when harness.py or the
+// label rules change, since it goes into every Verdict.
+const backendVersion = "simple-1"
+
+const (
+	fileSizeLimit = 16 << 20 // RLIMIT_FSIZE: files a program may write in its temp dir
+	openFileLimit = 256      // RLIMIT_NOFILE
+	frameCap      = 8 << 20  // result frames larger than this are malformed, not read further
+	tailBytes     = 2048     // output tail kept for failure details
+	drainGrace    = 250 * time.Millisecond
+	nobodyID      = 65534
+)
+
+// Errors that mean "no label was produced"; they must never become a FAIL verdict.
+var (
+	ErrUnknownProblem   = errors.New("executor: unknown problem")
+	ErrInvalidProblem   = errors.New("executor: invalid problem")
+	ErrInvalidCandidate = errors.New("executor: invalid candidate")
+)
+
+// Config configures an Executor; zero values take the defaults.
+type Config struct {
+	Python      string        // interpreter; default "python3" (resolved once to sys.executable)
+	Timeout     time.Duration // wall timeout per candidate, default 3s; Problem.TimeoutMs > 0 overrides
+	MemoryBytes int64         // RLIMIT_AS of the program, default 1 GiB
+	OutputBytes int64         // cap on stdout+stderr; exceeding it kills → FAIL output_limit. Default 1 MiB
+	Workers     int           // max concurrent executions, default runtime.NumCPU()
+	TempDir     string        // parent of per-candidate temp dirs, default os.TempDir()
+}
+
+// Result is the outcome of one execution. Err != nil means no label was produced (context
+// cancelled, invalid problem, could not start the interpreter): Label is then empty.
+type Result struct {
+	Label   string
+	Kind    string
+	Detail  string
+	Tests   []schemas.TestOutcome // outcomes of the tests that ran, in order
+	Runtime time.Duration         // wall time of the process, interpreter start-up included
+	Err     error
+}
+
+// sandbox is how the process is isolated; chosen once in New by trying each in turn.
+type sandbox struct {
+	name       string // goes into Version()
+	cloneflags uintptr
+	uid, gid   int // host ids the program runs as (inside it is uid 0 of its user namespace)
+}
+
+// Executor runs candidates. It is safe for concurrent use.
+type Executor struct {
+	cfg       Config
+	python    string // absolute path of the interpreter
+	pyVersion string
+	box       sandbox
+	sem       chan struct{}
+}
+
+// New checks that the interpreter works and picks the strongest sandbox this kernel allows.
+func New(cfg Config) (*Executor, error) {
+	if cfg.Python == "" {
+		cfg.Python = "python3"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	if cfg.MemoryBytes <= 0 {
+		cfg.MemoryBytes = 1 << 30
+	}
+	if cfg.OutputBytes <= 0 {
+		cfg.OutputBytes = 1 << 20
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	if cfg.TempDir == "" {
+		cfg.TempDir = os.TempDir()
+	}
+	e := &Executor{cfg: cfg, sem: make(chan struct{}, cfg.Workers)}
+
+	// Resolve the real interpreter once: a launcher such as a pyenv shim needs an environment
+	// the sandbox does not give, and costs a shell start per candidate.
+	out, err := exec.Command(cfg.Python, "-I", "-S", "-c",
+		"import sys, platform; print(sys.executable); print(platform.python_version())").Output()
+	if err != nil {
+		return nil, fmt.Errorf("executor: python %q does not run: %w", cfg.Python, err)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "/") {
+		return nil, fmt.Errorf("executor: python %q: unexpected self-description %q", cfg.Python, out)
+	}
+	e.python, e.pyVersion = lines[0], lines[1]
+
+	// Strongest first. As root, run the program as nobody so that it cannot write host files;
+	// that needs an interpreter nobody can read (not one under /root), else map our own uid.
+	ns := uintptr(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS)
+	uid, gid := os.Geteuid(), os.Getegid()
+	var boxes []sandbox
+	if uid == 0 {
+		boxes = append(boxes, sandbox{"ns", ns | syscall.CLONE_NEWPID, nobodyID, nobodyID})
+	}
+	self := "ns"
+	if uid == 0 {
+		self = "ns-hostroot" // network is gone, but host files are writable as root
+	}
+	boxes = append(boxes,
+		sandbox{self, ns | syscall.CLONE_NEWPID, uid, gid},
+		sandbox{self + "-nopid", ns, uid, gid},
+		sandbox{"nons", 0, uid, gid})
+	probe := schemas.Problem{ProblemID: "probe", TestStyle: schemas.StyleAsserts, Tests: []string{"assert f() == 1"}}
+	var failures []string
+	for i, b := range boxes {
+		e.box = b
+		r := e.run(context.Background(), probe, "def f():\n    return 1\n")
+		if r.Err == nil && r.Label == schemas.Pass {
+			if i > 0 {
+				log.Printf("executor: sandbox %q (uid %d) chosen; stronger ones failed: %s", b.name, b.uid, strings.Join(failures, "; "))
+			}
+			return e, nil
+		}
+		failures = append(failures, fmt.Sprintf("%s/uid %d: %v %s %s", b.name, b.uid, r.Err, r.Kind, r.Detail))
+	}
+	return nil, fmt.Errorf("executor: the harness does not work with %s: %s", e.python, strings.Join(failures, "; "))
+}
+
+// Version identifies backend, interpreter and sandbox, e.g. "simple-1/python-3.11.7/ns".
+func (e *Executor) Version() string {
+	return fmt.Sprintf("%s/python-%s/%s", backendVersion, e.pyVersion, e.box.name)
+}
+
+// Execute runs code against p's tests. Candidate failures are labels (Err nil); Err is set only
+// when no label could be produced.
+func (e *Executor) Execute(ctx context.Context, p schemas.Problem, code string) Result {
+	if err := p.Validate(); err != nil {
+		return Result{Err: fmt.Errorf("%w: %v", ErrInvalidProblem, err)}
+	}
+	// Decided without running anything: there is no program to run.
+	if !utf8.ValidString(code) {
+		return Result{Label: schemas.Fail, Kind: schemas.KindSyntax, Detail: "code is not valid UTF-8"}
+	}
+	if strings.TrimSpace(code) == "" {
+		return Result{Label: schemas.Fail, Kind: schemas.KindSyntax, Detail: "code is empty"}
+	}
+	select {
+	case e.sem <- struct{}{}:
+	case <-ctx.Done():
+		return Result{Err: ctx.Err()}
+	}
+	defer func() { <-e.sem }()
+	return e.run(ctx, p, code)
+}
+
+// Verdict executes c against p and fills every Verdict field. The error is Result.Err: no
+// verdict must be published for it.
+func (e *Executor) Verdict(ctx context.Context, p schemas.Problem, c schemas.Candidate) (schemas.Verdict, error) {
+	started := time.Now()
+	r := e.Execute(ctx, p, c.Code)
+	if r.Err != nil {
+		return schemas.Verdict{}, r.Err
+	}
+	kind := r.Kind
+	if r.Label == schemas.Pass {
+		kind = schemas.KindNone
+	}
+	benchmark := c.Benchmark
+	if benchmark == "" {
+		benchmark = p.Benchmark
+	}
+	split := c.Split
+	if split == "" {
+		split = p.Split
+	}
+	sum := sha256.Sum256([]byte(c.Code))
+	return schemas.Verdict{
+		CandidateID: c.CandidateID, RequestID: c.RequestID, ProblemID: c.ProblemID,
+		Benchmark: benchmark, Split: split, Model: c.Model, SampleIndex: c.SampleIndex,
+		Label: r.Label, FailureKind: kind, Detail: r.Detail, Tests: r.Tests,
+		RuntimeMs:       float64(r.Runtime.Microseconds()) / 1000,
+		ExecutorVersion: e.Version(),
+		// Hash of the suite actually run, not the stored field, so a stale hash cannot mislabel.
+		TestSuiteHash: p.SuiteHash(),
+		CodeSHA256:    hex.EncodeToString(sum[:]),
+		ExecutedAtMs:  started.UnixMilli(),
+	}, nil
+}
+
+// job is what the harness reads on stdin before any candidate code runs.
+type job struct {
+	Nonce   string   `json:"nonce"`
+	Imports string   `json:"imports"`
+	Code    string   `json:"code"`
+	Setup   string   `json:"setup"`
+	Tests   []string `json:"tests"`
+	Limits  limits   `json:"limits"`
+}
+
+type limits struct {
+	CPUSeconds int64 `json:"cpu_s"`
+	ASBytes    int64 `json:"as_bytes"`
+	FSizeBytes int64 `json:"fsize_bytes"`
+	NoFile     int64 `json:"nofile"`
+}
+
+// newJob builds the program in the benchmarks' order: imports, code, setup (after the code: MBPP
+// 367/927 build objects of classes the solution defines), then the tests. Check style (HumanEval):
+// the tests define check(candidate); the single test is the call check(entry_point).
+func newJob(p schemas.Problem, code string, timeout time.Duration, mem int64) (job, error) {
+	var n [16]byte
+	if _, err := rand.Read(n[:]); err != nil {
+		return job{}, err
+	}
+	j := job{
+		Nonce: hex.EncodeToString(n[:]), Imports: strings.Join(p.TestImports, "\n"), Code: code,
+		Setup: p.TestSetup, Tests: p.Tests,
+		Limits: limits{
+			// CPU can't exceed wall time single-threaded; +1s so the wall timer normally fires first.
+			CPUSeconds: int64(math.Ceil(timeout.Seconds())) + 1,
+			ASBytes:    mem, FSizeBytes: fileSizeLimit, NoFile: openFileLimit,
+		},
+	}
+	if p.TestStyle == schemas.StyleCheck {
+		j.Setup = strings.Join(append([]string{p.TestSetup}, p.Tests...), "\n")
+		j.Tests = []string{"check(" + p.EntryPoint + ")"}
+	}
+	return j, nil
+}
+
+func (e *Executor) timeout(p schemas.Problem) time.Duration {
+	if p.TimeoutMs > 0 {
+		return time.Duration(p.TimeoutMs) * time.Millisecond
+	}
+	return e.cfg.Timeout
+}
+
+// exitInfo is how the process ended, as seen from Go.
+type exitInfo struct {
+	timedOut, outputLimit bool
+	status                syscall.WaitStatus
+	cpu                   time.Duration
+	maxRSS                int64 // bytes
+	tail                  string
+}
+
+// run executes one candidate in a fresh interpreter (the caller holds a worker slot).
+func (e *Executor) run(ctx context.Context, p schemas.Problem, code string) Result {
+	timeout := e.timeout(p)
+	j, err := newJob(p, code, timeout, e.cfg.MemoryBytes)
+	if err != nil {
+		return Result{Err: err}
+	}
+	stdin, err := json.Marshal(j)
+	if err != nil {
+		return Result{Err: err}
+	}
+	dir, err := os.MkdirTemp(e.cfg.TempDir, "cv-exec-")
+	if err != nil {
+		return Result{Err: err}
+	}
+	defer os.RemoveAll(dir)
+	if e.box.uid != os.Geteuid() {
+		if err := os.Chown(dir, e.box.uid, e.box.gid); err != nil {
+			return Result{Err: err}
+		}
+	}
+
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return Result{Err: err}
+	}
+	defer outR.Close()
+	frR, frW, err := os.Pipe()
+	if err != nil {
+		outW.Close()
+		return Result{Err: err}
+	}
+	defer frR.Close()
+
+	cmd := exec.Command(e.python, "-I", "-S", "-c", harnessSource)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "TMPDIR=" + dir, "LANG=C.UTF-8"}
+	cmd.Stdin = bytes.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = outW, outW // one stream, capped as a whole
+	cmd.ExtraFiles = []*os.File{frW}    // fd 3: result frames
+	cmd.SysProcAttr = e.box.attr()
+	cmd.WaitDelay = time.Second // stdin copier: never hang on a stuck pipe
+
+	start := time.Now()
+	err = cmd.Start()
+	outW.Close()
+	frW.Close()
+	if err != nil {
+		return Result{Err: fmt.Errorf("executor: start %s: %w", e.python, err)}
+	}
+	pgid := cmd.Process.Pid // Setpgid: the group id is the leader's pid
+	kill := func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }
+
+	overflow := make(chan struct{})
+	outDone := make(chan string, 1)
+	go func() { outDone <- readCapped(outR, e.cfg.OutputBytes, overflow) }()
+	frDone := make(chan []byte, 1)
+	go func() { frDone <- readFrames(frR) }()
+	waited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(waited) }()
+
+	var info exitInfo
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	cancelled := false
+	select {
+	case <-waited:
+	case <-timer.C:
+		info.timedOut = true
+	case <-overflow:
+		info.outputLimit = true
+	case <-ctx.Done():
+		cancelled = true
+	}
+	kill() // also reaps whatever the program left running in its group
+	<-waited
+	elapsed := time.Since(start)
+	// Readers end at EOF; a descendant that escaped the group (no pid namespace) may hold the pipes.
+	_ = outR.SetReadDeadline(time.Now().Add(drainGrace))
+	_ = frR.SetReadDeadline(time.Now().Add(drainGrace))
+	info.tail = <-outDone
+	frames := <-frDone
+	if cancelled {
+		return Result{Err: ctx.Err()}
+	}
+	select { // the overflow may have raced with a normal exit
+	case <-overflow:
+		info.outputLimit = true
+	default:
+	}
+	st := cmd.ProcessState
+	info.status = st.Sys().(syscall.WaitStatus)
+	info.cpu = st.UserTime() + st.SystemTime()
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+		info.maxRSS = ru.Maxrss * 1024
+	}
+	r := e.label(frames, j, info, timeout)
+	r.Runtime = elapsed
+	return r
+}
+
+func (b sandbox) attr() *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{
+		Setpgid: true, // one group to kill: the program and whatever it spawns
+		// The program dies with us. (Pdeathsig follows the OS thread that started it; Go only
+		// ends threads that were locked by a goroutine, which os/exec does not do.)
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if b.cloneflags != 0 {
+		a.Cloneflags = b.cloneflags
+		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: b.uid, Size: 1}}
+		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: b.gid, Size: 1}}
+		a.GidMappingsEnableSetgroups = false
+		// Become uid/gid 0 of the new namespace, i.e. b.uid/b.gid on the host. Without this the
+		// process keeps our host credentials (root stays root for file access, merely unmapped).
+		a.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+	}
+	return a
+}
+
+// readCapped counts the program's output, keeps its tail for details, and closes overflow once
+// more than limit bytes arrived (the caller then kills the program). It reads to EOF or deadline.
+func readCapped(f *os.File, limit int64, overflow chan struct{}) string {
+	var total int64
+	var tail []byte
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := f.Read(buf)
+		if n > 0 {
+			if total <= limit && total+int64(n) > limit {
+				close(overflow)
+			}
+			total += int64(n)
+			tail = append(tail, buf[:n]...)
+			if len(tail) > tailBytes {
+				tail = append(tail[:0], tail[len(tail)-tailBytes:]...)
+			}
+		}
+		if err != nil {
+			return strings.ToValidUTF8(string(tail), "\uFFFD")
+		}
+	}
+}
+
+// readFrames reads fd 3 to EOF (or deadline), keeping at most frameCap+1 bytes.
+func readFrames(f *os.File) []byte {
+	var b bytes.Buffer
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := f.Read(buf)
+		if n > 0 && b.Len() <= frameCap {
+			b.Write(buf[:n])
+		}
+		if err != nil {
+			return b.Bytes()
+		}
+	}
+}
+
+// frame is one line the harness writes on fd 3.
+type frame struct {
+	T     string `json:"t"` // phase | test | end
+	Name  string `json:"name"`
+	I     int    `json:"i"`
+	OK    bool   `json:"ok"`
+	Kind  string `json:"kind"`
+	Msg   string `json:"msg"`
+	Nonce string `json:"nonce"`
+	Tests int    `json:"tests"`
+}
+
+// harnessKind reports whether the harness may report kind k.
+func harnessKind(k string) bool {
+	switch k {
+	case schemas.KindAssertion, schemas.KindException, schemas.KindSyntax, schemas.KindMemory:
+		return true
+	}
+	return false
+}
+
+// label decides the Result from the frames and how the process ended. Order: a malformed frame
+// stream; else the first failure the harness reported (program order); else why the process was
+// stopped; else PASS only with every test frame, the end frame with this run's nonce, and exit 0.
+func (e *Executor) label(raw []byte, j job, x exitInfo, timeout time.Duration) Result {
+	fail := func(kind, detail string, tests []schemas.TestOutcome) Result {
+		return Result{Label: schemas.Fail, Kind: kind, Detail: detail, Tests: tests}
+	}
+	var tests []schemas.TestOutcome
+	var firstFail *frame
+	var end *frame
+	if len(raw) > frameCap {
+		return fail(schemas.KindException, "bad result frames: too large", nil)
+	}
+	// Frames are whole lines; a last line without its newline was cut short by a kill: ignored.
+	lines := strings.Split(string(raw), "\n")
+	for _, line := range lines[:len(lines)-1] {
+		var f frame
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			return fail(schemas.KindException, "bad result frames: "+err.Error(), tests)
+		}
+		if end != nil {
+			return fail(schemas.KindException, "bad result frames: frame after end", tests)
+		}
+		switch f.T {
+		case "phase":
+			if !harnessKind(f.Kind) || firstFail != nil {
+				return fail(schemas.KindException, "bad result frames: unexpected phase frame", tests)
+			}
+			firstFail = &f
+		case "test":
+			if f.I != len(tests) || len(tests) >= len(j.Tests) || (!f.OK && !harnessKind(f.Kind)) {
+				return fail(schemas.KindException, "bad result frames: unexpected test frame", tests)
+			}
+			kind := f.Kind
+			if f.OK {
+				kind = schemas.KindNone
+			}
+			tests = append(tests, schemas.TestOutcome{Index: int32(f.I), Passed: f.OK, Kind: kind, Message: f.Msg})
+			if !f.OK && firstFail == nil {
+				firstFail = &f
+			}
+		case "end":
+			end = &f
+		default:
+			return fail(schemas.KindException, "bad result frames: unknown frame "+f.T, tests)
+		}
+	}
+
+	switch {
+	case firstFail != nil && firstFail.T == "phase":
+		return fail(firstFail.Kind, firstFail.Name+": "+firstFail.Msg, tests)
+	case firstFail != nil:
+		return fail(firstFail.Kind, fmt.Sprintf("test %d: %s", firstFail.I, firstFail.Msg), tests)
+	case x.outputLimit:
+		return fail(schemas.KindOutputLimit, fmt.Sprintf("output exceeded %d bytes", e.cfg.OutputBytes), tests)
+	case x.timedOut:
+		return fail(schemas.KindTimeout, fmt.Sprintf("wall timeout %v", timeout), tests)
+	case x.status.Signaled() && (x.status.Signal() == syscall.SIGXCPU ||
+		x.status.Signal() == syscall.SIGKILL && x.cpu >= time.Duration(j.Limits.CPUSeconds)*time.Second):
+		return fail(schemas.KindTimeout, fmt.Sprintf("cpu limit %ds", j.Limits.CPUSeconds), tests)
+	case x.status.Signaled() && x.maxRSS >= e.cfg.MemoryBytes/2,
+		end == nil && strings.Contains(x.tail, "MemoryError"):
+		return fail(schemas.KindMemory, "memory exhausted: "+exitDetail(x), tests)
+	case x.status.Signaled():
+		return fail(schemas.KindException, exitDetail(x), tests)
+	case end == nil || len(tests) != len(j.Tests) || end.Tests != len(j.Tests):
+		return fail(schemas.KindException, "exited before all tests ran: "+exitDetail(x), tests)
+	case end.Nonce != j.Nonce:
+		return fail(schemas.KindException, "bad result frames: wrong nonce", tests)
+	case x.status.ExitStatus() != 0:
+		return fail(schemas.KindException, exitDetail(x), tests)
+	}
+	return Result{Label: schemas.Pass, Kind: schemas.KindNone, Tests: tests}
+}
+
+func exitDetail(x exitInfo) string {
+	s := fmt.Sprintf("exit status %d", x.status.ExitStatus())
+	if x.status.Signaled() {
+		s = "killed by signal " + x.status.Signal().String()
+	}
+	if t := strings.TrimSpace(x.tail); t != "" {
+		if len(t) > 300 {
+			t = "…" + t[len(t)-300:]
+		}
+		s += "; output: " + t
+	}
+	return s
+}
+
+// Workers is the number of programs this executor runs at once.
+func (e *Executor) Workers() int { return e.cfg.Workers }
