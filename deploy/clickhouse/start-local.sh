@@ -17,8 +17,9 @@ if ping_ok; then
 	exit 0
 fi
 
-# CI starts from a fresh machine. The package's own service start fails without systemd; harmless.
-if [[ ! -x /usr/sbin/clickhouse-server ]]; then
+# CI starts from a fresh machine. The package cannot start its service without systemd; we start
+# the server ourselves below. curl is only for /ping.
+if [[ ! -x /usr/sbin/clickhouse-server ]] || ! command -v curl >/dev/null; then
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y clickhouse-server clickhouse-client curl
 fi
@@ -30,8 +31,11 @@ mkdir -p "$VAR_DIR"/{data,tmp,user_files,format_schemas,log}
 CONF="$VAR_DIR/config.xml"
 PID="$VAR_DIR/clickhouse-server.pid"
 
-# path etc. must end with '/': the server concatenates file names onto them.
-cat >"$CONF" <<XML
+# path etc. must end with '/': the server concatenates file names onto them. 18.16 refuses to start
+# without mark_cache_size ("Not found: mark_cache_size"); 256 MiB instead of the stock 5 GiB suits a
+# developer machine.
+write_config() {
+	cat >"$CONF" <<XML
 <?xml version="1.0"?>
 <yandex>
     <logger>
@@ -54,25 +58,42 @@ cat >"$CONF" <<XML
     <mark_cache_size>268435456</mark_cache_size>
 </yandex>
 XML
+}
 
-# The server refuses to run with a data directory owned by another user, so when we are root
-# we hand VAR_DIR to the clickhouse user (created by the package) and run as that user.
+# 18.16 runs as root, but current servers refuse to start when their user differs from the data
+# directory's owner, and a database has no reason to run as root: as root, hand VAR_DIR to the
+# clickhouse user the package creates and run the server as that user.
 RUN=()
 if [[ "$(id -u)" -eq 0 ]] && id clickhouse >/dev/null 2>&1; then
-	chown -R clickhouse:clickhouse "$VAR_DIR"
 	RUN=(runuser -u clickhouse --)
 fi
+own_var_dir() { if ((${#RUN[@]})); then chown -R clickhouse:clickhouse "$VAR_DIR"; fi; }
 
-"${RUN[@]}" /usr/sbin/clickhouse-server --config-file="$CONF" --pid-file="$PID" --daemon
+# A pid file left by a killed server makes 18.16's --daemon exit silently (status 0, nothing
+# logged), so remove it unless its process is a live clickhouse-server. A live one is still
+# starting up: wait for it, and leave its config alone, rather than start a second server.
+if [[ -f "$PID" ]] && grep -qs clickhouse "/proc/$(cat "$PID")/cmdline"; then
+	echo "clickhouse: pid $(cat "$PID") already runs from $VAR_DIR; waiting for it on port ${HTTP_PORT}"
+else
+	rm -f "$PID"
+	write_config
+	own_var_dir
+	"${RUN[@]}" /usr/sbin/clickhouse-server --config-file="$CONF" --pid-file="$PID" --daemon
+fi
 
-for _ in $(seq 1 60); do
+for i in $(seq 1 60); do
 	if ping_ok; then
 		echo "clickhouse: up on 127.0.0.1 tcp ${TCP_PORT} http ${HTTP_PORT} (data ${VAR_DIR})"
 		exit 0
 	fi
+	# A server that failed (port taken, bad config) removes its pid file and exits: stop waiting.
+	if ((i > 4)) && ! grep -qs clickhouse "/proc/$(cat "$PID" 2>/dev/null)/cmdline"; then
+		break
+	fi
 	sleep 0.5
 done
 
-echo "clickhouse: did not answer /ping on port ${HTTP_PORT} within 30 s; log tail:" >&2
-tail -n 40 "$VAR_DIR/log/clickhouse-server.err.log" "$VAR_DIR/log/clickhouse-server.log" >&2 || true
+echo "clickhouse: did not answer /ping on port ${HTTP_PORT}; log tail:" >&2
+# In --daemon mode early errors go only to stderr.log, the rest to clickhouse-server.log.
+tail -n 30 "$VAR_DIR/log/stderr.log" "$VAR_DIR/log/clickhouse-server.log" >&2 || true
 exit 1

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what codeverify needs on a fresh Debian bookworm machine (idempotent, as root):
+# python3 for the sandbox, curl for health checks. ClickHouse is installed by clickhouse/start-local.sh.
+set -euo pipefail
+need=()
+[ -x /usr/bin/python3 ] || need+=(python3)
+command -v curl >/dev/null || need+=(curl)
+if ((${#need[@]})); then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || { echo "setup: Go 1.26 is required (/usr/local/go)" >&2; exit 1; }

@@ -1,0 +1,88 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/codeverify/codeverify/schemas"
+)
+
+// The column list is explicit: 18.16 cannot prepare "INSERT INTO t" without one, and naming the
+// columns keeps the insert working when a later migration adds a column with a default.
+const insertVerdicts = `INSERT INTO verdicts (
+    candidate_id, request_id, problem_id, benchmark, split, model, sample_index,
+    label, failure_kind, detail,
+    test_index, test_passed, test_kind, test_message,
+    runtime_ms, executor_version, test_suite_hash, code_sha256, executed_at_ms, executed_at)`
+
+// WriteVerdicts inserts vs as one batch and returns after the server accepted it, so a caller can
+// commit its input offsets afterwards. Rewriting a verdict already stored is harmless: reads
+// collapse rows by candidate_id.
+func (s *Sink) WriteVerdicts(ctx context.Context, vs []schemas.Verdict) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	// Check everything before sending anything: one bad row would make the server reject the
+	// whole batch with an error that does not say which verdict it was.
+	for i := range vs {
+		if err := checkVerdict(&vs[i]); err != nil {
+			return err
+		}
+	}
+	b, err := s.conn.PrepareBatch(ctx, insertVerdicts)
+	if err != nil {
+		return fmt.Errorf("clickhouse: prepare verdict batch: %w", err)
+	}
+	for i := range vs {
+		v := &vs[i]
+		n := len(v.Tests)
+		idx, passed, kind, msg := make([]int32, n), make([]uint8, n), make([]string, n), make([]string, n)
+		for j, t := range v.Tests {
+			idx[j], kind[j], msg[j] = t.Index, t.Kind, t.Message
+			if t.Passed {
+				passed[j] = 1
+			}
+		}
+		err := b.Append(
+			v.CandidateID, v.RequestID, v.ProblemID, v.Benchmark, v.Split, v.Model, v.SampleIndex,
+			v.Label, v.FailureKind, v.Detail,
+			idx, passed, kind, msg,
+			v.RuntimeMs, v.ExecutorVersion, v.TestSuiteHash, v.CodeSHA256,
+			uint64(v.ExecutedAtMs), time.UnixMilli(v.ExecutedAtMs),
+		)
+		if err != nil {
+			b.Abort()
+			return fmt.Errorf("clickhouse: append verdict %s: %w", v.CandidateID, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("clickhouse: insert %d verdicts: %w", len(vs), err)
+	}
+	return nil
+}
+
+func checkVerdict(v *schemas.Verdict) error {
+	switch {
+	case v.CandidateID == "":
+		return fmt.Errorf("clickhouse: verdict with empty candidate_id (problem %q)", v.ProblemID)
+	case v.Label != schemas.Pass && v.Label != schemas.Fail:
+		return fmt.Errorf("clickhouse: verdict %s: label %q is neither %s nor %s", v.CandidateID, v.Label, schemas.Pass, schemas.Fail)
+	case v.ExecutedAtMs < 0:
+		// executed_at_ms is the ReplacingMergeTree version column, which must be unsigned.
+		return fmt.Errorf("clickhouse: verdict %s: negative executed_at_ms %d", v.CandidateID, v.ExecutedAtMs)
+	}
+	return nil
+}
+
+// VerdictCount returns the number of stored verdicts after collapsing redeliveries, and the number
+// of distinct candidate ids; the two are equal when deduplication works.
+func (s *Sink) VerdictCount(ctx context.Context) (rows uint64, distinctCandidates uint64, err error) {
+	// uniqExact reads a column, which also keeps any server from answering count() from part
+	// metadata while ignoring FINAL.
+	err = s.conn.QueryRow(ctx, "SELECT count(), uniqExact(candidate_id) FROM verdicts FINAL").Scan(&rows, &distinctCandidates)
+	if err != nil {
+		return 0, 0, fmt.Errorf("clickhouse: count verdicts: %w", err)
+	}
+	return rows, distinctCandidates, nil
+}
