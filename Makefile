@@ -1,0 +1,35 @@
+# codeverify — the two commands: `make demo` and `make test`. Both set up what they need themselves
+# (apt packages, a local ClickHouse server under ./var; the embedded Kafka broker runs in-process).
+SHELL    := /bin/bash
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+GO       ?= go
+VAR      ?= $(CURDIR)/var
+DATA_DIR ?= $(abspath $(CURDIR)/../shared/data)
+BIN      := bin/codeverify
+
+.PHONY: demo test setup clickhouse build bench vet clean stop
+
+setup:
+	@bash deploy/setup-debian.sh
+
+clickhouse: setup
+	@bash deploy/clickhouse/start-local.sh $(VAR)/clickhouse
+
+build:
+	$(GO) build -o $(BIN) ./cmd/codeverify
+
+demo: clickhouse build
+	./$(BIN) demo --data-dir $(DATA_DIR) --var-dir $(VAR)
+
+test: clickhouse
+	$(GO) vet ./...
+	CODEVERIFY_REQUIRE_CLICKHOUSE=1 CODEVERIFY_DATA_DIR=$(DATA_DIR) $(GO) test -count=1 -timeout 40m ./...
+
+bench: clickhouse
+	CODEVERIFY_DATA_DIR=$(DATA_DIR) $(GO) test -run '^$$' -bench . -benchtime 3s ./processors/executor/ ./sinks/clickhouse/ ./streams/
+
+stop:
+	@bash deploy/clickhouse/stop-local.sh $(VAR)/clickhouse
+
+clean: stop
+	rm -rf $(VAR) bin

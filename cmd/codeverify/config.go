@@ -1,0 +1,170 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration: defaults, then the YAML file, then CODEVERIFY_* environment
+// variables, then flags. Validate runs before any command starts.
+type Config struct {
+	// Brokers of a real Kafka cluster; empty means the embedded broker (kfake) on EmbeddedPort.
+	Brokers      []string `yaml:"brokers"`
+	EmbeddedPort int      `yaml:"embedded_port"`
+	DataDir      string   `yaml:"data_dir"` // benchmark data (../shared/data)
+	VarDir       string   `yaml:"var_dir"`  // runtime state: broker segments, ClickHouse data
+	MetricsAddr  string   `yaml:"metrics_addr"`
+	// MaxMessageBytes: larger input records are dead-lettered as oversized.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
+
+	ClickHouse struct {
+		Addr     string `yaml:"addr"`
+		Database string `yaml:"database"`
+		Username string `yaml:"username"`
+		Password string `yaml:"password"`
+	} `yaml:"clickhouse"`
+
+	Executor struct {
+		Python      string        `yaml:"python"`
+		Timeout     time.Duration `yaml:"timeout"`
+		Workers     int           `yaml:"workers"`
+		MemoryBytes int64         `yaml:"memory_bytes"`
+		OutputBytes int64         `yaml:"output_bytes"`
+	} `yaml:"executor"`
+
+	Sink struct {
+		MaxBatch int           `yaml:"max_batch"`
+		MaxWait  time.Duration `yaml:"max_wait"`
+	} `yaml:"sink"`
+}
+
+func defaultConfig() Config {
+	var c Config
+	c.EmbeddedPort = 9092
+	c.DataDir = filepath.Join("..", "shared", "data")
+	c.VarDir = "var"
+	c.MaxMessageBytes = 1 << 20
+	c.ClickHouse.Addr = "127.0.0.1:9000"
+	c.ClickHouse.Database = "codeverify"
+	c.ClickHouse.Username = "default"
+	c.Executor.Python = defaultPython()
+	c.Executor.Timeout = 3 * time.Second
+	c.Executor.MemoryBytes = 1 << 30
+	c.Executor.OutputBytes = 1 << 20
+	c.Sink.MaxBatch = 5000
+	c.Sink.MaxWait = time.Second
+	return c
+}
+
+// LoadConfig applies the YAML file (path or $CODEVERIFY_CONFIG) and the environment over the defaults.
+func LoadConfig(path string, getenv func(string) string) (Config, error) {
+	c := defaultConfig()
+	if path == "" {
+		path = getenv("CODEVERIFY_CONFIG")
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if v := getenv("CODEVERIFY_BROKERS"); v != "" {
+		c.Brokers = strings.Split(v, ",")
+	}
+	if v := getenv("CODEVERIFY_DATA_DIR"); v != "" {
+		c.DataDir = v
+	}
+	if v := getenv("CODEVERIFY_VAR_DIR"); v != "" {
+		c.VarDir = v
+	}
+	if v := getenv("CODEVERIFY_CLICKHOUSE_ADDR"); v != "" {
+		c.ClickHouse.Addr = v
+	}
+	if v := getenv("CODEVERIFY_PYTHON"); v != "" {
+		c.Executor.Python = v
+	}
+	return c, nil
+}
+
+// Validate says what is wrong before anything starts.
+func (c Config) Validate() error {
+	var errs []string
+	if c.ClickHouse.Addr == "" || c.ClickHouse.Database == "" {
+		errs = append(errs, "clickhouse.addr and clickhouse.database are required")
+	}
+	if c.Executor.Timeout <= 0 {
+		errs = append(errs, "executor.timeout must be > 0")
+	}
+	if c.Executor.Workers < 0 {
+		errs = append(errs, "executor.workers must be ≥ 0 (0 = number of CPUs)")
+	}
+	if c.MaxMessageBytes <= 0 {
+		errs = append(errs, "max_message_bytes must be > 0")
+	}
+	if c.Sink.MaxBatch <= 0 || c.Sink.MaxWait <= 0 {
+		errs = append(errs, "sink.max_batch and sink.max_wait must be > 0")
+	}
+	if len(c.Brokers) == 0 && (c.EmbeddedPort < 0 || c.EmbeddedPort > 65535) {
+		errs = append(errs, "embedded_port out of range")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// bindFlags registers the persistent flags into a scratch Config; applyFlags copies the ones the
+// user actually set, so flags override the file and the environment but defaults do not.
+func bindFlags(root *cobra.Command, f *Config) {
+	d := defaultConfig()
+	fs := root.PersistentFlags()
+	fs.StringSliceVar(&f.Brokers, "brokers", nil, "Kafka bootstrap brokers (empty: the embedded broker)")
+	fs.IntVar(&f.EmbeddedPort, "embedded-port", d.EmbeddedPort, "port of the embedded broker")
+	fs.StringVar(&f.DataDir, "data-dir", d.DataDir, "benchmark data directory (mbpp/, samples/)")
+	fs.StringVar(&f.VarDir, "var-dir", d.VarDir, "runtime state directory (broker data, ClickHouse data)")
+	fs.StringVar(&f.MetricsAddr, "metrics-addr", "", "serve /metrics, /healthz, /readyz here (e.g. 127.0.0.1:9464)")
+	fs.StringVar(&f.ClickHouse.Addr, "clickhouse-addr", d.ClickHouse.Addr, "ClickHouse native protocol address")
+	fs.StringVar(&f.ClickHouse.Database, "clickhouse-db", d.ClickHouse.Database, "ClickHouse database")
+	fs.StringVar(&f.Executor.Python, "python", d.Executor.Python, "python interpreter for the sandbox")
+	fs.DurationVar(&f.Executor.Timeout, "timeout", d.Executor.Timeout, "default wall timeout per candidate")
+	fs.IntVar(&f.Executor.Workers, "workers", 0, "concurrent executions (0 = number of CPUs)")
+}
+
+func applyFlags(cmd *cobra.Command, dst *Config, f *Config) {
+	fs := cmd.Flags()
+	set := func(name string, apply func()) {
+		if fs.Changed(name) {
+			apply()
+		}
+	}
+	set("brokers", func() { dst.Brokers = f.Brokers })
+	set("embedded-port", func() { dst.EmbeddedPort = f.EmbeddedPort })
+	set("data-dir", func() { dst.DataDir = f.DataDir })
+	set("var-dir", func() { dst.VarDir = f.VarDir })
+	set("metrics-addr", func() { dst.MetricsAddr = f.MetricsAddr })
+	set("clickhouse-addr", func() { dst.ClickHouse.Addr = f.ClickHouse.Addr })
+	set("clickhouse-db", func() { dst.ClickHouse.Database = f.ClickHouse.Database })
+	set("python", func() { dst.Executor.Python = f.Executor.Python })
+	set("timeout", func() { dst.Executor.Timeout = f.Executor.Timeout })
+	set("workers", func() { dst.Executor.Workers = f.Executor.Workers })
+}
+
+// defaultPython prefers Debian's interpreter: the sandbox runs programs as nobody when started as
+// root, and nobody cannot read an interpreter under /root (pyenv).
+func defaultPython() string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	return "python3"
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/codeverify/codeverify/producers"
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/sinks/clickhouse"
+	"github.com/codeverify/codeverify/streams"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) demoCmd() *cobra.Command {
+	var problemsPath, samplesPath, model string
+	var temperature, topP float64
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Replay the real CodeGen-16B HumanEval samples through broker → executor → ClickHouse and print the report",
+		Long: `Starts the embedded broker (data under VAR_DIR/kafka) unless --brokers is given, publishes the
+HumanEval problems and the 10,000 CodeGen-Mono-16B samples, runs the executor processor and the
+ClickHouse sink until every published candidate has its verdict in ClickHouse, then prints the
+report. ClickHouse must be up (make demo starts it).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir := filepath.Join(a.cfg.DataDir, "samples", "codet_humaneval_codegen16b")
+			if problemsPath == "" {
+				problemsPath = filepath.Join(dir, "HumanEval_for_code_generation.jsonl")
+			}
+			if samplesPath == "" {
+				samplesPath = filepath.Join(dir, "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.dev100.jsonl")
+			}
+			for _, p := range []string{problemsPath, samplesPath} {
+				if _, err := os.Stat(p); err != nil {
+					return fmt.Errorf("demo data missing (give --data-dir): %w", err)
+				}
+			}
+			return a.runDemo(cmd.Context(), problemsPath, samplesPath, producers.SampleOptions{Model: model, Temperature: temperature, TopP: topP})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&problemsPath, "problems", "", "problems file (default: DATA_DIR/samples/codet_humaneval_codegen16b/HumanEval_for_code_generation.jsonl)")
+	f.StringVar(&samplesPath, "samples", "", "samples file (default: the CodeGen-16B dev100 samples)")
+	f.StringVar(&model, "model", "codegen-mono-16b", "model that generated the samples")
+	f.Float64Var(&temperature, "temperature", 0.8, "sampling temperature of the samples")
+	f.Float64Var(&topP, "top-p", 0.95, "top_p of the samples")
+	return cmd
+}
+
+func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath string, opt producers.SampleOptions) error {
+	start := time.Now()
+	if len(a.cfg.Brokers) == 0 {
+		b, err := streams.StartBroker(filepath.Join(a.cfg.VarDir, "kafka"), a.cfg.EmbeddedPort, a.log)
+		if err != nil {
+			return fmt.Errorf("embedded broker: %w", err)
+		}
+		defer b.Close()
+		a.log.Info("embedded broker up", "addr", b.Addr())
+	}
+	if err := streams.EnsureTopics(ctx, a.brokers(), streams.DefaultCatalog()); err != nil {
+		return err
+	}
+	codecs, err := schemas.NewCodecs()
+	if err != nil {
+		return err
+	}
+	sink, err := a.openClickHouse(ctx)
+	if err != nil {
+		return fmt.Errorf("clickhouse (is it running? deploy/clickhouse/start-local.sh): %w", err)
+	}
+	defer sink.Close()
+
+	np, cands, err := a.publish(ctx, codecs, problemsPath, samplesPath, opt)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("published %d problems and %d candidates (%s)\n", np, len(cands), opt.Model)
+
+	waiting := make(map[string]bool, len(cands))
+	for _, c := range cands {
+		waiting[c.CandidateID] = true
+	}
+	allIn := make(chan struct{})
+	var mu sync.Mutex
+	onWritten := func(batch []schemas.Verdict) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, v := range batch {
+			delete(waiting, v.CandidateID)
+		}
+		fmt.Printf("verdicts in ClickHouse: %d/%d (%.0f candidates/s)\n", len(cands)-len(waiting), len(cands), float64(len(cands)-len(waiting))/time.Since(start).Seconds())
+		if len(waiting) == 0 {
+			select {
+			case <-allIn:
+			default:
+				close(allIn)
+			}
+		}
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	runner, err := a.newExecutorRunner(runCtx, codecs)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- runner.Run(runCtx) }()
+	go func() { errc <- a.runSink(runCtx, codecs, sink, onWritten) }()
+	select {
+	case <-allIn:
+	case err := <-errc:
+		return fmt.Errorf("pipeline stopped early: %w", err)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	stop() // graceful: both drain and commit
+	for range 2 {
+		if err := <-errc; err != nil && ctx.Err() == nil && runCtx.Err() == nil {
+			return err
+		}
+	}
+	dead, err := streams.ReadDeadLetters(ctx, a.brokers(), "candidates.dlq")
+	if err == nil && len(dead) > 0 {
+		fmt.Printf("dead-lettered candidates (all time): %d\n", len(dead))
+	}
+	rows, err := sink.Report(ctx, clickhouse.ReportFilter{Model: opt.Model})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n%d candidates executed and stored in %s\n\n", len(cands), time.Since(start).Round(time.Second))
+	clickhouse.FormatReport(os.Stdout, rows)
+	return nil
+}

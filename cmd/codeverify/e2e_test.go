@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codeverify/codeverify/producers"
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/sinks/clickhouse"
+	"github.com/codeverify/codeverify/streams"
+)
+
+// End-to-end tests: the embedded broker over TCP, a real ClickHouse server, a real python3 sandbox.
+
+func dataDir(t *testing.T) string {
+	t.Helper()
+	d := os.Getenv("CODEVERIFY_DATA_DIR")
+	if d == "" {
+		d = filepath.Join("..", "..", "..", "shared", "data")
+	}
+	if _, err := os.Stat(d); err != nil {
+		t.Fatalf("data dir %s missing (set CODEVERIFY_DATA_DIR): %v", d, err)
+	}
+	return d
+}
+
+// requireClickHouse starts the local server if needed and returns a fresh database name, dropped
+// at cleanup.
+func requireClickHouse(t *testing.T) string {
+	t.Helper()
+	addr := "127.0.0.1:9000"
+	out, err := exec.Command("bash", "../../deploy/clickhouse/start-local.sh", "../../var/clickhouse").CombinedOutput()
+	if err != nil {
+		if os.Getenv("CODEVERIFY_REQUIRE_CLICKHOUSE") == "1" {
+			t.Fatalf("clickhouse: %v\n%s", err, out)
+		}
+		t.Skipf("no ClickHouse server (set CODEVERIFY_REQUIRE_CLICKHOUSE=1 to fail instead): %v", err)
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	db := "e2e_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		exec.Command("clickhouse-client", "--port", strings.Split(addr, ":")[1], "--query", "DROP DATABASE IF EXISTS "+db).Run()
+	})
+	return db
+}
+
+type env struct {
+	app    *app
+	broker *streams.Broker
+	codecs *schemas.Codecs
+	sink   *clickhouse.Sink
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db := requireClickHouse(t)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	b, err := streams.StartBroker(t.TempDir(), 0, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	a := &app{cfg: defaultConfig(), log: log}
+	a.cfg.Brokers = []string{b.Addr()}
+	a.cfg.ClickHouse.Database = db
+	a.cfg.Sink.MaxWait = 200 * time.Millisecond
+	ctx := context.Background()
+	if err := streams.EnsureTopics(ctx, a.brokers(), streams.DefaultCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	codecs, err := schemas.NewCodecs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := a.openClickHouse(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	return &env{app: a, broker: b, codecs: codecs, sink: sink}
+}
+
+// humanEvalSubset writes the first n real HumanEval problems to a file and returns it with the
+// problems' raw records.
+func humanEvalSubset(t *testing.T, n int) (string, []map[string]any) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dataDir(t), "samples", "codet_humaneval_codegen16b", "HumanEval_for_code_generation.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	path := filepath.Join(t.TempDir(), "problems.jsonl")
+	out, _ := os.Create(path)
+	defer out.Close()
+	var recs []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() && len(recs) < n {
+		var r map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+		out.Write(append(sc.Bytes(), '\n'))
+	}
+	return path, recs
+}
+
+// writeSamples writes eval-format samples ({"task_id", "solution"}); the whole program is given.
+func writeSamples(t *testing.T, lines []map[string]string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "samples.jsonl")
+	f, _ := os.Create(path)
+	defer f.Close()
+	enc := json.NewEncoder(f)
+	for _, l := range lines {
+		enc.Encode(l)
+	}
+	return path
+}
+
+// waitVerdicts polls ClickHouse until want distinct candidates are stored.
+func waitVerdicts(t *testing.T, e *env, want uint64, timeout time.Duration) (rows, distinct uint64) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		rows, distinct, err := e.sink.VerdictCount(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if distinct >= want || time.Now().After(deadline) {
+			return rows, distinct
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// startPipeline runs the executor; it is stopped (gracefully) and waited for before the broker closes.
+func (e *env) startPipeline(t *testing.T, ctx context.Context) (*streams.Runner[schemas.Candidate, schemas.Verdict], chan error) {
+	t.Helper()
+	r, err := e.app.newExecutorRunner(ctx, e.codecs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, e.background(t, ctx, r.Run)
+}
+
+// startSink runs the ClickHouse sink until the test ends.
+func (e *env) startSink(t *testing.T, ctx context.Context) {
+	e.background(t, ctx, func(ctx context.Context) error { return e.app.runSink(ctx, e.codecs, e.sink, nil) })
+}
+
+func (e *env) background(t *testing.T, ctx context.Context, run func(context.Context) error) chan error {
+	ctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	done := make(chan struct{})
+	go func() { errc <- run(ctx); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("a pipeline stage did not stop within 15s of cancel")
+		}
+	})
+	return errc
+}
+
+func TestPipelineEndToEnd(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	problemsPath, recs := humanEvalSubset(t, 5)
+	var samples []map[string]string
+	for _, r := range recs {
+		id, prompt := r["task_id"].(string), r["prompt"].(string)
+		samples = append(samples,
+			map[string]string{"task_id": id, "solution": prompt + r["canonical_solution"].(string)},  // PASS
+			map[string]string{"task_id": id, "solution": prompt + "    return None\n"},               // FAIL assertion
+			map[string]string{"task_id": id, "solution": "import sys\nprint('PASS')\nsys.exit(0)\n"}, // FAIL: exits before the tests
+			map[string]string{"task_id": id, "solution": "   \n"},                                    // FAIL syntax (empty)
+			map[string]string{"task_id": id, "solution": "def f(:\n"},                                // FAIL syntax
+		)
+	}
+	_, cands, err := e.app.publish(ctx, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("e2e-model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A candidate whose code is not valid UTF-8 (Avro strings carry bytes as they are).
+	bad := cands[1]
+	bad.CandidateID, bad.SampleIndex, bad.Code = schemas.CandidateID("utf8", 0), 99, "def f():\n    return '\xff\xfe'\n"
+	cp := streams.NewProducer(e.app.brokers(), "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	defer cp.Close()
+	if err := cp.Publish(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	e.startPipeline(t, ctx)
+	e.startSink(t, ctx)
+
+	want := uint64(len(cands) + 1)
+	rows, distinct := waitVerdicts(t, e, want, 120*time.Second)
+	if rows != want || distinct != want {
+		t.Fatalf("ClickHouse has %d rows / %d distinct candidates, want %d", rows, distinct, want)
+	}
+	verdicts, badRecs, err := streams.ReadAll(ctx, e.app.brokers(), "verdicts", e.codecs.Verdict)
+	if err != nil || badRecs != 0 {
+		t.Fatal(err, badRecs)
+	}
+	byID := map[string]schemas.Verdict{}
+	for _, v := range verdicts {
+		byID[v.CandidateID] = v
+	}
+	wantKind := []string{schemas.KindNone, schemas.KindAssertion, schemas.KindException, schemas.KindSyntax, schemas.KindSyntax}
+	for i, c := range cands {
+		v, ok := byID[c.CandidateID]
+		if !ok {
+			t.Fatalf("no verdict for %s #%d", c.ProblemID, c.SampleIndex)
+		}
+		wantLabel := schemas.Fail
+		if i%5 == 0 {
+			wantLabel = schemas.Pass
+		}
+		kindOK := v.FailureKind == wantKind[i%5] || (i%5 == 1 && v.FailureKind == schemas.KindException) // a wrong answer may also raise
+		if v.Label != wantLabel || !kindOK {
+			t.Errorf("%s sample %d: %s/%s (%s), want %s/%s", c.ProblemID, c.SampleIndex, v.Label, v.FailureKind, v.Detail, wantLabel, wantKind[i%5])
+		}
+		if v.TestSuiteHash == "" || v.ExecutorVersion == "" || v.Model != "e2e-model" || v.Benchmark != "humaneval" {
+			t.Errorf("verdict metadata incomplete: %+v", v)
+		}
+	}
+	if v := byID[bad.CandidateID]; v.Label != schemas.Fail || v.FailureKind != schemas.KindSyntax {
+		t.Errorf("invalid UTF-8: %s/%s, want FAIL/syntax", v.Label, v.FailureKind)
+	}
+
+	rep, err := e.sink.Report(ctx, clickhouse.ReportFilter{Model: "e2e-model"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep) != 1 || rep[0].Problems != 5 || rep[0].Candidates != 26 || rep[0].Passed != 5 || rep[0].ZeroPassProblems != 0 {
+		t.Fatalf("report: %+v", rep)
+	}
+	cancel()
+}
+
+// The executor is killed mid-stream (no drain, no commit) and restarted: at-least-once delivery
+// redelivers, and ClickHouse still ends with exactly one verdict per candidate.
+func TestExecutorCrashRestartExactlyOneVerdictEach(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	problemsPath, recs := humanEvalSubset(t, 8)
+	var samples []map[string]string
+	for _, r := range recs {
+		for k := 0; k < 6; k++ {
+			body := r["canonical_solution"].(string)
+			if k%2 == 1 {
+				body = "    return 0\n"
+			}
+			samples = append(samples, map[string]string{"task_id": r["task_id"].(string), "solution": r["prompt"].(string) + body})
+		}
+	}
+	_, cands, err := e.app.publish(ctx, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("crash-model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.startSink(t, ctx)
+
+	r1ctx, r1cancel := context.WithCancel(ctx)
+	r1, errc := e.startPipeline(t, r1ctx)
+	// Let it get part of the way, then kill it.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, d, _ := e.sink.VerdictCount(ctx)
+		if d >= 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r1.Abort()
+	r1cancel()
+	<-errc
+	_, before, _ := e.sink.VerdictCount(ctx)
+	if before >= uint64(len(cands)) {
+		t.Fatalf("the executor finished (%d) before it could be killed; the test proves nothing", before)
+	}
+
+	e.startPipeline(t, ctx)
+	rows, distinct := waitVerdicts(t, e, uint64(len(cands)), 120*time.Second)
+	if rows != uint64(len(cands)) || distinct != uint64(len(cands)) {
+		t.Fatalf("after crash+restart ClickHouse has %d rows / %d distinct, want exactly %d", rows, distinct, len(cands))
+	}
+	rep, err := e.sink.Report(ctx, clickhouse.ReportFilter{Model: "crash-model"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep) != 1 || rep[0].Candidates != uint64(len(cands)) || rep[0].Passed != uint64(len(cands)/2) {
+		t.Fatalf("report after restart: %+v", rep)
+	}
+	t.Logf("killed after %d verdicts; %d candidates, exactly one verdict each", before, len(cands))
+}
+
+// A malformed Avro message and an oversized one end in candidates.dlq with a reason; the pipeline
+// keeps going.
+func TestBadInputGoesToDeadLetterTopic(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	problemsPath, recs := humanEvalSubset(t, 1)
+	id := recs[0]["task_id"].(string)
+	good := map[string]string{"task_id": id, "solution": recs[0]["prompt"].(string) + recs[0]["canonical_solution"].(string)}
+	if _, _, err := e.app.publish(ctx, e.codecs, problemsPath, writeSamples(t, []map[string]string{good}), producersOpt("dlq-model")); err != nil {
+		t.Fatal(err)
+	}
+	if err := streams.PublishRaw(ctx, e.app.brokers(), "candidates", []byte(id), []byte("this is not avro")); err != nil {
+		t.Fatal(err)
+	}
+	huge := schemas.Candidate{CandidateID: "huge", RequestID: "r", ProblemID: id, Code: strings.Repeat("x = 1\n", 70_000), Model: "dlq-model"}
+	hb, _ := e.codecs.Candidate.Encode(huge)
+	if err := streams.PublishRaw(ctx, e.app.brokers(), "candidates", []byte(id), hb); err != nil {
+		t.Fatal(err)
+	}
+	unknown := schemas.Candidate{CandidateID: "orphan", RequestID: "r", ProblemID: "NoSuch/1", Code: "x=1", Model: "dlq-model"}
+	after := schemas.Candidate{CandidateID: "after", RequestID: "r", ProblemID: id, Code: good["solution"], Model: "dlq-model"}
+	cp := streams.NewProducer(e.app.brokers(), "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	defer cp.Close()
+	if err := cp.Publish(ctx, unknown, after); err != nil {
+		t.Fatal(err)
+	}
+	e.app.cfg.MaxMessageBytes = 256 << 10
+	e.startPipeline(t, ctx)
+	e.startSink(t, ctx)
+	if _, d := waitVerdicts(t, e, 2, 90*time.Second); d != 2 {
+		t.Fatalf("want verdicts for the two good candidates, got %d", d)
+	}
+	var dead []streams.DeadLetter
+	deadline := time.Now().Add(30 * time.Second)
+	for len(dead) < 3 && time.Now().Before(deadline) {
+		dead, _ = streams.ReadDeadLetters(ctx, e.app.brokers(), "candidates.dlq")
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(dead) != 3 {
+		t.Fatalf("dead letters: %+v, want 3 (junk, oversized, unknown problem)", dead)
+	}
+	reasons := ""
+	for _, d := range dead {
+		if d.Reason == "" || d.Stage == "" {
+			t.Errorf("dead letter without reason/stage: %+v", d)
+		}
+		reasons += d.Stage + ": " + d.Reason + "\n"
+	}
+	for _, want := range []string{"decode", "oversized", "unknown problem"} {
+		if !strings.Contains(reasons, want) {
+			t.Errorf("no dead letter mentions %q:\n%s", want, reasons)
+		}
+	}
+}
+
+func producersOpt(model string) producers.SampleOptions { return producers.SampleOptions{Model: model} }

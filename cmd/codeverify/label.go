@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/codeverify/codeverify/processors/executor"
+	"github.com/codeverify/codeverify/processors/passk"
+	"github.com/codeverify/codeverify/producers"
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) labelCmd() *cobra.Command {
+	var problemsPath, samplesPath, outPath, model string
+	var noTruncate bool
+	cmd := &cobra.Command{
+		Use:   "label --problems FILE --samples FILE --out FILE",
+		Short: "Label a sample file with the sandboxed executor, without a cluster",
+		Long: `Runs every sample against its problem's tests and writes one JSON line per sample
+(task_id, sample_index, label, failure_kind, runtime_ms, ...) to --out, then prints pass@k.
+
+--problems: MBPP mbpp.jsonl, sanitized-mbpp.json or a HumanEval-style .jsonl.
+--samples:  {"task_id", "completion"|"solution"} per line (human-eval / EvalPlus), or the CodeT
+            format {"prompt", "samples": [...]} (programs cut at CodeT's stop sequences unless
+            --no-truncate).
+Exit status 0 when every sample got a verdict.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if problemsPath == "" || samplesPath == "" || outPath == "" {
+				return fmt.Errorf("--problems, --samples and --out are required")
+			}
+			problems, err := producers.LoadProblems(problemsPath)
+			if err != nil {
+				return err
+			}
+			opt := producers.SampleOptions{Model: model}
+			if noTruncate {
+				opt.Stops = []string{}
+			}
+			cands, unmatched, err := producers.LoadSamples(samplesPath, problems, opt)
+			if err != nil {
+				return err
+			}
+			for _, u := range unmatched {
+				fmt.Fprintf(os.Stderr, "%s:%d: %s\n", samplesPath, u.Line, u.Reason)
+			}
+			ex, err := a.newExecutor()
+			if err != nil {
+				return err
+			}
+			out, err := os.Create(outPath)
+			if err != nil {
+				return err
+			}
+			defer out.Close()
+			verdicts, err := labelAll(cmd.Context(), ex, problems, cands, out, os.Stderr)
+			if err != nil {
+				return err
+			}
+			printPassAtK(os.Stdout, verdicts)
+			if len(unmatched) > 0 {
+				return fmt.Errorf("%d sample lines matched no problem and got no verdict", len(unmatched))
+			}
+			return out.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&problemsPath, "problems", "", "problems file")
+	f.StringVar(&samplesPath, "samples", "", "samples file")
+	f.StringVar(&outPath, "out", "", "output JSONL")
+	f.StringVar(&model, "model", "unknown", "model name recorded with each sample")
+	f.BoolVar(&noTruncate, "no-truncate", false, "do not cut CodeT completions at stop sequences")
+	return cmd
+}
+
+func (a *app) newExecutor() (*executor.Executor, error) {
+	e := a.cfg.Executor
+	return executor.New(executor.Config{
+		Python: e.Python, Timeout: e.Timeout, Workers: e.Workers,
+		MemoryBytes: e.MemoryBytes, OutputBytes: e.OutputBytes,
+	})
+}
+
+type labelLine struct {
+	TaskID      string  `json:"task_id"`
+	SampleIndex int32   `json:"sample_index"`
+	CandidateID string  `json:"candidate_id"`
+	Label       string  `json:"label"`
+	Passed      bool    `json:"passed"`
+	FailureKind string  `json:"failure_kind"`
+	Detail      string  `json:"detail,omitempty"`
+	RuntimeMs   float64 `json:"runtime_ms"`
+	Executor    string  `json:"executor"`
+}
+
+// labelAll executes every candidate (the executor bounds concurrency) and writes the lines in input
+// order, so the output file lines up with the sample file.
+func labelAll(ctx context.Context, ex *executor.Executor, problems []schemas.Problem, cands []schemas.Candidate, out, progress io.Writer) ([]schemas.Verdict, error) {
+	byID := make(map[string]schemas.Problem, len(problems))
+	for _, p := range problems {
+		byID[p.ProblemID] = p
+	}
+	verdicts := make([]schemas.Verdict, len(cands))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	var firstErr error
+	start := time.Now()
+	sem := make(chan struct{}, 256) // bounds goroutines; the executor bounds processes
+	for i, c := range cands {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			v, err := ex.Verdict(ctx, byID[c.ProblemID], c)
+			mu.Lock()
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("%s sample %d: %w", c.ProblemID, c.SampleIndex, err)
+			}
+			verdicts[i] = v
+			done++
+			if done%500 == 0 || done == len(cands) {
+				fmt.Fprintf(progress, "labelled %d/%d (%.0f/s)\n", done, len(cands), float64(done)/time.Since(start).Seconds())
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+	if firstErr != nil { // no verdict is better than a wrong one
+		return nil, firstErr
+	}
+	w := bufio.NewWriter(out)
+	enc := json.NewEncoder(w)
+	for _, v := range verdicts {
+		if err := enc.Encode(labelLine{
+			TaskID: v.ProblemID, SampleIndex: v.SampleIndex, CandidateID: v.CandidateID, Label: v.Label,
+			Passed: v.Label == schemas.Pass, FailureKind: v.FailureKind, Detail: v.Detail,
+			RuntimeMs: v.RuntimeMs, Executor: v.ExecutorVersion,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return verdicts, w.Flush()
+}
+
+func printPassAtK(w io.Writer, vs []schemas.Verdict) {
+	per := map[string][2]int{}
+	kinds := map[string]int{}
+	for _, v := range vs {
+		nc := per[v.ProblemID]
+		nc[0]++
+		if v.Label == schemas.Pass {
+			nc[1]++
+		}
+		per[v.ProblemID] = nc
+		kinds[v.FailureKind]++
+	}
+	zero := 0
+	for _, nc := range per {
+		if nc[1] == 0 {
+			zero++
+		}
+	}
+	fmt.Fprintf(w, "samples: %d  problems: %d  problems_with_no_pass: %d\n", len(vs), len(per), zero)
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(w, "  %-13s %d\n", k+":", kinds[k])
+	}
+	for _, s := range passk.Summary(per, []int{1, 10, 100}) {
+		if s.Problems == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "pass@%d: %.4f  (%d problems with n ≥ %d)\n", s.K, s.PassAtK, s.Problems, s.K)
+	}
+}

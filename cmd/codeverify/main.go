@@ -1,0 +1,56 @@
+// Command codeverify wires codeverify's producers, processors, sinks and streams into one CLI.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRoot().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "codeverify:", err)
+		os.Exit(1)
+	}
+}
+
+type app struct {
+	configPath string
+	cfg        Config
+	flags      Config // scratch: what the persistent flags parsed into
+	log        *slog.Logger
+}
+
+func newRoot() *cobra.Command {
+	a := &app{}
+	root := &cobra.Command{
+		Use:           "codeverify",
+		Short:         "True execution labels for LLM-generated code, as a streaming dataflow over Kafka",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			cfg, err := LoadConfig(a.configPath, os.Getenv)
+			if err != nil {
+				return err
+			}
+			applyFlags(cmd, &cfg, &a.flags)
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			a.cfg = cfg
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (env CODEVERIFY_CONFIG); flags and CODEVERIFY_* env override it")
+	bindFlags(root, &a.flags)
+	root.AddCommand(a.brokerCmd(), a.topicsCmd(), a.produceCmd(), a.executeCmd(), a.sinkCmd(), a.reportCmd(), a.labelCmd(), a.demoCmd())
+	return root
+}

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/codeverify/codeverify/processors/executor"
+	"github.com/codeverify/codeverify/producers"
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/sinks/clickhouse"
+	"github.com/codeverify/codeverify/streams"
+	"github.com/spf13/cobra"
+)
+
+const (
+	executorGroup = "codeverify-executor"
+	sinkGroup     = "codeverify-sink-clickhouse"
+)
+
+func (a *app) brokers() []string {
+	if len(a.cfg.Brokers) > 0 {
+		return a.cfg.Brokers
+	}
+	return []string{"127.0.0.1:" + strconv.Itoa(a.cfg.EmbeddedPort)}
+}
+
+func (a *app) brokerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "broker",
+		Short: "Run the embedded Kafka-protocol broker (kfake) on 127.0.0.1, data under VAR_DIR/kafka",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := streams.StartBroker(filepath.Join(a.cfg.VarDir, "kafka"), a.cfg.EmbeddedPort, a.log)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			if err := streams.EnsureTopics(cmd.Context(), []string{b.Addr()}, streams.DefaultCatalog()); err != nil {
+				return err
+			}
+			a.log.Info("broker ready", "addr", b.Addr(), "data_dir", filepath.Join(a.cfg.VarDir, "kafka"))
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+}
+
+func (a *app) topicsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "topics",
+		Short: "Create the topic catalog on the brokers (idempotent) and print it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cat := streams.DefaultCatalog()
+			if err := streams.EnsureTopics(cmd.Context(), a.brokers(), cat); err != nil {
+				return err
+			}
+			for _, t := range cat {
+				fmt.Printf("%-16s partitions=%d compacted=%v key=%s\n", t.Name, t.Partitions, t.Compacted, t.Key)
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) produceCmd() *cobra.Command {
+	var problemsPath, samplesPath, model string
+	var temperature, topP float64
+	var noTruncate bool
+	cmd := &cobra.Command{
+		Use:   "produce --problems FILE [--samples FILE]",
+		Short: "Publish problems (and pre-generated samples as candidates) to the topics",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if problemsPath == "" {
+				return fmt.Errorf("--problems is required")
+			}
+			codecs, err := schemas.NewCodecs()
+			if err != nil {
+				return err
+			}
+			if err := streams.EnsureTopics(cmd.Context(), a.brokers(), streams.DefaultCatalog()); err != nil {
+				return err
+			}
+			opt := producers.SampleOptions{Model: model, Temperature: temperature, TopP: topP}
+			if noTruncate {
+				opt.Stops = []string{}
+			}
+			np, nc, err := a.publish(cmd.Context(), codecs, problemsPath, samplesPath, opt)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("published %d problems, %d candidates\n", np, len(nc))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&problemsPath, "problems", "", "problems file (MBPP .jsonl/.json, HumanEval .jsonl)")
+	f.StringVar(&samplesPath, "samples", "", "pre-generated samples (CodeT or human-eval format)")
+	f.StringVar(&model, "model", "unknown", "model that generated the samples")
+	f.Float64Var(&temperature, "temperature", 0, "sampling temperature of the samples")
+	f.Float64Var(&topP, "top-p", 1, "top_p of the samples")
+	f.BoolVar(&noTruncate, "no-truncate", false, "do not cut CodeT completions at stop sequences")
+	return cmd
+}
+
+// publish sends the problems, then the candidates of the samples file; it returns the candidates.
+func (a *app) publish(ctx context.Context, codecs *schemas.Codecs, problemsPath, samplesPath string, opt producers.SampleOptions) (int, []schemas.Candidate, error) {
+	problems, err := producers.LoadProblems(problemsPath)
+	if err != nil {
+		return 0, nil, err
+	}
+	pp := streams.NewProducer(a.brokers(), "problems", codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
+	defer pp.Close()
+	if err := pp.Publish(ctx, problems...); err != nil {
+		return 0, nil, fmt.Errorf("publish problems: %w", err)
+	}
+	if samplesPath == "" {
+		return len(problems), nil, nil
+	}
+	cands, unmatched, err := producers.LoadSamples(samplesPath, problems, opt)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(unmatched) > 0 {
+		return 0, nil, fmt.Errorf("%s: %d sample lines match no problem (first: line %d: %s)", samplesPath, len(unmatched), unmatched[0].Line, unmatched[0].Reason)
+	}
+	cp := streams.NewProducer(a.brokers(), "candidates", codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	defer cp.Close()
+	const chunk = 2000 // bounded request size, still few round trips
+	for i := 0; i < len(cands); i += chunk {
+		if err := cp.Publish(ctx, cands[i:min(i+chunk, len(cands))]...); err != nil {
+			return 0, nil, fmt.Errorf("publish candidates: %w", err)
+		}
+	}
+	return len(problems), cands, nil
+}
+
+// problemTable serves the executor's lookups from the compacted problems topic; a miss re-reads the
+// topic (at most every refreshEvery) so problems published after start are found.
+type problemTable struct {
+	mu           sync.Mutex
+	m            map[string]schemas.Problem
+	last         time.Time
+	refreshEvery time.Duration
+	load         func(context.Context) ([]schemas.Problem, error)
+	log          interface{ Warn(string, ...any) }
+}
+
+func (t *problemTable) refresh(ctx context.Context) error {
+	ps, err := t.load(ctx)
+	if err != nil {
+		return err
+	}
+	m := make(map[string]schemas.Problem, len(ps))
+	for _, p := range ps {
+		m[p.ProblemID] = p // later records win, as compaction would
+	}
+	t.m, t.last = m, time.Now()
+	return nil
+}
+
+func (t *problemTable) Problem(id string) (schemas.Problem, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.m[id]; ok {
+		return p, true
+	}
+	if time.Since(t.last) >= t.refreshEvery {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := t.refresh(ctx); err != nil {
+			t.log.Warn("problems table refresh failed", "err", err)
+		}
+	}
+	p, ok := t.m[id]
+	return p, ok
+}
+
+// executorStage maps the executor's never-succeeding errors to permanent (dead-letter) errors.
+type executorStage struct{ p *executor.Processor }
+
+func (s executorStage) Process(ctx context.Context, c schemas.Candidate) ([]schemas.Verdict, error) {
+	out, err := s.p.Process(ctx, c)
+	if errors.Is(err, executor.ErrUnknownProblem) || errors.Is(err, executor.ErrInvalidProblem) || errors.Is(err, executor.ErrInvalidCandidate) {
+		return nil, streams.Permanent(err)
+	}
+	return out, err
+}
+
+func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs) (*streams.Runner[schemas.Candidate, schemas.Verdict], error) {
+	ex, err := a.newExecutor()
+	if err != nil {
+		return nil, err
+	}
+	table := &problemTable{refreshEvery: 2 * time.Second, log: a.log, load: func(ctx context.Context) ([]schemas.Problem, error) {
+		ps, bad, err := streams.ReadAll(ctx, a.brokers(), "problems", codecs.Problem)
+		if bad > 0 {
+			a.log.Warn("undecodable records on the problems topic", "count", bad)
+		}
+		return ps, err
+	}}
+	if err := table.refresh(ctx); err != nil {
+		return nil, fmt.Errorf("load problems table: %w", err)
+	}
+	a.log.Info("executor ready", "version", ex.Version(), "problems", len(table.m))
+	return streams.NewRunner(streams.RunnerConfig[schemas.Candidate, schemas.Verdict]{
+		Brokers: a.brokers(), Group: executorGroup, Input: "candidates", Output: "verdicts",
+		InCodec: codecs.Candidate, OutCodec: codecs.Verdict,
+		OutKey:   func(v schemas.Verdict) string { return v.CandidateID },
+		Validate: func(c schemas.Candidate) error { return c.Validate() },
+		Workers:  ex.Workers(), MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		// Commits follow fetch order; a deep window keeps workers busy behind a slow (timing-out) candidate.
+		MaxInFlight: 64 * ex.Workers(),
+	}, executorStage{&executor.Processor{Exec: ex, Problems: table}})
+}
+
+func (a *app) executeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "execute",
+		Short: "Run the sandboxed executor processor: candidates → verdicts (consumer group " + executorGroup + ")",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			codecs, err := schemas.NewCodecs()
+			if err != nil {
+				return err
+			}
+			r, err := a.newExecutorRunner(cmd.Context(), codecs)
+			if err != nil {
+				return err
+			}
+			return r.Run(cmd.Context())
+		},
+	}
+}
+
+func (a *app) openClickHouse(ctx context.Context) (*clickhouse.Sink, error) {
+	c := a.cfg.ClickHouse
+	return clickhouse.Open(ctx, clickhouse.Config{Addr: c.Addr, Database: c.Database, Username: c.Username, Password: c.Password})
+}
+
+// runSink consumes verdicts into ClickHouse; onWritten (optional) sees every batch after the insert.
+func (a *app) runSink(ctx context.Context, codecs *schemas.Codecs, sink *clickhouse.Sink, onWritten func([]schemas.Verdict)) error {
+	return streams.RunBatches(ctx, streams.BatchConfig[schemas.Verdict]{
+		Brokers: a.brokers(), Group: sinkGroup, Topic: "verdicts", Codec: codecs.Verdict,
+		MaxBatch: a.cfg.Sink.MaxBatch, MaxWait: a.cfg.Sink.MaxWait, Log: a.log,
+	}, func(ctx context.Context, batch []schemas.Verdict) error {
+		if err := sink.WriteVerdicts(ctx, batch); err != nil {
+			return err
+		}
+		if onWritten != nil {
+			onWritten(batch)
+		}
+		return nil
+	})
+}
+
+func (a *app) sinkCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "sink",
+		Short: "Run the ClickHouse sink: verdicts → ClickHouse (consumer group " + sinkGroup + ")",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			codecs, err := schemas.NewCodecs()
+			if err != nil {
+				return err
+			}
+			sink, err := a.openClickHouse(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer sink.Close()
+			return a.runSink(cmd.Context(), codecs, sink, nil)
+		},
+	}
+}
+
+func (a *app) reportCmd() *cobra.Command {
+	var f clickhouse.ReportFilter
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Pass rates and unbiased pass@k per benchmark/split/model, computed in ClickHouse",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sink, err := a.openClickHouse(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer sink.Close()
+			rows, err := sink.Report(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			clickhouse.FormatReport(os.Stdout, rows)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&f.Benchmark, "benchmark", "", "only this benchmark")
+	cmd.Flags().StringVar(&f.Model, "model", "", "only this model")
+	return cmd
+}
