@@ -31,7 +31,6 @@ func MBPPSplit(taskID int) string {
 	return "unknown"
 }
 
-
 // entryPoint guesses the function under test from the first assert that calls something other than
 // a builtin wrapper (set(...), math.isclose(...)).
 func entryPoint(tests []string) string {

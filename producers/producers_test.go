@@ -115,11 +115,11 @@ func TestLoadHumanEvalAndCodeTSamples(t *testing.T) {
 
 func TestTruncate(t *testing.T) {
 	cases := map[string]string{
-		"    return 1\n\ndef other():\n    pass": "    return 1\n",
-		"    return 1\n# comment":              "    return 1",
+		"    return 1\n\ndef other():\n    pass":                    "    return 1\n",
+		"    return 1\n# comment":                                   "    return 1",
 		"    x = 1\n    # inner comment\n    return x\nif __name__": "    x = 1\n    # inner comment\n    return x",
-		"    return 2":                         "    return 2",
-		"    return 3\nprint(f(1))\nclass A:":  "    return 3",
+		"    return 2":                        "    return 2",
+		"    return 3\nprint(f(1))\nclass A:": "    return 3",
 	}
 	for in, want := range cases {
 		if got := Truncate(in, CodeTStops()); got != want {
