@@ -221,25 +221,6 @@ func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs) (*s
 	}, executorStage{&executor.Processor{Exec: ex, Problems: table}})
 }
 
-func (a *app) executeCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "execute",
-		Short: "Run the sandboxed executor processor: candidates → verdicts (consumer group " + executorGroup + ")",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			codecs, err := schemas.NewCodecs()
-			if err != nil {
-				return err
-			}
-			r, err := a.newExecutorRunner(cmd.Context(), codecs)
-			if err != nil {
-				return err
-			}
-			return r.Run(cmd.Context())
-		},
-	}
-}
-
 func (a *app) openClickHouse(ctx context.Context) (*clickhouse.Sink, error) {
 	c := a.cfg.ClickHouse
 	return clickhouse.Open(ctx, clickhouse.Config{Addr: c.Addr, Database: c.Database, Username: c.Username, Password: c.Password})
@@ -259,26 +240,6 @@ func (a *app) runSink(ctx context.Context, codecs *schemas.Codecs, sink *clickho
 		}
 		return nil
 	})
-}
-
-func (a *app) sinkCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "sink",
-		Short: "Run the ClickHouse sink: verdicts → ClickHouse (consumer group " + sinkGroup + ")",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			codecs, err := schemas.NewCodecs()
-			if err != nil {
-				return err
-			}
-			sink, err := a.openClickHouse(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer sink.Close()
-			return a.runSink(cmd.Context(), codecs, sink, nil)
-		},
-	}
 }
 
 func (a *app) reportCmd() *cobra.Command {

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+)
+
+// The long-running services: the executor processor and the ClickHouse sink. Each serves
+// /metrics, /healthz and /readyz on --metrics-addr when it is set.
+
+func (a *app) executeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "execute",
+		Short: "Run the sandboxed executor processor: candidates → verdicts (consumer group " + executorGroup + ")",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			reg := prometheus.NewRegistry()
+			var ready atomic.Bool
+			stop := a.serveObservability(cmd.Context(), reg, &ready)
+			defer stop()
+			codecs, err := schemas.NewCodecs()
+			if err != nil {
+				return err
+			}
+			r, err := a.newExecutorRunner(cmd.Context(), codecs)
+			if err != nil {
+				return err
+			}
+			labels := prometheus.Labels{"processor": "executor"}
+			counter := func(name, help string, f func() float64) {
+				reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "codeverify_runner_" + name, Help: help, ConstLabels: labels}, f))
+			}
+			counter("processed_total", "inputs processed and committed", func() float64 { return float64(r.Stats().Processed) })
+			counter("outputs_total", "output records produced", func() float64 { return float64(r.Stats().Outputs) })
+			counter("dead_lettered_total", "inputs sent to the dead-letter topic", func() float64 { return float64(r.Stats().DeadLettered) })
+			counter("errors_total", "transient processing errors (retried)", func() float64 { return float64(r.Stats().Errors) })
+			ready.Store(true)
+			return r.Run(cmd.Context())
+		},
+	}
+}
+
+func (a *app) sinkCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "sink",
+		Short: "Run the ClickHouse sink: verdicts → ClickHouse (consumer group " + sinkGroup + ")",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			reg := prometheus.NewRegistry()
+			var ready atomic.Bool
+			stop := a.serveObservability(cmd.Context(), reg, &ready)
+			defer stop()
+			rows := prometheus.NewCounter(prometheus.CounterOpts{Name: "codeverify_sink_rows_total", Help: "verdicts inserted into ClickHouse"})
+			batches := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "codeverify_sink_batch_rows", Help: "rows per insert", Buckets: prometheus.ExponentialBuckets(1, 4, 8)})
+			reg.MustRegister(rows, batches)
+			codecs, err := schemas.NewCodecs()
+			if err != nil {
+				return err
+			}
+			sink, err := a.openClickHouse(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer sink.Close()
+			ready.Store(true)
+			return a.runSink(cmd.Context(), codecs, sink, func(b []schemas.Verdict) {
+				rows.Add(float64(len(b)))
+				batches.Observe(float64(len(b)))
+			})
+		},
+	}
+}
+
+// serveObservability serves /metrics, /healthz and /readyz (503 until ready) when --metrics-addr is
+// set; the returned func shuts the server down.
+func (a *app) serveObservability(ctx context.Context, reg *prometheus.Registry, ready *atomic.Bool) func() {
+	if a.cfg.MetricsAddr == "" {
+		return func() {}
+	}
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	srv := &http.Server{Addr: a.cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("metrics server", "addr", a.cfg.MetricsAddr, "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}
+}
