@@ -102,3 +102,16 @@ func TestConfigLayers(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 }
+
+func TestExampleConfigLoads(t *testing.T) {
+	c, err := LoadConfig(filepath.Join("..", "..", "deploy", "codeverify.example.yaml"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Brokers) != 3 || c.Sink.MaxBatch != 5000 || c.Executor.Timeout.Seconds() != 3 {
+		t.Fatalf("example config: %+v", c)
+	}
+}
