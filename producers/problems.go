@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -178,13 +179,7 @@ func LoadProblems(path string) ([]schemas.Problem, error) {
 	if strings.EqualFold(filepath.Ext(path), ".json") {
 		return LoadSanitizedMBPP(path)
 	}
-	var first map[string]json.RawMessage
-	err := readLines(path, func(_ int, line []byte) error {
-		if first == nil {
-			return json.Unmarshal(line, &first)
-		}
-		return nil
-	})
+	first, err := firstRecord(path)
 	if err != nil {
 		return nil, err
 	}
@@ -197,4 +192,23 @@ func LoadProblems(path string) ([]schemas.Problem, error) {
 		return LoadHumanEval(path)
 	}
 	return nil, fmt.Errorf("%s: unknown problem format (want MBPP .jsonl/.json or HumanEval .jsonl)", path)
+}
+
+// errStop ends readLines early without an error.
+var errStop = errors.New("stop")
+
+// firstRecord returns the keys of a JSONL file's first record (nil for an empty file), so loaders
+// can tell formats apart.
+func firstRecord(path string) (map[string]json.RawMessage, error) {
+	var first map[string]json.RawMessage
+	err := readLines(path, func(_ int, line []byte) error {
+		if err := json.Unmarshal(line, &first); err != nil {
+			return err
+		}
+		return errStop
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return first, err
 }

@@ -148,13 +148,7 @@ func LoadEvalSamples(path string, problems []schemas.Problem, opt SampleOptions)
 
 // LoadSamples picks the format from the first line: "samples" → CodeT, "task_id" → eval format.
 func LoadSamples(path string, problems []schemas.Problem, opt SampleOptions) ([]schemas.Candidate, []Unmatched, error) {
-	var first map[string]json.RawMessage
-	err := readLines(path, func(_ int, line []byte) error {
-		if first == nil {
-			return json.Unmarshal(line, &first)
-		}
-		return nil
-	})
+	first, err := firstRecord(path)
 	if err != nil {
 		return nil, nil, err
 	}
