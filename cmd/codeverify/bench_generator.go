@@ -1,13 +1,224 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
 
+	"github.com/codeverify/codeverify/processors/generator"
+	"github.com/codeverify/codeverify/processors/generator/openaifake"
+	"github.com/codeverify/codeverify/producers"
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/streams"
 	"github.com/spf13/cobra"
 )
 
+type benchGenOptions struct {
+	prompts, n, maxN          int
+	maxRequests, maxSequences int
+	latency, ceilingFor       time.Duration
+}
+
 func (a *app) benchGeneratorCmd() *cobra.Command {
-	return &cobra.Command{Use: "executor", Short: "generator throughput (issue 4)", RunE: func(*cobra.Command, []string) error {
-		return fmt.Errorf("bench generator: not built yet")
-	}}
+	var o benchGenOptions
+	cmd := &cobra.Command{
+		Use:   "generator",
+		Short: "Generator throughput against a zero-latency fake OpenAI server, through the embedded broker",
+		Long: `Publishes --prompts prompts of --n samples to an embedded broker, runs the generator processor
+(prompts → candidates) against an in-process fake OpenAI-compatible server, and reports completions
+per second with the peak samples in flight at the server. The fake's own ceiling is measured first
+in the same run (plain HTTP clients at the same concurrency, responses read and discarded).
+Last line: "completions/s: N  in-flight: M".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.benchGenerator(cmd.Context(), o, os.Stdout) },
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.prompts, "prompts", 1000, "prompts to generate for")
+	f.IntVar(&o.n, "n", 100, "samples per prompt")
+	f.IntVar(&o.maxN, "max-n", 25, "the model's n cap per request (requests of this size)")
+	f.IntVar(&o.maxRequests, "max-requests", 64, "generator requests in flight")
+	f.IntVar(&o.maxSequences, "max-sequences", 512, "generator samples in flight")
+	f.DurationVar(&o.latency, "latency", 0, "latency the fake adds to every request")
+	f.DurationVar(&o.ceilingFor, "ceiling-for", 3*time.Second, "how long to measure the fake's own ceiling")
+	return cmd
+}
+
+const benchModel = "bench/instruct"
+
+// benchRespond is a realistic instruct answer: prose, a fenced function, a closing remark.
+func benchRespond(r openaifake.Request, i int) (string, string) {
+	return fmt.Sprintf("Here is the Python function:\n\n```python\ndef solve(xs, k):\n    \"\"\"Return the k-th smallest distinct value.\"\"\"\n    seen = sorted(set(xs))\n    if k > len(seen):\n        return None\n    return seen[k - 1] + %d\n```\n\nThe function sorts the distinct values and indexes them.", i%7), "stop"
+}
+
+func (a *app) benchGenerator(ctx context.Context, o benchGenOptions, w io.Writer) error {
+	srv := openaifake.New(openaifake.Options{Respond: benchRespond, Latency: o.latency})
+	defer srv.Close()
+	srv.StopRecording()
+	fmt.Fprintf(w, "machine: %s\n", machine())
+
+	ceiling, err := fakeCeiling(ctx, srv, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "fake ceiling (plain HTTP clients, %d requests of n=%d in flight): %.0f completions/s\n", o.maxRequests, o.maxN, ceiling)
+
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	dir, err := os.MkdirTemp("", "codeverify-bench-generator-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	b, err := streams.StartBroker(dir, 0, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ba := &app{cfg: a.cfg, log: log}
+	ba.cfg.Brokers = []string{b.Addr()}
+	if err := streams.EnsureTopics(ctx, ba.brokers(), streams.DefaultCatalog()); err != nil {
+		return err
+	}
+	codecs, err := schemas.NewCodecs()
+	if err != nil {
+		return err
+	}
+	problems := make([]schemas.Problem, o.prompts)
+	for i := range problems {
+		problems[i] = schemas.Problem{ProblemID: fmt.Sprintf("bench/%d", i), Benchmark: "bench", Split: "train", EntryPoint: "solve",
+			Prompt: fmt.Sprintf("Write a function to find the %d-th smallest distinct value of a list.", i), TestStyle: schemas.StyleAsserts,
+			Tests: []string{"assert solve([3, 1, 2], 1) == 1", "assert solve([5, 5, 4], 2) == 5", "assert solve([], 1) is None"}}
+	}
+	if err := ba.publishProblems(ctx, codecs, problems); err != nil {
+		return err
+	}
+	prompts := producers.BuildPrompts(problems, producers.PromptOptions{Model: benchModel, N: int32(o.n), Seed: 1})
+	pp := streams.NewProducer(ba.brokers(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	err = pp.Publish(ctx, prompts...)
+	pp.Close()
+	if err != nil {
+		return err
+	}
+	models, err := generator.NewModels(generator.Model{Name: benchModel, API: generator.APIChat, SystemPrompt: generator.DeepSeekCoderSystemPrompt, MaxN: o.maxN})
+	if err != nil {
+		return err
+	}
+	rec, _ := generator.NewMetrics(nil)
+	r, _, err := ba.newGeneratorRunner(ctx, codecs, models, generatorOptions{baseURL: srv.BaseURL(), maxRequests: o.maxRequests,
+		maxSequences: o.maxSequences, maxAttempts: 6, timeout: time.Minute}, rec)
+	if err != nil {
+		return err
+	}
+	want := int64(o.prompts * o.n)
+	callsBefore := srv.Calls()
+	srv.ResetPeak() // the ceiling run's peak is not the processor's
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- r.Run(runCtx) }()
+	var first time.Time
+	var firstOut int64
+	var peak float64
+	for {
+		st := r.Stats()
+		if seq := rec.Value("sequences_in_flight", ""); seq > peak {
+			peak = seq
+		}
+		if first.IsZero() && st.Outputs > 0 {
+			first, firstOut = time.Now(), st.Outputs
+		}
+		if st.Outputs >= want || st.DeadLettered > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			return fmt.Errorf("runner stopped early: %v (stats %+v)", err, st)
+		case <-ctx.Done():
+			stop()
+			<-done
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	end := time.Now()
+	st := r.Stats()
+	stop()
+	if err := <-done; err != nil {
+		return err
+	}
+	if st.DeadLettered > 0 || st.Outputs < want {
+		return fmt.Errorf("bench: %d dead-lettered, %d of %d candidates", st.DeadLettered, st.Outputs, want)
+	}
+	rate := float64(st.Outputs-firstOut) / end.Sub(first).Seconds()
+	fmt.Fprintf(w, "processor: %d prompts × n=%d → %d candidates in %.2fs (%.2fs from the first candidate; includes consumer-group join before it), %d requests, %d transient errors\n",
+		o.prompts, o.n, st.Outputs, end.Sub(start).Seconds(), end.Sub(first).Seconds(), srv.Calls()-callsBefore, st.Errors)
+	fmt.Fprintf(w, "processor/ceiling: %.2f (the fake, the broker and the processor share %d CPUs)\n", rate/ceiling, runtime.NumCPU())
+	// in-flight is what the processor keeps open: samples of requests sent and not yet answered. At
+	// zero latency the fake answers each request in microseconds, so fewer overlap inside it.
+	fmt.Fprintf(w, "peak in flight: %.0f samples requested and unanswered by the generator, %d being answered inside the fake at once\n", peak, srv.PeakInFlight())
+	fmt.Fprintf(w, "completions/s: %.0f  in-flight: %.0f\n", rate, peak)
+	return nil
+}
+
+// fakeCeiling is the fake server's own throughput: the same concurrency and request size, bodies
+// read and discarded, no extraction, no Kafka.
+func fakeCeiling(ctx context.Context, srv *openaifake.Server, o benchGenOptions) (float64, error) {
+	body, _ := json.Marshal(map[string]any{"model": benchModel, "n": o.maxN, "temperature": 1.0, "max_tokens": 512,
+		"messages": []map[string]string{{"role": "system", "content": generator.DeepSeekCoderSystemPrompt}, {"role": "user", "content": "Write a function to find the 3-th smallest distinct value of a list."}}})
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 2 * o.maxRequests
+	client := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+	before := srv.Completions()
+	deadline := time.Now().Add(o.ceilingFor)
+	var wg sync.WaitGroup
+	errs := make(chan error, o.maxRequests)
+	start := time.Now()
+	for range o.maxRequests {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				resp, err := client.Post(srv.BaseURL()+"/chat/completions", "application/json", bytes.NewReader(body))
+				if err != nil {
+					errs <- err
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return 0, fmt.Errorf("fake ceiling: %w", err)
+	default:
+	}
+	return float64(srv.Completions()-before) / time.Since(start).Seconds(), nil
+}
+
+// machine describes the CPU this ran on.
+func machine() string {
+	model := "unknown CPU"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s, %d CPUs (GOMAXPROCS %d), %s/%s, %s, host %s", model, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), host)
 }

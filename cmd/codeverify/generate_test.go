@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/codeverify/codeverify/processors/generator"
+	"github.com/codeverify/codeverify/processors/generator/openaifake"
+	"github.com/codeverify/codeverify/producers"
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/streams"
+)
+
+// genEnv is the embedded broker over TCP with the catalog created; no ClickHouse.
+func genEnv(t *testing.T) (*app, *schemas.Codecs) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	b, err := streams.StartBroker(t.TempDir(), 0, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	a := &app{cfg: defaultConfig(), log: log}
+	a.cfg.Brokers = []string{b.Addr()}
+	if err := streams.EnsureTopics(context.Background(), a.brokers(), streams.DefaultCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	codecs, err := schemas.NewCodecs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, codecs
+}
+
+// TestGeneratorEndToEnd: prompts topic → generator (fake OpenAI server) → candidates topic, over the
+// embedded broker. A prompt the server always fails lands in prompts.dlq with the reason; a
+// redelivered prompt yields the same candidate ids.
+func TestGeneratorEndToEnd(t *testing.T) {
+	a, codecs := genEnv(t)
+	ctx := context.Background()
+	all, err := producers.LoadMBPP(filepath.Join(dataDir(t), "mbpp", "mbpp.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := producers.FilterSplit(all, "train")[:4]
+	if err := a.publishProblems(ctx, codecs, all); err != nil {
+		t.Fatal(err)
+	}
+	doomed := train[3]
+	var limited atomic.Bool
+	srv := openaifake.New(openaifake.Options{MaxN: 4, Fault: func(r openaifake.Request, _ int64) openaifake.Fault {
+		switch {
+		case strings.Contains(r.Prompt, strings.TrimSpace(doomed.Prompt)):
+			return openaifake.Fault{Status: http.StatusInternalServerError}
+		case limited.CompareAndSwap(false, true):
+			return openaifake.Fault{Status: http.StatusTooManyRequests} // recovered by a retry
+		}
+		return openaifake.Fault{}
+	}})
+	defer srv.Close()
+	models, err := generator.NewModels(generator.Model{Name: "deepseek-ai/deepseek-coder-1.3b-instruct", API: generator.APIChat, MaxN: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := producers.BuildPrompts(train, producers.PromptOptions{Model: "deepseek-ai/deepseek-coder-1.3b-instruct", N: 10, Seed: 1})
+	pp := streams.NewProducer(a.brokers(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	defer pp.Close()
+	// prompts[0] twice: a redelivery.
+	if err := pp.Publish(ctx, append(prompts, prompts[0])...); err != nil {
+		t.Fatal(err)
+	}
+
+	rec, _ := generator.NewMetrics(nil)
+	o := generatorOptions{baseURL: srv.BaseURL(), maxRequests: 8, maxSequences: 32, maxAttempts: 3, timeout: 5 * time.Second,
+		backoffBase: time.Millisecond, backoffMax: 10 * time.Millisecond}
+	r, _, err := a.newGeneratorRunner(ctx, codecs, models, o, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st := r.Stats()
+		if st.Processed+st.DeadLettered >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runner stats after 60s: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	cands, bad, err := streams.ReadAll(ctx, a.brokers(), "candidates", codecs.Candidate)
+	if err != nil || bad > 0 {
+		t.Fatalf("read candidates: %v (%d undecodable)", err, bad)
+	}
+	if len(cands) != 40 {
+		t.Fatalf("%d candidates, want 40 (3 prompts × 10 + the redelivered one again)", len(cands))
+	}
+	ids := map[string]int{}
+	for _, c := range cands {
+		ids[c.CandidateID]++
+		if c.ProblemID == doomed.ProblemID || c.Code == "" || c.Completion == "" || c.PromptTokens == 0 || c.Source != "vllm" {
+			t.Fatalf("bad candidate %+v", c)
+		}
+	}
+	if len(ids) != 30 {
+		t.Fatalf("%d distinct candidate ids, want 30", len(ids))
+	}
+	for i := range 10 {
+		if ids[schemas.CandidateID(prompts[0].RequestID, i)] != 2 {
+			t.Fatalf("redelivered prompt: sample %d id seen %d times, want 2 (same id)", i, ids[schemas.CandidateID(prompts[0].RequestID, i)])
+		}
+	}
+	dls, err := streams.ReadDeadLetters(ctx, a.brokers(), streams.DLQTopic("prompts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || !strings.Contains(dls[0].Reason, "gave up after 3 attempts") || !strings.Contains(dls[0].Reason, "500") {
+		t.Fatalf("dead letters: %+v", dls)
+	}
+	if p, err := codecs.Prompt.Decode(dls[0].Value); err != nil || p.ProblemID != doomed.ProblemID {
+		t.Fatalf("dead letter is not the doomed prompt: %+v %v", p, err)
+	}
+	if rec.Value("errors_total", generator.StatusRateLimited) == 0 {
+		t.Fatal("no 429 was injected and retried")
+	}
+}
+
+// TestBenchGenerator runs a short `bench generator`: the last line's format, and the floor the
+// issue sets (≥ 2,000 completions/s with ≥ 256 samples in flight against a zero-latency fake).
+func TestBenchGenerator(t *testing.T) {
+	a := &app{cfg: defaultConfig(), log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	var out strings.Builder
+	o := benchGenOptions{prompts: 200, n: 100, maxN: 25, maxRequests: 64, maxSequences: 512, ceilingFor: 300 * time.Millisecond}
+	if err := a.benchGenerator(context.Background(), o, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	t.Logf("\n%s", out.String())
+	var rate float64
+	var inFlight int
+	if _, err := fmt.Sscanf(lines[len(lines)-1], "completions/s: %g  in-flight: %d", &rate, &inFlight); err != nil {
+		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
+	}
+	if rate < 2000 || inFlight < 256 {
+		t.Fatalf("completions/s %.0f (want ≥ 2000), in-flight %d (want ≥ 256)", rate, inFlight)
+	}
+	if !strings.Contains(out.String(), "fake ceiling") || !strings.Contains(out.String(), "processor/ceiling") || !strings.Contains(out.String(), "machine:") {
+		t.Fatal("bench output lacks the ceiling, the ratio or the machine")
+	}
+}
