@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -262,12 +263,14 @@ func TestExecutorCrashRestartExactlyOneVerdictEach(t *testing.T) {
 	problemsPath, recs := humanEvalSubset(t, 8)
 	var samples []map[string]string
 	for _, r := range recs {
-		for k := 0; k < 6; k++ {
+		for k := 0; k < 24; k++ {
 			body := r["canonical_solution"].(string)
 			if k%2 == 1 {
 				body = "    return 0\n"
 			}
-			samples = append(samples, map[string]string{"task_id": r["task_id"].(string), "solution": r["prompt"].(string) + body})
+			// Distinct programs (no cache hits) that each take a moment, so the kill lands mid-stream.
+			slow := fmt.Sprintf("\nimport time as _t\n_variant = %d\n_t.sleep(0.03)\n", k)
+			samples = append(samples, map[string]string{"task_id": r["task_id"].(string), "solution": r["prompt"].(string) + body + slow})
 		}
 	}
 	_, cands, err := e.app.publish(ctx, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("crash-model"))
