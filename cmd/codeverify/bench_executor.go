@@ -1,13 +1,345 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
+	"github.com/codeverify/codeverify/processors/executor"
+	"github.com/codeverify/codeverify/producers"
+	"github.com/codeverify/codeverify/schemas"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) benchExecutorCmd() *cobra.Command {
-	return &cobra.Command{Use: "executor", Short: "executor throughput (issue 3)", RunE: func(*cobra.Command, []string) error {
-		return fmt.Errorf("bench executor: not built yet")
-	}}
+	var n, naiveN int
+	var loops float64
+	var soak time.Duration
+	cmd := &cobra.Command{
+		Use:   "executor",
+		Short: "Executor throughput: zygote backend without and with 2% infinite loops, vs a fresh python3 per candidate",
+		Long: `Runs MBPP reference solutions (problems whose reference takes over 100 ms are left out, and
+said so) through the zygote backend with calibrated per-problem timeouts, every candidate executed
+(no cache): once as they are, once with a share of them turned into infinite loops. Then the naive
+baseline (backend simple: a fresh python3 per candidate, same tests) in the same run.
+Last line: candidates/s: N  naive: M  ratio: R (N is the run without loops).
+--soak D instead runs D of continuous mixed load and checks processes, fds and RSS do not grow.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := cmd.OutOrStdout()
+			problems, err := producers.LoadProblems(filepath.Join(a.cfg.DataDir, "mbpp", "mbpp.jsonl"))
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			ex, err := a.newExecutorWith(executor.BackendZygote, -1)
+			if err != nil {
+				return err
+			}
+			defer ex.Close()
+			printMachine(w, ex)
+			calibrated, err := ex.Calibrate(ctx, problems, executor.Calibration{})
+			if err != nil {
+				return err
+			}
+			fast := fastProblems(ctx, ex, problems)
+			fmt.Fprintf(w, "problems: %d MBPP, %d calibrated, %d with a reference under 100 ms used\n", len(problems), calibrated, len(fast))
+			if soak > 0 {
+				return runSoak(ctx, w, ex, fast, soak)
+			}
+			plain := benchCandidates(fast, n, 0)
+			r0 := runLoad(ctx, ex, plain)
+			report(w, "zygote, no loops", r0)
+			rl := runLoad(ctx, ex, benchCandidates(fast, n, loops))
+			report(w, fmt.Sprintf("zygote, %.0f%% infinite loops", loops*100), rl)
+			naive, err := a.newExecutorWith(executor.BackendSimple, -1)
+			if err != nil {
+				return err
+			}
+			rn := runLoad(ctx, naive, plain[:min(naiveN, len(plain))])
+			report(w, "naive (fresh python3 per candidate)", rn)
+			if r0.wrong > 0 || rn.wrong > 0 {
+				return fmt.Errorf("%d / %d reference solutions were not PASS", r0.wrong, rn.wrong)
+			}
+			fmt.Fprintf(w, "candidates/s: %.0f  naive: %.0f  ratio: %.1f\n", r0.rate, rn.rate, r0.rate/rn.rate)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&n, "n", 6000, "candidates per zygote run")
+	f.IntVar(&naiveN, "naive-n", 400, "candidates for the naive baseline")
+	f.Float64Var(&loops, "loops", 0.02, "share of infinite loops in the second run")
+	f.DurationVar(&soak, "soak", 0, "run mixed load this long and check for leaks instead")
+	return cmd
+}
+
+// newExecutorWith builds an executor from the config with the given backend and cache size.
+func (a *app) newExecutorWith(backend string, cacheSize int) (*executor.Executor, error) {
+	e := a.cfg.Executor
+	return executor.New(executor.Config{
+		Python: e.Python, Timeout: e.Timeout, Workers: e.Workers,
+		MemoryBytes: e.MemoryBytes, OutputBytes: e.OutputBytes, Backend: backend, CacheSize: cacheSize,
+	})
+}
+
+func printMachine(w io.Writer, ex *executor.Executor) {
+	model := "unknown"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(l[strings.Index(l, ":")+1:])
+				break
+			}
+		}
+	}
+	fmt.Fprintf(w, "machine: %s, %d cores, %s/%s\n", model, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(w, "executor: %s, %d workers\n", ex.Version(), ex.Workers())
+	if iso := ex.Isolation(); iso.Namespaces != "" {
+		fmt.Fprintf(w, "isolation: %s\n", iso)
+	}
+}
+
+// fastProblems keeps the problems whose reference passes in under 100 ms.
+func fastProblems(ctx context.Context, ex *executor.Executor, ps []schemas.Problem) []schemas.Problem {
+	var out []schemas.Problem
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2*ex.Workers())
+	for _, p := range ps {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r := ex.Execute(ctx, p, p.ReferenceCode)
+			if r.Err == nil && r.Label == schemas.Pass && r.Runtime < 100*time.Millisecond {
+				mu.Lock()
+				out = append(out, p)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool { return out[i].ProblemID < out[j].ProblemID })
+	return out
+}
+
+type benchCand struct {
+	p        schemas.Problem
+	code     string
+	wantPass bool
+}
+
+// benchCandidates cycles through the problems' references; every 1/loops-th becomes a loop.
+func benchCandidates(ps []schemas.Problem, n int, loops float64) []benchCand {
+	out := make([]benchCand, n)
+	every := 0
+	if loops > 0 {
+		every = int(1 / loops)
+	}
+	for i := range out {
+		p := ps[i%len(ps)]
+		out[i] = benchCand{p: p, code: p.ReferenceCode, wantPass: true}
+		if every > 0 && i%every == every/2 {
+			out[i] = benchCand{p: p, code: p.ReferenceCode + "\nwhile True:\n    pass\n"}
+		}
+	}
+	return out
+}
+
+type loadResult struct {
+	n, wrong  int
+	elapsed   time.Duration
+	rate      float64
+	p50, p99  time.Duration
+	kinds     map[string]int
+	infraErrs int
+}
+
+func runLoad(ctx context.Context, ex *executor.Executor, cands []benchCand) loadResult {
+	lat := make([]time.Duration, len(cands))
+	res := loadResult{n: len(cands), kinds: map[string]int{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan int)
+	start := time.Now()
+	for g := 0; g < 2*ex.Workers(); g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := time.Now()
+				r := ex.Execute(ctx, cands[i].p, cands[i].code)
+				lat[i] = time.Since(t)
+				mu.Lock()
+				if r.Err != nil {
+					res.infraErrs++
+				} else {
+					res.kinds[r.Kind]++
+					if (r.Label == schemas.Pass) != cands[i].wantPass {
+						res.wrong++
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range cands {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.rate = float64(len(cands)) / res.elapsed.Seconds()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) > 0 {
+		res.p50, res.p99 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
+	}
+	return res
+}
+
+func report(w io.Writer, name string, r loadResult) {
+	kinds := make([]string, 0, len(r.kinds))
+	for k, v := range r.kinds {
+		kinds = append(kinds, k+"="+strconv.Itoa(v))
+	}
+	sort.Strings(kinds)
+	fmt.Fprintf(w, "%-40s %6d candidates in %7.2fs: %7.1f candidates/s  p50 %6.2fms  p99 %7.2fms  [%s] wrong=%d errors=%d\n",
+		name+":", r.n, r.elapsed.Seconds(), r.rate, ms(r.p50), ms(r.p99), strings.Join(kinds, " "), r.wrong, r.infraErrs)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// soakSample is what a leak would show: host processes, sandbox-uid processes and their RSS, and
+// this process's fds, goroutines and RSS.
+type soakSample struct {
+	procs, sandboxProcs, fds, goroutines int
+	rssKB, sandboxRSSKB                  int64
+}
+
+func sampleHost() soakSample {
+	s := soakSample{goroutines: runtime.NumGoroutine()}
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		s.fds = len(fds)
+	}
+	s.rssKB = statusKB("/proc/self/status", "VmRSS:")
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		s.procs++
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "Uid:") && len(strings.Fields(l)) > 1 && strings.Fields(l)[1] == "65534" {
+				s.sandboxProcs++
+				s.sandboxRSSKB += statusKB(filepath.Join("/proc", e.Name(), "status"), "VmRSS:")
+			}
+		}
+	}
+	return s
+}
+
+func statusKB(path, key string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, key) {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// soakMix: mostly correct programs, plus failures, loops, memory and output bombs, exceptions,
+// processes and threads left running, files left in the sandbox's /tmp.
+func soakMix(ps []schemas.Problem, n, round int) []benchCand {
+	out := make([]benchCand, n)
+	for i := range out {
+		p := ps[(i+round*n)%len(ps)]
+		ref := p.ReferenceCode
+		c := benchCand{p: p, code: ref, wantPass: true}
+		switch i % 50 {
+		case 1:
+			c = benchCand{p: p, code: ref + "\nwhile True:\n    pass\n"}
+		case 2:
+			c = benchCand{p: p, code: "x = []\nwhile True:\n    x.append(bytearray(10**7))\n"}
+		case 3:
+			c = benchCand{p: p, code: "print('x' * 5_000_000)\n" + ref}
+		case 4:
+			c = benchCand{p: p, code: ref + "\nraise ValueError('no')\n"}
+		case 5:
+			c = benchCand{p: p, code: "import subprocess\nsubprocess.Popen(['sleep', '100'], start_new_session=True)\n" + ref, wantPass: true}
+		case 6:
+			c = benchCand{p: p, code: "import threading, time\nthreading.Thread(target=time.sleep, args=(100,)).start()\n" + ref, wantPass: true}
+		case 7:
+			c = benchCand{p: p, code: "open('/tmp/junk', 'w').write('x' * 100000)\n" + ref, wantPass: true}
+		case 8:
+			c = benchCand{p: p, code: "import os\nos._exit(0)\n"}
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func runSoak(ctx context.Context, w io.Writer, ex *executor.Executor, ps []schemas.Problem, d time.Duration) error {
+	start := time.Now()
+	var first, last, peak soakSample
+	total, wrong, errs := 0, 0, 0
+	for round := 0; time.Since(start) < d && ctx.Err() == nil; round++ {
+		r := runLoad(ctx, ex, soakMix(ps, 1000, round))
+		total += r.n
+		wrong += r.wrong
+		errs += r.infraErrs
+		runtime.GC()
+		last = sampleHost()
+		if round == 0 {
+			first, peak = last, last
+		}
+		peak.procs, peak.fds = max(peak.procs, last.procs), max(peak.fds, last.fds)
+		peak.rssKB, peak.sandboxRSSKB = max(peak.rssKB, last.rssKB), max(peak.sandboxRSSKB, last.sandboxRSSKB)
+		fmt.Fprintf(w, "soak %6.0fs: %7d candidates (%.0f/s this round), wrong %d, errors %d | host procs %d, sandbox procs %d (RSS %d MiB), fds %d, goroutines %d, RSS %d MiB\n",
+			time.Since(start).Seconds(), total, r.rate, wrong, errs, last.procs, last.sandboxProcs, last.sandboxRSSKB>>10, last.fds, last.goroutines, last.rssKB>>10)
+	}
+	fmt.Fprintf(w, "soak result: %d candidates in %v; start→end: host procs %d→%d, sandbox procs %d→%d, sandbox RSS %d→%d MiB, fds %d→%d, goroutines %d→%d, RSS %d→%d MiB (peak %d MiB); wrong labels %d, infra errors %d\n",
+
+		total, time.Since(start).Round(time.Second), first.procs, last.procs, first.sandboxProcs, last.sandboxProcs,
+		first.sandboxRSSKB>>10, last.sandboxRSSKB>>10, first.fds, last.fds, first.goroutines, last.goroutines, first.rssKB>>10, last.rssKB>>10, peak.rssKB>>10, wrong, errs)
+	var leaks []string
+	if last.sandboxProcs > first.sandboxProcs {
+		leaks = append(leaks, "sandbox processes grew")
+	}
+	if last.fds > first.fds+8 {
+		leaks = append(leaks, "fds grew")
+	}
+	if last.goroutines > first.goroutines+16 {
+		leaks = append(leaks, "goroutines grew")
+	}
+	if last.rssKB > 2*first.rssKB+64<<10 {
+		leaks = append(leaks, "RSS grew")
+	}
+	if wrong > 0 || errs > 0 {
+		leaks = append(leaks, fmt.Sprintf("%d wrong labels, %d errors", wrong, errs))
+	}
+	if len(leaks) > 0 {
+		return fmt.Errorf("soak: %s", strings.Join(leaks, "; "))
+	}
+	fmt.Fprintln(w, "soak: no growth in processes, fds, goroutines or memory")
+	return ctx.Err()
 }

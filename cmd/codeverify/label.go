@@ -20,7 +20,8 @@ import (
 
 func (a *app) labelCmd() *cobra.Command {
 	var problemsPath, samplesPath, outPath, model string
-	var noTruncate bool
+	var noTruncate, calibrate, lookupCH bool
+	var backend string
 	cmd := &cobra.Command{
 		Use:   "label --problems FILE --samples FILE --out FILE",
 		Short: "Label a sample file with the sandboxed executor, without a cluster",
@@ -52,9 +53,29 @@ Exit status 0 when every sample got a verdict.`,
 			for _, u := range unmatched {
 				fmt.Fprintf(os.Stderr, "%s:%d: %s\n", samplesPath, u.Line, u.Reason)
 			}
-			ex, err := a.newExecutor()
+			ex, err := a.newExecutorWith(backend, 0)
 			if err != nil {
 				return err
+			}
+			defer ex.Close()
+			fmt.Fprintf(os.Stderr, "executor %s, %d workers\n", ex.Version(), ex.Workers())
+			if iso := ex.Isolation(); iso.Namespaces != "" {
+				fmt.Fprintf(os.Stderr, "isolation: %s\n", iso)
+			}
+			if calibrate {
+				n, err := ex.Calibrate(cmd.Context(), problems, executor.Calibration{})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(os.Stderr, "calibrated timeouts of %d/%d problems from their reference solutions\n", n, len(problems))
+			}
+			if lookupCH {
+				sink, err := a.openClickHouse(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("--lookup-clickhouse: %w", err)
+				}
+				defer sink.Close()
+				ex.SetLookup(sink)
 			}
 			out, err := os.Create(outPath)
 			if err != nil {
@@ -66,6 +87,8 @@ Exit status 0 when every sample got a verdict.`,
 				return err
 			}
 			printPassAtK(os.Stdout, verdicts)
+			cs := ex.CacheStats()
+			fmt.Printf("cache: executed %d, in-process hits %d, store hits %d, hit rate %.1f%%\n", cs.Executed, cs.MemoryHits, cs.StoreHits, 100*cs.HitRate())
 			if len(unmatched) > 0 {
 				return fmt.Errorf("%d sample lines matched no problem and got no verdict", len(unmatched))
 			}
@@ -78,6 +101,9 @@ Exit status 0 when every sample got a verdict.`,
 	f.StringVar(&outPath, "out", "", "output JSONL")
 	f.StringVar(&model, "model", "unknown", "model name recorded with each sample")
 	f.BoolVar(&noTruncate, "no-truncate", false, "do not cut CodeT completions at stop sequences")
+	f.StringVar(&backend, "backend", executor.BackendZygote, "executor backend: zygote (fast, hardened) or simple (a fresh python3 per candidate)")
+	f.BoolVar(&calibrate, "calibrate", true, "per-problem timeouts from the reference solutions (else the configured timeout)")
+	f.BoolVar(&lookupCH, "lookup-clickhouse", false, "answer candidates already labelled in ClickHouse from there")
 	return cmd
 }
 

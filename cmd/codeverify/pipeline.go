@@ -209,7 +209,18 @@ func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs) (*s
 	if err := table.refresh(ctx); err != nil {
 		return nil, fmt.Errorf("load problems table: %w", err)
 	}
-	a.log.Info("executor ready", "version", ex.Version(), "problems", len(table.m))
+	// Per-problem timeouts from the reference solutions known at start; problems published later
+	// run with the configured timeout.
+	known := make([]schemas.Problem, 0, len(table.m))
+	for _, p := range table.m {
+		known = append(known, p)
+	}
+	calibrated, err := ex.Calibrate(ctx, known, executor.Calibration{})
+	if err != nil {
+		return nil, err
+	}
+	a.log.Info("executor ready", "version", ex.Version(), "backend", ex.Backend(), "problems", len(table.m),
+		"calibrated", calibrated, "isolation", ex.Isolation().String())
 	return streams.NewRunner(streams.RunnerConfig[schemas.Candidate, schemas.Verdict]{
 		Brokers: a.brokers(), Group: executorGroup, Input: "candidates", Output: "verdicts",
 		InCodec: codecs.Candidate, OutCodec: codecs.Verdict,

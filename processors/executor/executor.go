@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -67,7 +68,20 @@ type Config struct {
 	OutputBytes int64         // cap on stdout+stderr; exceeding it kills → FAIL output_limit. Default 1 MiB
 	Workers     int           // max concurrent executions, default runtime.NumCPU()
 	TempDir     string        // parent of per-candidate temp dirs, default os.TempDir()
+	// CacheSize bounds the in-process verdict LRU (default 100,000 entries; negative: no cache).
+	CacheSize int
+	// Lookup (optional) answers candidates from verdicts stored earlier (e.g. ClickHouse).
+	Lookup VerdictLookup
+	// Backend: "zygote" (default: fork servers in namespaces, split asserts judged in Go) or
+	// "simple" (a fresh interpreter per candidate, the reference design of the first issue).
+	Backend string
 }
+
+// Backends.
+const (
+	BackendZygote = "zygote"
+	BackendSimple = "simple"
+)
 
 // Result is the outcome of one execution. Err != nil means no label was produced (context
 // cancelled, invalid problem, could not start the interpreter): Label is then empty.
@@ -94,6 +108,10 @@ type Executor struct {
 	pyVersion string
 	box       sandbox
 	sem       chan struct{}
+	pool      *zygotePool // backend zygote
+	plans     sync.Map    // suite hash → plan
+	timeouts  sync.Map    // problem id + suite hash → calibrated timeout
+	cache     *verdictCache
 }
 
 // New checks that the interpreter works and picks the strongest sandbox this kernel allows.
@@ -112,11 +130,26 @@ func New(cfg Config) (*Executor, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.NumCPU()
+		if cfg.Backend != BackendSimple {
+			cfg.Workers *= 2 // a zygote waits on its child and on Go: two per core keep the cores busy
+		}
 	}
 	if cfg.TempDir == "" {
 		cfg.TempDir = os.TempDir()
 	}
+	if cfg.Backend == "" {
+		cfg.Backend = BackendZygote
+	}
+	if cfg.Backend != BackendZygote && cfg.Backend != BackendSimple {
+		return nil, fmt.Errorf("executor: unknown backend %q (zygote or simple)", cfg.Backend)
+	}
 	e := &Executor{cfg: cfg, sem: make(chan struct{}, cfg.Workers)}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 100_000
+	}
+	if cfg.CacheSize > 0 {
+		e.cache = newVerdictCache(cfg.CacheSize)
+	}
 
 	// Resolve the real interpreter once: a launcher such as a pyenv shim needs an environment
 	// the sandbox does not give, and costs a shell start per candidate.
@@ -130,6 +163,20 @@ func New(cfg Config) (*Executor, error) {
 		return nil, fmt.Errorf("executor: python %q: unexpected self-description %q", cfg.Python, out)
 	}
 	e.python, e.pyVersion = lines[0], lines[1]
+
+	if cfg.Backend == BackendZygote {
+		pool, err := newZygotePool(e)
+		if err != nil {
+			return nil, err
+		}
+		e.pool = pool
+		probe := schemas.Problem{ProblemID: "probe", TestStyle: schemas.StyleAsserts, Tests: []string{"assert f() == 1"}}
+		if r := e.Execute(context.Background(), probe, "def f():\n    return 1\n"); r.Err != nil || r.Label != schemas.Pass {
+			pool.close()
+			return nil, fmt.Errorf("executor: zygote backend does not work: %v %s %s", r.Err, r.Kind, r.Detail)
+		}
+		return e, nil
+	}
 
 	// Strongest first. As root, run the program as nobody so that it cannot write host files;
 	// that needs an interpreter nobody can read (not one under /root), else map our own uid.
@@ -163,9 +210,31 @@ func New(cfg Config) (*Executor, error) {
 	return nil, fmt.Errorf("executor: the harness does not work with %s: %s", e.python, strings.Join(failures, "; "))
 }
 
-// Version identifies backend, interpreter and sandbox, e.g. "simple-1/python-3.11.7/ns".
+// Version identifies backend, interpreter and sandbox, e.g. "simple-1/python-3.11.7/ns" or
+// "zygote-1/python-3.11.7/ns-ro-seccomp".
 func (e *Executor) Version() string {
+	if e.pool != nil {
+		return fmt.Sprintf("%s/python-%s/ns", zygoteVersion, e.pyVersion)
+	}
 	return fmt.Sprintf("%s/python-%s/%s", backendVersion, e.pyVersion, e.box.name)
+}
+
+// Backend is the backend in use.
+func (e *Executor) Backend() string { return e.cfg.Backend }
+
+// Isolation reports what the zygote backend has in force (zero for the simple backend).
+func (e *Executor) Isolation() Isolation {
+	if e.pool == nil {
+		return Isolation{}
+	}
+	return e.pool.iso
+}
+
+// Close stops the workers (zygote backend). Execute must not be called after Close.
+func (e *Executor) Close() {
+	if e.pool != nil {
+		e.pool.close()
+	}
 }
 
 // Execute runs code against p's tests. Candidate failures are labels (Err nil); Err is set only
@@ -181,12 +250,42 @@ func (e *Executor) Execute(ctx context.Context, p schemas.Problem, code string) 
 	if strings.TrimSpace(code) == "" {
 		return Result{Label: schemas.Fail, Kind: schemas.KindSyntax, Detail: "code is empty"}
 	}
+	if e.cache == nil {
+		return e.executeUncached(ctx, p, code)
+	}
+	return e.cache.do(ctx, keyOf(p, code), func() Result {
+		if e.cfg.Lookup != nil {
+			sum := sha256.Sum256([]byte(code))
+			label, kind, detail, found, err := e.cfg.Lookup.LookupVerdict(ctx, p.ProblemID, p.SuiteHash(), hex.EncodeToString(sum[:]))
+			if err == nil && found && (label == schemas.Pass || label == schemas.Fail) && kind != schemas.KindTimeout {
+				e.cache.stats.store.Add(1)
+				return Result{Label: label, Kind: kind, Detail: detail}
+			}
+		}
+		e.cache.stats.executed.Add(1)
+		return e.executeUncached(ctx, p, code)
+	})
+}
+
+// CacheStats reports how candidates were answered so far.
+func (e *Executor) CacheStats() CacheStats {
+	if e.cache == nil {
+		return CacheStats{}
+	}
+	return CacheStats{Executed: e.cache.stats.executed.Load(), MemoryHits: e.cache.stats.memory.Load(), StoreHits: e.cache.stats.store.Load()}
+}
+
+// executeUncached runs the candidate (the caller validated p and code).
+func (e *Executor) executeUncached(ctx context.Context, p schemas.Problem, code string) Result {
 	select {
 	case e.sem <- struct{}{}:
 	case <-ctx.Done():
 		return Result{Err: ctx.Err()}
 	}
 	defer func() { <-e.sem }()
+	if e.pool != nil {
+		return e.pool.execute(ctx, p, code)
+	}
 	return e.run(ctx, p, code)
 }
 
@@ -268,6 +367,9 @@ func newJob(p schemas.Problem, code string, timeout time.Duration, mem int64) (j
 func (e *Executor) timeout(p schemas.Problem) time.Duration {
 	if p.TimeoutMs > 0 {
 		return time.Duration(p.TimeoutMs) * time.Millisecond
+	}
+	if t, ok := e.timeouts.Load(p.ProblemID + "\x00" + p.SuiteHash()); ok {
+		return t.(time.Duration)
 	}
 	return e.cfg.Timeout
 }

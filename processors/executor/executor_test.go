@@ -23,6 +23,7 @@ func newExecutor(t testing.TB, cfg Config) *Executor {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(e.Close)
 	t.Logf("executor %s (python %s, sandbox uid %d)", e.Version(), e.python, e.box.uid)
 	return e
 }
@@ -150,7 +151,7 @@ func TestSandboxAsNobody(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/python3"); err != nil {
 		t.Skip("no /usr/bin/python3")
 	}
-	e := newExecutor(t, Config{Python: "/usr/bin/python3"})
+	e := newExecutor(t, Config{Python: "/usr/bin/python3", Backend: BackendSimple})
 	if e.box.uid != nobodyID || !strings.HasPrefix(e.Version(), backendVersion+"/python-") || !strings.HasSuffix(e.Version(), "/ns") {
 		t.Fatalf("sandbox %s uid %d, want ns as nobody", e.Version(), e.box.uid)
 	}
@@ -419,7 +420,7 @@ func TestReferenceSolutionsPass(t *testing.T) {
 // BenchmarkExecute measures throughput with a realistic MBPP-like candidate, with the sandbox New
 // chose and, for comparison, without namespaces.
 func BenchmarkExecute(b *testing.B) {
-	e := newExecutor(b, Config{})
+	e := newExecutor(b, Config{Backend: BackendSimple})
 	p := schemas.Problem{ProblemID: "mbpp/2", TestStyle: schemas.StyleAsserts, Tests: []string{
 		"assert similar_elements((3, 4, 5, 6),(5, 7, 4, 10)) == (4, 5)",
 		"assert similar_elements((1, 2, 3, 4),(5, 4, 3, 7)) == (3, 4)",

@@ -1,0 +1,89 @@
+package executor
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestSplitAssert(t *testing.T) {
+	cases := []struct {
+		stmt, expr string
+		mode       checkMode
+		ok         bool
+	}{
+		{"assert f(1, 2) == 3", "f ( 1 , 2 )", modeEq, true},
+		{"assert 3 == f(1)", "f ( 1 )", modeEq, true},
+		{"assert f('a==b') == ['x', (1, -2.5), {'k': None}]", "f ( 'a==b' )", modeEq, true},
+		{"assert set(f(x)) == set([1, 2])", "set ( f ( x ) )", modeEq, true},
+		{"assert f(1) == 3, 'message'", "f ( 1 )", modeEq, true},
+		{"assert f(1)", "f ( 1 )", modeTruthy, true},
+		{"assert not f(1)", "f ( 1 )", modeFalsy, true},
+		{"assert f(1) is None", "f ( 1 )", modeIs, true},
+		{"assert math.isclose(f(1), 0.5, rel_tol=0.001)", "f ( 1 )", modeIsClose, true},
+		{"assert abs(f(1) - 0.5) < 1e-6", "f ( 1 )", modeAbsTol, true},
+		{"assert f(1) == g(2)", "", 0, false},            // expected is not a literal
+		{"assert f(1) == 3 and g(2) == 4", "", 0, false}, // two comparisons
+		{"assert f(1) and g(2) == 4", "", 0, false},      // precedence: and binds looser
+		{"assert f(1) == 1 if x else 2", "", 0, false},   // conditional expression
+		{"assert f(1) == 3; import os", "", 0, false},    // two statements
+		{"assert f(1) == f'{x}'", "", 0, false},          // f-string is no literal
+		{"assert f(1) == float('inf')", "", 0, false},    // call is no literal
+		{"x = f(1)", "", 0, false},                       // not an assert
+		{"assert abs(f(1) - g(1) - 0.5) < 1e-6", "", 0, false},
+	}
+	for _, c := range cases {
+		it, ok := splitAssert(c.stmt)
+		if ok != c.ok || ok && (it.Expr != c.expr || it.chk.mode != c.mode) {
+			t.Errorf("%q: got %q mode %d ok %v, want %q mode %d ok %v", c.stmt, it.Expr, it.chk.mode, ok, c.expr, c.mode, c.ok)
+		}
+	}
+}
+
+func TestLiteralsAndEquality(t *testing.T) {
+	lit := func(src string) pyValue {
+		ts, err := tokenize(src)
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		v, ok := parseLiteral(ts)
+		if !ok {
+			t.Fatalf("%q: not a literal", src)
+		}
+		return v
+	}
+	canon := func(enc string) pyValue {
+		v, err := decodeCanonical(json.RawMessage(enc))
+		if err != nil {
+			t.Fatalf("%s: %v", enc, err)
+		}
+		return v
+	}
+	cases := []struct {
+		literal, enc string
+		equal        bool
+	}{
+		{"3", `["i","3"]`, true},
+		{"3", `["f","3.0"]`, true},
+		{"1", `["b",true]`, true},
+		{"-0x10", `["i","-10"]`, true},
+		{"3", `["i","4"]`, false},
+		{"0.1", `["f","0.1"]`, true},
+		{"(4, 5)", `["t",[["i","4"],["i","5"]]]`, true},
+		{"[4, 5]", `["t",[["i","4"],["i","5"]]]`, false},
+		{"{1: 'a', 2: 'b'}", `["d",[[["i","2"],["s","b"]],[["i","1"],["s","a"]]]]`, true},
+		{"{1, 2}", `["S",[["i","2"],["f","1.0"]]]`, true},
+		{"set([1, 2, 2])", `["S",[["i","2"],["i","1"]]]`, true},
+		{"'a\\n' 'b'", `["s","a\nb"]`, true},
+		{"r'a\\n'", `["s","a\\n"]`, true},
+		{"b'\\x00'", `["y","00"]`, true},
+		{"'x'", `["y","78"]`, false},
+		{"None", `["N"]`, true},
+		{"3", `["X","custom comparison"]`, false},
+		{"12345678901234567890123", `["i","29d42b64e76714244cb"]`, true},
+	}
+	for _, c := range cases {
+		if got := pyEqual(canon(c.enc), lit(c.literal)); got != c.equal {
+			t.Errorf("%s == %s: got %v, want %v", c.enc, c.literal, got, c.equal)
+		}
+	}
+}

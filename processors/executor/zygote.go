@@ -1,0 +1,709 @@
+package executor
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/codeverify/codeverify/schemas"
+)
+
+// Backend "zygote": one long-lived fork server per worker slot (zygote.py), each in its own
+// user/mount/pid/net/ipc/uts namespaces and (as root) cgroups, forking one child per candidate.
+
+//go:embed zygote.py
+var zygoteSource string
+
+//go:embed child.py
+var childSource string
+
+const (
+	zygoteVersion   = "zygote-1"
+	sandboxUID      = 1000 // uid inside the namespace once the zygote dropped privileges
+	recycleAfter    = 20000
+	startTimeout    = 20 * time.Second
+	watchdogSlack   = 5 * time.Second
+	maxInfraRetries = 2
+	tmpfsBytes      = 64 << 20
+	nprocLimit      = 128
+	pidsLimit       = 256
+)
+
+// errInfra marks a failure of the machinery rather than of the candidate: retried, never a label.
+var errInfra = errors.New("executor: worker failure")
+
+// Isolation is what the zygote backend has in force, detected at start-up.
+type Isolation struct {
+	Namespaces string // e.g. "user,mnt,pid,net,ipc,uts"
+	UID        int    // uid inside the namespace that candidates run as
+	HostUID    int    // host uid that uid maps to
+	Root       string // "read-only" or why not
+	Proc       string // "private" or why not
+	Hidden     string // directory covered so only the interpreter shows (e.g. /root)
+	NoNewPrivs bool
+	Seccomp    string
+	Cgroup     string // "v1 memory=… pids=…" or why none
+	Rlimits    string
+}
+
+func (i Isolation) String() string {
+	return fmt.Sprintf("ns=%s uid=%d(host %d) root=%s /tmp=tmpfs proc=%s hidden=%q no_new_privs=%v seccomp=%s cgroup=%s rlimits=%s",
+		i.Namespaces, i.UID, i.HostUID, i.Root, i.Proc, i.Hidden, i.NoNewPrivs, i.Seccomp, i.Cgroup, i.Rlimits)
+}
+
+type zygotePool struct {
+	e       *Executor
+	free    chan *worker
+	prefix  string // interpreter prefix (sys.prefix), bound into the sandbox
+	stdlib  string
+	iso     Isolation
+	cgroups *cgroupV1
+	seq     atomic.Int64
+	closed  atomic.Bool
+
+	mu      sync.Mutex
+	all     map[*worker]bool
+	Started atomic.Int64 // workers started over the pool's life
+	Retries atomic.Int64 // infra failures retried
+}
+
+type worker struct {
+	cmd    *exec.Cmd
+	ctrl   int      // our end of the control socket
+	resp   *os.File // the zygote's fd 3
+	jobs   int
+	cgName string
+	waited chan struct{}
+	stderr *tailWriter
+}
+
+type tailWriter struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	t.b = append(t.b, p...)
+	if len(t.b) > 4096 {
+		t.b = t.b[len(t.b)-4096:]
+	}
+	t.mu.Unlock()
+	return len(p), nil
+}
+
+func (t *tailWriter) String() string { t.mu.Lock(); defer t.mu.Unlock(); return string(t.b) }
+
+func newZygotePool(e *Executor) (*zygotePool, error) {
+	out, err := exec.Command(e.python, "-I", "-S", "-c", "import sys, os; print(sys.prefix); print(os.path.dirname(os.__file__))").Output()
+	if err != nil {
+		return nil, fmt.Errorf("executor: python prefix: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		return nil, fmt.Errorf("executor: python prefix: %q", out)
+	}
+	z := &zygotePool{e: e, free: make(chan *worker, e.cfg.Workers), prefix: lines[0], stdlib: lines[1], all: map[*worker]bool{}}
+	z.cgroups = detectCgroupV1(e.cfg.MemoryBytes)
+	for n := 0; n < e.cfg.Workers; n++ {
+		w, facts, err := z.start()
+		if err != nil {
+			z.close()
+			return nil, err
+		}
+		if n == 0 {
+			z.iso = facts
+		}
+		z.free <- w
+	}
+	return z, nil
+}
+
+// start launches one zygote and waits for its report of the isolation in force.
+func (z *zygotePool) start() (*worker, Isolation, error) {
+	e := z.e
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, Isolation{}, err
+	}
+	theirs := os.NewFile(uintptr(fds[1]), "zygote-ctrl")
+	respR, respW, err := os.Pipe()
+	if err != nil {
+		syscall.Close(fds[0])
+		theirs.Close()
+		return nil, Isolation{}, err
+	}
+	root := os.Geteuid() == 0
+	var drop any
+	uid, gid := os.Geteuid(), os.Getegid()
+	attr := &syscall.SysProcAttr{
+		Setpgid:   true,
+		Pdeathsig: syscall.SIGKILL,
+		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWNET |
+			syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}},
+		Credential:  &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
+	}
+	hostUID := uid
+	if root {
+		// Ns-root (host root, for the mount set-up only) and the unprivileged uid candidates run as.
+		attr.UidMappings = append(attr.UidMappings, syscall.SysProcIDMap{ContainerID: sandboxUID, HostID: nobodyID, Size: 1})
+		attr.GidMappings = append(attr.GidMappings, syscall.SysProcIDMap{ContainerID: sandboxUID, HostID: nobodyID, Size: 1})
+		attr.GidMappingsEnableSetgroups = true
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}} // drops host groups
+		drop = sandboxUID
+		hostUID = nobodyID
+	}
+	cfg, _ := json.Marshal(map[string]any{
+		"uid": drop, "mounts": true, "prefix": z.prefix, "tmp_bytes": tmpfsBytes,
+		"output_bytes": e.cfg.OutputBytes, "child": childSource,
+	})
+	cmd := exec.Command(e.python, "-I", "-S", "-c", zygoteSource, string(cfg))
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/tmp"}
+	cmd.Stdin = theirs
+	tail := &tailWriter{}
+	cmd.Stdout, cmd.Stderr = tail, tail
+	cmd.ExtraFiles = []*os.File{respW}
+	cmd.SysProcAttr = attr
+	err = cmd.Start()
+	theirs.Close()
+	respW.Close()
+	if err != nil {
+		syscall.Close(fds[0])
+		respR.Close()
+		return nil, Isolation{}, fmt.Errorf("executor: start zygote: %w", err)
+	}
+	w := &worker{cmd: cmd, ctrl: fds[0], resp: respR, waited: make(chan struct{}), stderr: tail}
+	go func() { _ = cmd.Wait(); close(w.waited) }()
+	z.Started.Add(1)
+	z.mu.Lock()
+	z.all[w] = true
+	z.mu.Unlock()
+
+	cgNote := "none"
+	if z.cgroups != nil {
+		name := fmt.Sprintf("w%d-%d", os.Getpid(), z.seq.Add(1))
+		if err := z.cgroups.add(name, cmd.Process.Pid); err != nil {
+			cgNote = "failed: " + err.Error()
+		} else {
+			w.cgName = name
+			cgNote = z.cgroups.String()
+		}
+	} else {
+		cgNote = cgroupUnavailable()
+	}
+
+	_ = respR.SetReadDeadline(time.Now().Add(startTimeout))
+	hdr, _, err := readResponse(respR)
+	if err != nil {
+		z.kill(w)
+		return nil, Isolation{}, fmt.Errorf("executor: zygote did not start: %v; stderr: %s", err, tail.String())
+	}
+	var facts struct {
+		Ready      bool   `json:"ready"`
+		UID        int    `json:"uid"`
+		Root       string `json:"root"`
+		Proc       string `json:"proc"`
+		Hidden     string `json:"hidden"`
+		NoNewPrivs bool   `json:"no_new_privs"`
+		Seccomp    string `json:"seccomp"`
+	}
+	if err := json.Unmarshal(hdr, &facts); err != nil || !facts.Ready {
+		z.kill(w)
+		return nil, Isolation{}, fmt.Errorf("executor: zygote start report %q: %v", hdr, err)
+	}
+	return w, Isolation{
+		Namespaces: "user,mnt,pid,net,ipc,uts", UID: facts.UID, HostUID: hostUID, Root: facts.Root, Proc: facts.Proc,
+		Hidden: facts.Hidden, NoNewPrivs: facts.NoNewPrivs, Seccomp: facts.Seccomp, Cgroup: cgNote,
+		Rlimits: fmt.Sprintf("cpu,as=%d,fsize=%d,nofile=%d,nproc=%d,core=0", e.cfg.MemoryBytes, fileSizeLimit, openFileLimit, nprocLimit),
+	}, nil
+}
+
+// kill ends a worker's whole pid namespace (killing its init kills every process in it).
+func (z *zygotePool) kill(w *worker) {
+	if w.cmd.Process != nil {
+		_ = w.cmd.Process.Kill()
+	}
+	syscall.Close(w.ctrl)
+	<-w.waited
+	w.resp.Close()
+	if w.cgName != "" {
+		z.cgroups.remove(w.cgName)
+	}
+	z.mu.Lock()
+	delete(z.all, w)
+	z.mu.Unlock()
+}
+
+func (z *zygotePool) close() {
+	z.closed.Store(true)
+	for {
+		select {
+		case w := <-z.free:
+			z.kill(w)
+			continue
+		default:
+		}
+		break
+	}
+	z.mu.Lock()
+	rest := make([]*worker, 0, len(z.all))
+	for w := range z.all {
+		rest = append(rest, w)
+	}
+	z.mu.Unlock()
+	for _, w := range rest {
+		z.kill(w)
+	}
+}
+
+func readResponse(r io.Reader) ([]byte, []byte, error) {
+	var n [4]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return nil, nil, err
+	}
+	hl := binary.LittleEndian.Uint32(n[:])
+	if hl > 1<<20 {
+		return nil, nil, fmt.Errorf("response header of %d bytes", hl)
+	}
+	hdr := make([]byte, hl)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return nil, nil, err
+	}
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return nil, nil, err
+	}
+	fl := binary.LittleEndian.Uint32(n[:])
+	if fl > frameCap+(1<<20) {
+		return nil, nil, fmt.Errorf("frames of %d bytes", fl)
+	}
+	frames := make([]byte, fl)
+	_, err := io.ReadFull(r, frames)
+	return hdr, frames, err
+}
+
+// zjob is what the zygote (and its child) receive: no expected value, no nonce.
+type zjob struct {
+	Imports string         `json:"imports"`
+	Code    string         `json:"code"`
+	Setup   string         `json:"setup"`
+	Items   []zitem        `json:"items"`
+	Entry   string         `json:"entry"`
+	Stdlib  string         `json:"stdlib"`
+	WallS   float64        `json:"wall_s"`
+	HardS   float64        `json:"hard_wall_s"`
+	CPUS    float64        `json:"cpu_budget_s"`
+	Limits  map[string]any `json:"limits"`
+}
+
+type zitem struct {
+	E string `json:"e,omitempty"`
+	S string `json:"s,omitempty"`
+}
+
+type zresult struct {
+	Status      int     `json:"status"`
+	TimedOut    bool    `json:"timed_out"`
+	OutputLimit bool    `json:"output_limit"`
+	CPU         float64 `json:"cpu"`
+	MaxRSS      int64   `json:"maxrss"`
+	Tail        string  `json:"tail"`
+	Clean       bool    `json:"clean"`
+	Error       string  `json:"error"`
+}
+
+// plan is a problem turned into items once (cached per suite hash).
+type plan struct {
+	items      []item
+	setup      string
+	entry      string
+	checkStyle bool
+	split      int // items judged in Go
+}
+
+func makePlan(p schemas.Problem) plan {
+	if p.TestStyle == schemas.StyleCheck {
+		pl := plan{setup: strings.Join(append([]string{p.TestSetup}, p.Tests...), "\n"), entry: p.EntryPoint, checkStyle: true}
+		if len(p.Tests) == 1 {
+			if items, ok := splitCheckBody(p.Tests[0]); ok {
+				pl.items, pl.split = items, len(items)
+				return pl
+			}
+		}
+		pl.items = []item{{Stmt: "check(candidate)"}}
+		return pl
+	}
+	pl := plan{setup: p.TestSetup}
+	for _, t := range p.Tests {
+		if it, ok := splitAssert(t); ok {
+			pl.items = append(pl.items, it)
+			pl.split++
+		} else {
+			pl.items = append(pl.items, item{Stmt: t})
+		}
+	}
+	return pl
+}
+
+func (z *zygotePool) plan(p schemas.Problem) plan {
+	key := p.SuiteHash()
+	if v, ok := z.e.plans.Load(key); ok {
+		return v.(plan)
+	}
+	pl := makePlan(p)
+	z.e.plans.Store(key, pl)
+	return pl
+}
+
+// execute runs one candidate, retrying on a fresh worker when the machinery failed.
+func (z *zygotePool) execute(ctx context.Context, p schemas.Problem, code string) Result {
+	var last error
+	for attempt := 0; attempt <= maxInfraRetries; attempt++ {
+		if attempt > 0 {
+			z.Retries.Add(1)
+		}
+		r := z.once(ctx, p, code)
+		if r.Err == nil || !errors.Is(r.Err, errInfra) {
+			return r
+		}
+		last = r.Err
+		if ctx.Err() != nil {
+			return Result{Err: ctx.Err()}
+		}
+	}
+	return Result{Err: last}
+}
+
+func (z *zygotePool) once(ctx context.Context, p schemas.Problem, code string) Result {
+	var w *worker
+	select {
+	case w = <-z.free:
+	case <-ctx.Done():
+		return Result{Err: ctx.Err()}
+	}
+	if w == nil {
+		return z.replace(nil, fmt.Errorf("%w: no worker", errInfra))
+	}
+	timeout := z.e.timeout(p)
+	hard := timeout
+	if _, calibrated := z.e.timeouts.Load(p.ProblemID + "\x00" + p.SuiteHash()); calibrated && p.TimeoutMs <= 0 {
+		hard = max(timeout, z.e.cfg.Timeout) // a starved (not looping) child may run on to the global limit
+	}
+	pl := z.plan(p)
+	j := zjob{Imports: strings.Join(p.TestImports, "\n"), Code: code, Setup: pl.setup, Entry: pl.entry, Stdlib: z.stdlib,
+		WallS: timeout.Seconds(), HardS: hard.Seconds(), CPUS: timeout.Seconds() / 2,
+		Limits: map[string]any{
+			"cpu_s": int64(math.Ceil(timeout.Seconds())) + 1, "as_bytes": z.e.cfg.MemoryBytes,
+			"fsize_bytes": fileSizeLimit, "nofile": openFileLimit, "nproc": nprocLimit,
+		}}
+	for _, it := range pl.items {
+		j.Items = append(j.Items, zitem{E: it.Expr, S: it.Stmt})
+	}
+	body, err := json.Marshal(j)
+	if err != nil {
+		z.free <- w
+		return Result{Err: err}
+	}
+	var nb [16]byte
+	if _, err := rand.Read(nb[:]); err != nil {
+		z.free <- w
+		return Result{Err: err}
+	}
+	nonce := hex.EncodeToString(nb[:])
+	start := time.Now()
+	if err := w.send(body, nonce); err != nil {
+		return z.replace(w, fmt.Errorf("%w: send: %v", errInfra, err))
+	}
+	type resp struct {
+		hdr, frames []byte
+		err         error
+	}
+	got := make(chan resp, 1)
+	_ = w.resp.SetReadDeadline(start.Add(hard + watchdogSlack))
+	go func() {
+		h, f, err := readResponse(w.resp)
+		got <- resp{h, f, err}
+	}()
+	var rs resp
+	select {
+	case rs = <-got:
+	case <-ctx.Done():
+		z.kill(w) // the job is abandoned: the worker's state is unknown
+		<-got
+		z.refill()
+		return Result{Err: ctx.Err()}
+	}
+	elapsed := time.Since(start)
+	if rs.err != nil {
+		return z.replace(w, fmt.Errorf("%w: %v; zygote output: %.300s", errInfra, rs.err, w.stderr.String()))
+	}
+	var zr zresult
+	if err := json.Unmarshal(rs.hdr, &zr); err != nil || zr.Error != "" {
+		return z.replace(w, fmt.Errorf("%w: bad response %q: %v", errInfra, rs.hdr, err))
+	}
+	w.jobs++
+	if !zr.Clean || w.jobs >= recycleAfter {
+		// A /tmp the zygote could not wipe (or plain age): never trust that worker again.
+		z.replace(w, nil)
+	} else {
+		z.free <- w
+	}
+	x := exitInfo{timedOut: zr.TimedOut, outputLimit: zr.OutputLimit, status: syscall.WaitStatus(zr.Status),
+		cpu: time.Duration(zr.CPU * float64(time.Second)), maxRSS: zr.MaxRSS, tail: zr.Tail}
+	r := z.e.labelItems(rs.frames, pl, nonce, x, timeout, int64(math.Ceil(timeout.Seconds()))+1)
+	r.Runtime = elapsed
+	return r
+}
+
+// replace retires w (if any) and puts a fresh worker in its slot; err is returned as the Result.
+func (z *zygotePool) replace(w *worker, err error) Result {
+	if w != nil {
+		z.kill(w)
+	}
+	z.refill()
+	return Result{Err: err}
+}
+
+func (z *zygotePool) refill() {
+	if z.closed.Load() {
+		z.free <- nil
+		return
+	}
+	nw, _, serr := z.start()
+	if serr != nil {
+		nw = nil // the next job on this slot tries again
+	}
+	z.free <- nw
+}
+
+func (w *worker) send(body []byte, nonce string) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer pr.Close()
+	if _, err := pw.WriteString(nonce); err != nil {
+		pw.Close()
+		return err
+	}
+	pw.Close()
+	var n [4]byte
+	binary.LittleEndian.PutUint32(n[:], uint32(len(body)))
+	if err := syscall.Sendmsg(w.ctrl, n[:], syscall.UnixRights(int(pr.Fd())), nil, 0); err != nil {
+		return err
+	}
+	for len(body) > 0 {
+		k, err := syscall.Write(w.ctrl, body)
+		if err != nil {
+			if err == syscall.EINTR {
+				continue
+			}
+			return err
+		}
+		body = body[k:]
+	}
+	return nil
+}
+
+// labelItems decides the Result from the child's lines and how it ended. Same order of rules as
+// label (simple backend); split items are judged here against expected values the sandbox never saw.
+func (e *Executor) labelItems(raw []byte, pl plan, nonce string, x exitInfo, timeout time.Duration, cpuLimit int64) Result {
+	fail := func(kind, detail string, tests []schemas.TestOutcome) Result {
+		return Result{Label: schemas.Fail, Kind: kind, Detail: detail, Tests: collapse(pl, tests)}
+	}
+	if len(raw) > frameCap {
+		return fail(schemas.KindException, "bad result frames: too large", nil)
+	}
+	var tests []schemas.TestOutcome
+	var firstFail *schemas.TestOutcome
+	var phase *frame
+	var end *frame
+	lines := strings.Split(string(raw), "\n")
+	for _, line := range lines[:len(lines)-1] {
+		var f struct {
+			frame
+			V json.RawMessage `json:"v"`
+		}
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			return fail(schemas.KindException, "bad result frames: "+err.Error(), tests)
+		}
+		if end != nil {
+			return fail(schemas.KindException, "bad result frames: frame after end", tests)
+		}
+		switch f.T {
+		case "phase":
+			if !harnessKind(f.Kind) || phase != nil || len(tests) > 0 {
+				return fail(schemas.KindException, "bad result frames: unexpected phase frame", tests)
+			}
+			ff := f.frame
+			phase = &ff
+		case "test", "val":
+			if phase != nil || f.I != len(tests) || len(tests) >= len(pl.items) {
+				return fail(schemas.KindException, "bad result frames: unexpected test frame", tests)
+			}
+			it := pl.items[f.I]
+			o := schemas.TestOutcome{Index: int32(f.I), Passed: true, Kind: schemas.KindNone}
+			switch {
+			case f.T == "test" && !f.OK: // an exception: possible on both paths
+				if !harnessKind(f.Kind) {
+					return fail(schemas.KindException, "bad result frames: unexpected test frame", tests)
+				}
+				o.Passed, o.Kind, o.Message = false, f.Kind, f.Msg
+			case f.T == "test" && it.Stmt == "":
+				return fail(schemas.KindException, "bad result frames: a split test reported ok", tests)
+			case f.T == "val":
+				if it.Expr == "" {
+					return fail(schemas.KindException, "bad result frames: value for a statement", tests)
+				}
+				v, err := decodeCanonical(f.V)
+				if err != nil {
+					return fail(schemas.KindException, "bad result frames: "+err.Error(), tests)
+				}
+				if ok, why := it.chk.judge(v); !ok {
+					o.Passed, o.Kind, o.Message = false, schemas.KindAssertion, "AssertionError: "+why
+				}
+			}
+			tests = append(tests, o)
+			if !o.Passed && firstFail == nil {
+				oo := o
+				firstFail = &oo
+			}
+		case "end":
+			ff := f.frame
+			end = &ff
+		default:
+			return fail(schemas.KindException, "bad result frames: unknown frame "+f.T, tests)
+		}
+	}
+	switch {
+	case phase != nil:
+		return fail(phase.Kind, phase.Name+": "+phase.Msg, tests)
+	case firstFail != nil:
+		idx := firstFail.Index
+		if pl.checkStyle {
+			idx = 0
+		}
+		return fail(firstFail.Kind, fmt.Sprintf("test %d: %s", idx, firstFail.Message), tests)
+	case x.outputLimit:
+		return fail(schemas.KindOutputLimit, fmt.Sprintf("output exceeded %d bytes", e.cfg.OutputBytes), tests)
+	case x.timedOut:
+		return fail(schemas.KindTimeout, fmt.Sprintf("wall timeout %v", timeout), tests)
+	case x.status.Signaled() && (x.status.Signal() == syscall.SIGXCPU ||
+		x.status.Signal() == syscall.SIGKILL && x.cpu >= time.Duration(cpuLimit)*time.Second):
+		return fail(schemas.KindTimeout, fmt.Sprintf("cpu limit %ds", cpuLimit), tests)
+	case x.status.Signaled() && x.maxRSS >= e.cfg.MemoryBytes/2,
+		end == nil && strings.Contains(x.tail, "MemoryError"):
+		return fail(schemas.KindMemory, "memory exhausted: "+exitDetail(x), tests)
+	case x.status.Signaled():
+		return fail(schemas.KindException, exitDetail(x), tests)
+	case end == nil || len(tests) != len(pl.items) || end.Tests != len(pl.items):
+		return fail(schemas.KindException, "exited before all tests ran: "+exitDetail(x), tests)
+	case end.Nonce != nonce:
+		return fail(schemas.KindException, "bad result frames: wrong nonce", tests)
+	case x.status.ExitStatus() != 0:
+		return fail(schemas.KindException, exitDetail(x), tests)
+	}
+	return Result{Label: schemas.Pass, Kind: schemas.KindNone, Tests: collapse(pl, tests)}
+}
+
+// collapse reports a check-style problem as its one test (check(entry_point)), as the simple
+// backend does; asserts-style problems keep one outcome per assert.
+func collapse(pl plan, tests []schemas.TestOutcome) []schemas.TestOutcome {
+	if !pl.checkStyle || len(tests) == 0 {
+		return tests
+	}
+	o := schemas.TestOutcome{Index: 0, Passed: true, Kind: schemas.KindNone}
+	for _, t := range tests {
+		if !t.Passed {
+			return []schemas.TestOutcome{{Index: 0, Passed: false, Kind: t.Kind, Message: t.Message}}
+		}
+	}
+	if len(tests) != len(pl.items) {
+		return nil
+	}
+	return []schemas.TestOutcome{o}
+}
+
+// ---- cgroup v1 ----------------------------------------------------------------------------
+
+type cgroupV1 struct {
+	memDir, pidsDir string
+	memLimit        int64
+}
+
+func (c *cgroupV1) String() string {
+	return fmt.Sprintf("v1 memory=%dMiB pids=%d per worker", c.memLimit>>20, pidsLimit)
+}
+
+// detectCgroupV1 finds writable v1 memory and pids hierarchies (root on this host; cgroup v2 here
+// has only hugetlb). nil when unavailable.
+func detectCgroupV1(mem int64) *cgroupV1 {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	c := &cgroupV1{memDir: "/sys/fs/cgroup/memory/codeverify", pidsDir: "/sys/fs/cgroup/pids/codeverify", memLimit: 2*mem + 512<<20}
+	for _, d := range []string{c.memDir, c.pidsDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil
+		}
+	}
+	return c
+}
+
+func cgroupUnavailable() string {
+	if os.Geteuid() != 0 {
+		return "none (not root)"
+	}
+	return "none (no writable v1 memory+pids hierarchy)"
+}
+
+func (c *cgroupV1) add(name string, pid int) error {
+	md, pd := filepath.Join(c.memDir, name), filepath.Join(c.pidsDir, name)
+	for _, d := range []string{md, pd} {
+		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
+			return err
+		}
+	}
+	writes := [][2]string{
+		{filepath.Join(md, "memory.limit_in_bytes"), strconv.FormatInt(c.memLimit, 10)},
+		{filepath.Join(pd, "pids.max"), strconv.Itoa(pidsLimit)},
+		{filepath.Join(md, "cgroup.procs"), strconv.Itoa(pid)},
+		{filepath.Join(pd, "cgroup.procs"), strconv.Itoa(pid)},
+	}
+	for _, wr := range writes {
+		if err := os.WriteFile(wr[0], []byte(wr[1]), 0o644); err != nil {
+			c.remove(name)
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *cgroupV1) remove(name string) {
+	for _, d := range []string{filepath.Join(c.memDir, name), filepath.Join(c.pidsDir, name)} {
+		for i := 0; i < 50; i++ { // the killed processes leave the group asynchronously
+			if err := os.Remove(d); err == nil || os.IsNotExist(err) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
