@@ -71,7 +71,7 @@ func RunBatches[T any](ctx context.Context, cfg BatchConfig[T], write func(ctx c
 
 	reader := newGroupReader(cfg.Brokers, cfg.Group, cfg.Topic, 1<<20, func(msg string, args ...any) {
 		log.Warn("kafka: " + fmt.Sprintf(msg, args...))
-	})
+	}, nil)
 	transport := &kafka.Transport{}
 	dlqWriter := newWriter(cfg.Brokers, "", transport)
 	dlqWriter.BatchBytes = 16 << 20

@@ -88,8 +88,13 @@ func drainContext(ctx context.Context, d time.Duration) (context.Context, contex
 }
 
 // newGroupReader is the one consumer-group reader configuration: synchronous commits, new groups
-// start at the beginning, fetches large enough for any message we accept.
-func newGroupReader(brokers []string, group, topic string, maxMessageBytes int, log kafka.LoggerFunc) *kafka.Reader {
+// start at the beginning, fetches large enough for any message we accept. info (may be nil) receives
+// kafka-go's informational log, the only place it tells the partition assignment (see partitions.go).
+func newGroupReader(brokers []string, group, topic string, maxMessageBytes int, log, info kafka.LoggerFunc) *kafka.Reader {
+	var infoLog kafka.Logger
+	if info != nil {
+		infoLog = info
+	}
 	return kafka.NewReader(kafka.ReaderConfig{
 		Brokers:        brokers,
 		GroupID:        group,
@@ -100,5 +105,6 @@ func newGroupReader(brokers []string, group, topic string, maxMessageBytes int, 
 		CommitInterval: 0, // CommitMessages returns once the broker stored the offsets
 		StartOffset:    kafka.FirstOffset,
 		ErrorLogger:    log,
+		Logger:         infoLog,
 	})
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,7 +66,10 @@ type RunnerConfig[In, Out any] struct {
 	Validate func(In) error
 	// Workers is how many Process calls run at once (default runtime.NumCPU()).
 	Workers int
-	// MaxInFlight bounds fetched but uncommitted messages, and so memory (default 4*Workers).
+	// MaxInFlight bounds fetched but uncommitted messages, and so memory (default 4*Workers). A slow
+	// input holds back the commits of its own partition only, but the inputs finished behind it count
+	// here until it is done, and kafka-go reads all partitions as one stream: once MaxInFlight inputs
+	// wait, every partition waits. Size it above what a slowest input (a timeout) lets pile up.
 	MaxInFlight int
 	// MaxMessageBytes: larger inputs (key+value) are dead-lettered as "oversized" (default 1 MiB).
 	MaxMessageBytes int
@@ -165,8 +170,9 @@ func (r *Runner[In, Out]) aborted() bool {
 	}
 }
 
-// slot is one fetched message on its way through the pipeline; the sink consumes slots in fetch
-// order so that a commit never covers an input whose outputs are not yet written.
+// slot is one fetched message on its way through the pipeline. The sink keeps slots per partition in
+// fetch order, so that a commit never covers an input whose outputs are not yet written, while a slow
+// input holds back only its own partition.
 type slot[In any] struct {
 	msg       kafka.Message
 	in        In
@@ -174,6 +180,16 @@ type slot[In any] struct {
 	dead      *kafka.Message // the dead letter, when the input is undeliverable
 	abandoned bool           // shutdown came before Process succeeded: neither write nor commit
 	done      chan struct{}  // closed when outs/dead/abandoned are final
+	dropped   atomic.Bool    // its partition was revoked or read again: skip it, write and commit nothing
+}
+
+func (s *slot[In]) isDone() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // Run processes until ctx is cancelled (then drains gracefully, returning nil) or Abort is called
@@ -198,27 +214,44 @@ func (r *Runner[In, Out]) Run(ctx context.Context) error {
 		}
 	}()
 
-	reader := newGroupReader(cfg.Brokers, cfg.Group, cfg.Input, cfg.MaxMessageBytes, r.kafkaErrorLog())
+	asg := &assignment{topic: cfg.Input}
+	reader := newGroupReader(cfg.Brokers, cfg.Group, cfg.Input, cfg.MaxMessageBytes, r.kafkaErrorLog(), func(format string, args ...any) {
+		if parts, ok := asg.observe(format, args); ok {
+			r.log.Info("partitions assigned", "partitions", sortedKeys(parts))
+		} else if format == subscribedFormat {
+			r.log.Warn("cannot read kafka-go's assignment; revoked partitions may still be committed", "args", fmt.Sprint(args...))
+		}
+	})
 	transport := &kafka.Transport{}
 	writer := newWriter(cfg.Brokers, "", transport)
 	writer.BatchBytes = int64(max(4*cfg.MaxMessageBytes, 1<<20)) // room for an oversized input's dead letter
 
-	order := make(chan *slot[In], cfg.MaxInFlight)
-	// One more than order's capacity: the sink may hold a popped slot that is still queued here, so
-	// the fetcher's send to the workers never blocks for long.
-	todo := make(chan *slot[In], cfg.MaxInFlight+1)
+	// credits bound fetched but uncommitted messages: one is taken before each fetch and given back
+	// once the message is committed or dropped.
+	credits := make(chan struct{}, cfg.MaxInFlight)
+	order := make(chan *slot[In], cfg.MaxInFlight) // fetched slots, to the sink in fetch order
+	todo := make(chan *slot[In], cfg.MaxInFlight)
+	wake := make(chan struct{}, 1) // a slot finished
 	var wg sync.WaitGroup
-	wg.Go(func() { r.fetch(stopping, reader, order, todo) })
+	wg.Go(func() { r.fetch(stopping, reader, credits, order, todo) })
 	for range cfg.Workers {
 		wg.Go(func() {
 			for s := range todo {
-				r.process(stopping, work, s)
+				if s.dropped.Load() {
+					s.abandoned = true
+				} else {
+					r.process(stopping, work, s)
+				}
 				close(s.done)
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
 			}
 		})
 	}
 	r.log.Info("runner started", "workers", cfg.Workers, "max_in_flight", cfg.MaxInFlight)
-	r.sink(work, order, reader, writer)
+	r.sink(work, order, wake, credits, asg, reader, writer)
 
 	stop()
 	cancelWork()
@@ -238,14 +271,20 @@ func (r *Runner[In, Out]) kafkaErrorLog() kafka.LoggerFunc {
 }
 
 // fetch reads messages in order, screens out undeliverable ones, and hands the rest to workers.
-// The order channel's capacity is the backpressure: fetching waits while MaxInFlight are pending.
-func (r *Runner[In, Out]) fetch(ctx context.Context, reader *kafka.Reader, order chan<- *slot[In], todo chan<- *slot[In]) {
+// Credits are the backpressure: fetching waits while MaxInFlight messages are uncommitted.
+func (r *Runner[In, Out]) fetch(ctx context.Context, reader *kafka.Reader, credits chan struct{}, order, todo chan<- *slot[In]) {
 	defer close(todo)
 	defer close(order)
 	bo := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
+		select {
+		case credits <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
 		m, err := reader.FetchMessage(ctx)
 		if err != nil {
+			<-credits
 			if ctx.Err() != nil || errors.Is(err, io.EOF) {
 				return
 			}
@@ -259,16 +298,14 @@ func (r *Runner[In, Out]) fetch(ctx context.Context, reader *kafka.Reader, order
 		bo.reset()
 		s := &slot[In]{msg: m, done: make(chan struct{})}
 		r.screen(s)
-		select {
-		case order <- s:
-		case <-ctx.Done():
-			return // not committed, so redelivered
-		}
 		if s.dead != nil {
 			close(s.done)
-			continue
 		}
-		todo <- s
+		// Neither channel can be full: each holds at most MaxInFlight slots, one per credit.
+		order <- s
+		if s.dead == nil {
+			todo <- s
+		}
 	}
 }
 
@@ -348,77 +385,77 @@ func (r *Runner[In, Out]) encode(outs []Out) ([]kafka.Message, error) {
 	return msgs, nil
 }
 
-// sink takes finished slots in fetch order, writes their outputs and dead letters in one batch, then
-// commits their offsets. It stops at the first abandoned slot: nothing after it may be committed.
-func (r *Runner[In, Out]) sink(ctx context.Context, order <-chan *slot[In], reader *kafka.Reader, writer *kafka.Writer) {
-	var head *slot[In] // the oldest slot not yet in a batch
+// sink takes each partition's finished slots in fetch order, writes their outputs and dead letters
+// in one batch, then commits per partition the offset below which everything is written. It returns
+// when the runner must stop, or once fetching ended and nothing more can be written.
+func (r *Runner[In, Out]) sink(ctx context.Context, order <-chan *slot[In], wake <-chan struct{}, credits <-chan struct{}, asg *assignment, reader *kafka.Reader, writer *kafka.Writer) {
+	t := newTracker[In]()
+	release := func(n int) {
+		for range n {
+			<-credits
+		}
+	}
 	for {
-		if head == nil {
+		// Queue every slot fetched so far, so that one batch covers all that is finished.
+	queue:
+		for order != nil {
 			select {
 			case s, ok := <-order:
 				if !ok {
-					return
+					order = nil
+					break queue
 				}
-				head = s
-			case <-ctx.Done():
-				return
+				t.add(s)
+			default:
+				break queue
 			}
 		}
-		select {
-		case <-head.done:
-		case <-ctx.Done():
+		t.reassign(asg.snapshot())
+		release(t.reap())
+		if batch := t.ready(); len(batch) > 0 {
+			if !r.flush(ctx, batch, asg, reader, writer) {
+				return
+			}
+			release(len(batch))
+			continue
+		}
+		if order == nil && t.idle() {
 			return
 		}
-		// Batch every slot that is already finished, without waiting for slower ones.
-		var batch []*slot[In]
-		closed := false
-	collect:
-		for head != nil && len(batch) < r.cfg.MaxInFlight {
-			select {
-			case <-head.done:
-			default:
-				break collect
+		select {
+		case s, ok := <-order:
+			if !ok {
+				order = nil
+				continue
 			}
-			if head.abandoned {
-				r.flush(ctx, batch, reader, writer)
-				return
-			}
-			batch = append(batch, head)
-			head = nil
-			select {
-			case s, ok := <-order:
-				if ok {
-					head = s
-				} else {
-					closed = true
-				}
-			default:
-			}
-		}
-		if !r.flush(ctx, batch, reader, writer) || (closed && head == nil) {
+			t.add(s)
+		case <-wake:
+		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-// flush writes the batch's outputs and dead letters (one WriteMessages, acks=all), then commits.
-// It reports false when the runner must stop (aborted, or out of drain time).
-func (r *Runner[In, Out]) flush(ctx context.Context, batch []*slot[In], reader *kafka.Reader, writer *kafka.Writer) bool {
-	if len(batch) == 0 {
-		return true
-	}
-	var msgs, inputs []kafka.Message
-	var ok, dead, outs int64
+// flush writes the batch's outputs and dead letters (one WriteMessages, acks=all), then commits each
+// partition's last input. Partitions revoked meanwhile are neither written nor committed. It
+// reports false when the runner must stop (aborted, or out of drain time).
+func (r *Runner[In, Out]) flush(ctx context.Context, batch []*slot[In], asg *assignment, reader *kafka.Reader, writer *kafka.Writer) bool {
+	var msgs []kafka.Message
+	written := map[int]bool{} // partitions whose outputs are in msgs: only these may be committed
 	for _, s := range batch {
-		inputs = append(inputs, s.msg)
-		if s.dead != nil {
-			msgs = append(msgs, *s.dead)
-			dead++
+		w, seen := written[s.msg.Partition]
+		if !seen { // decided once per partition, so that a commit never covers an unwritten slot
+			w = asg.owns(s.msg.Partition)
+			written[s.msg.Partition] = w
+		}
+		if !w {
 			continue
 		}
-		msgs = append(msgs, s.outs...)
-		ok++
-		outs += int64(len(s.outs))
+		if s.dead != nil {
+			msgs = append(msgs, *s.dead)
+		} else {
+			msgs = append(msgs, s.outs...)
+		}
 	}
 	bo := newBackoff(100*time.Millisecond, 30*time.Second)
 	for len(msgs) > 0 {
@@ -441,18 +478,50 @@ func (r *Runner[In, Out]) flush(ctx context.Context, batch []*slot[In], reader *
 		if r.aborted() {
 			return false
 		}
+		// Re-checked on every attempt: a failed commit is often a rebalance.
+		last := map[int]kafka.Message{} // a partition's commit covers everything before its last input
+		for _, s := range batch {
+			if p := s.msg.Partition; written[p] && asg.owns(p) {
+				last[p] = s.msg
+			}
+		}
+		if len(last) == 0 {
+			return true
+		}
+		inputs := make([]kafka.Message, 0, len(last))
+		for _, m := range last {
+			inputs = append(inputs, m)
+		}
 		err := reader.CommitMessages(ctx, inputs...)
 		if err == nil {
-			break
+			r.count(batch, last)
+			return true
 		}
 		r.errs.Add(1)
-		r.log.Warn("commit failed, will retry", "messages", len(inputs), "err", err)
+		r.log.Warn("commit failed, will retry", "partitions", len(inputs), "err", err)
 		if errors.Is(err, io.ErrClosedPipe) || bo.wait(ctx) != nil {
 			return false // outputs are written; the inputs will be redelivered and written again
 		}
 	}
-	r.processed.Add(ok)
-	r.dead.Add(dead)
-	r.outputs.Add(outs)
-	return true
+}
+
+// count adds the committed slots of batch to the stats.
+func (r *Runner[In, Out]) count(batch []*slot[In], committed map[int]kafka.Message) {
+	for _, s := range batch {
+		if _, ok := committed[s.msg.Partition]; !ok {
+			continue
+		}
+		if s.dead != nil {
+			r.dead.Add(1)
+			continue
+		}
+		r.processed.Add(1)
+		r.outputs.Add(int64(len(s.outs)))
+	}
+}
+
+func sortedKeys(m map[int]bool) []int {
+	keys := slices.Collect(maps.Keys(m))
+	slices.Sort(keys)
+	return keys
 }

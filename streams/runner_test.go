@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -462,4 +465,163 @@ func TestRunnerDrain(t *testing.T) {
 	if st.Processed != 0 || took < 300*time.Millisecond || took > 3*time.Second {
 		t.Errorf("stuck input: processed %d (want 0), shutdown took %v (want just over 300ms)", st.Processed, took)
 	}
+}
+
+// partitionOf returns each candidate's input partition, read back from the topic.
+func partitionOf(t *testing.T, b *Broker, topic string, partitions int) map[string]int {
+	t.Helper()
+	c := testCodecs(t)
+	where := map[string]int{}
+	for p := range partitions {
+		err := readPartition(testCtx(t, 10*time.Second), brokersOf(b), topic, p, func(m kafka.Message) {
+			cd, err := c.Candidate.Decode(m.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			where[cd.CandidateID] = p
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return where
+}
+
+func TestRunnerSlowInputHoldsBackOnlyItsPartition(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	in, out := pipelineTopics(t, b, 2)
+	group := uniqueName(t, "group")
+	const n = 60
+	var cs []schemas.Candidate
+	for i := range n {
+		c := candidate(i)
+		c.ProblemID = fmt.Sprintf("q%d", i) // the key: spread over both partitions
+		cs = append(cs, c)
+	}
+	publishCandidates(t, b, in, cs...) // the slow one, cs[0], is first in its partition
+	where := partitionOf(t, b, in, 2)
+	slowPart := where[cs[0].CandidateID]
+	var behind, others []string // inputs after the slow one in its partition; inputs of the other partition
+	for _, c := range cs[1:] {
+		if where[c.CandidateID] == slowPart {
+			behind = append(behind, c.CandidateID)
+		} else {
+			others = append(others, c.CandidateID)
+		}
+	}
+	if len(behind) == 0 || len(others) == 0 {
+		t.Fatalf("keys did not spread over both partitions: %d behind, %d other", len(behind), len(others))
+	}
+
+	// The first instance never finishes the slow input (a timeout candidate that outlives the run).
+	var done atomic.Int32
+	slow := ProcessorFunc[schemas.Candidate, schemas.Verdict](func(ctx context.Context, cd schemas.Candidate) ([]schemas.Verdict, error) {
+		if cd.CandidateID == cs[0].CandidateID {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		done.Add(1)
+		return toVerdict(ctx, cd)
+	})
+	cfg := verdictRunnerConfig(t, b, group, in, out)
+	// Room for everything: kafka-go's group reader merges partitions into one stream, so once
+	// MaxInFlight inputs wait behind the slow one, fetching (every partition's) waits too.
+	cfg.MaxInFlight = 4 * n
+	r1, err := NewRunner(cfg, slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop1 := startRunner(t, r1)
+	waitFor(t, 30*time.Second, "the other partition committed", func() bool { return r1.Stats().Processed == int64(len(others)) })
+	waitFor(t, 10*time.Second, "everything but the slow input processed", func() bool { return done.Load() == n-1 })
+	time.Sleep(300 * time.Millisecond) // a commit past the slow input would show up here
+	if p := r1.Stats().Processed; p != int64(len(others)) {
+		t.Errorf("committed %d inputs, want the other partition's %d (nothing behind the slow input)", p, len(others))
+	}
+	r1.Abort()
+	if err := stop1(); !errors.Is(err, ErrAborted) {
+		t.Fatalf("Run after Abort: %v", err)
+	}
+
+	// The restart redoes the slow input and what was behind it, nothing of the other partition.
+	r2, seen := countingRunner(t, b, group, in, out, 0)
+	stop2 := startRunner(t, r2)
+	waitFor(t, 30*time.Second, "the slow partition", func() bool { return r2.Stats().Processed == int64(len(behind)+1) })
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+	got := seen()
+	slices.Sort(got)
+	want := append([]string{cs[0].CandidateID}, behind...)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("restart processed %v, want the slow partition's %v", got, want)
+	}
+	if v := countByID(readVerdicts(t, b, out)); len(v) != n {
+		t.Errorf("%d distinct verdicts, want %d", len(v), n)
+	}
+}
+
+func TestRunnerRebalanceHandsOverPartitions(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	in, out := pipelineTopics(t, b, 4)
+	group := uniqueName(t, "group")
+	var next atomic.Int32
+	publish := func(k int) {
+		var cs []schemas.Candidate
+		for range k {
+			cs = append(cs, candidate(int(next.Add(1))))
+		}
+		publishCandidates(t, b, in, cs...)
+	}
+	publish(40)
+
+	var logs1 strings.Builder
+	var mu sync.Mutex
+	cfg := verdictRunnerConfig(t, b, group, in, out)
+	cfg.Log = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs1}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	r1, err := NewRunner(cfg, ProcessorFunc[schemas.Candidate, schemas.Verdict](toVerdict))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop1 := startRunner(t, r1)
+	waitFor(t, 30*time.Second, "first member", func() bool { return r1.Stats().Processed == 40 })
+	r2, _ := countingRunner(t, b, group, in, out, 0)
+	stop2 := startRunner(t, r2)
+	// kafka-go only logs the new assignment; it must have been read, and split between the members.
+	waitFor(t, 30*time.Second, "the second member's share", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(logs1.String(), "partitions assigned") >= 2
+	})
+	publish(60)
+	waitFor(t, 30*time.Second, "every input has a verdict", func() bool { return len(countByID(readVerdicts(t, b, out))) == 100 })
+	if err := stop1(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs1.String(), "cannot read kafka-go's assignment") {
+		t.Errorf("assignment unreadable:\n%s", logs1.String())
+	}
+	if !strings.Contains(logs1.String(), "partitions=\"[0 1 2 3]\"") && !strings.Contains(logs1.String(), "partitions=[0 1 2 3]") {
+		t.Errorf("the first member never logged owning all four partitions:\n%s", logs1.String())
+	}
+	t.Logf("second member processed %d", r2.Stats().Processed)
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

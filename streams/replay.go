@@ -1,0 +1,176 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/segmentio/kafka-go"
+)
+
+// ReplayFrom says where a replay starts in each partition. The zero value replays from the
+// beginning. Offsets win over Since for the partitions they name.
+type ReplayFrom struct {
+	// Since starts each partition at its first record with a timestamp ≥ Since (zero: the beginning).
+	Since time.Time
+	// Offsets starts the named partitions at an explicit offset (clamped to what is still stored).
+	Offsets map[int]int64
+}
+
+// ConsumedRange is exactly what a replay read of one partition: offsets [First, Last] (Last is -1
+// and Count 0 when nothing was read), and the partition's end (high watermark) when the replay began.
+type ConsumedRange struct {
+	Topic     string `json:"topic"`
+	Partition int    `json:"partition"`
+	First     int64  `json:"first"`
+	Last      int64  `json:"last"`
+	Count     int64  `json:"count"`
+	End       int64  `json:"end"`
+}
+
+// ReplayRecord is the position of one replayed event.
+type ReplayRecord struct {
+	Partition int
+	Offset    int64
+	Time      time.Time
+}
+
+// ReplayProgress is told, after every message, how many of the messages the replay will read
+// (across all partitions of the topic) have been read.
+type ReplayProgress func(topic string, read, total int64)
+
+// Replay reads topic from where from says up to the end each partition had when Replay started,
+// without a consumer group (nothing is committed, live groups are untouched), and calls fn for each
+// decoded event; calls are serialized and in offset order within a partition. Undecodable messages
+// are counted in bad and included in the ranges. The ranges, sorted by partition, record exactly
+// what was consumed, so a training set can name its inputs and be rebuilt from them.
+func Replay[T any](ctx context.Context, brokers []string, topic string, codec *schemas.Codec[T], from ReplayFrom, fn func(T, ReplayRecord), progress ReplayProgress) (ranges []ConsumedRange, bad int, err error) {
+	if len(brokers) == 0 {
+		return nil, 0, errors.New("replay: no brokers")
+	}
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		return nil, 0, fmt.Errorf("replay %s: %w", topic, err)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	if err != nil {
+		return nil, 0, fmt.Errorf("replay %s: partitions: %w", topic, err)
+	}
+	for p := range from.Offsets {
+		if !hasPartition(parts, p) {
+			return nil, 0, fmt.Errorf("replay %s: start offset given for partition %d, which does not exist", topic, p)
+		}
+	}
+	// Bounds first, so progress knows the total before reading starts.
+	ranges = make([]ConsumedRange, len(parts))
+	for i, p := range parts {
+		start, end, err := replayBounds(ctx, brokers[0], topic, p.ID, from)
+		if err != nil {
+			return nil, 0, err
+		}
+		ranges[i] = ConsumedRange{Topic: topic, Partition: p.ID, First: start, Last: -1, End: end}
+	}
+	var total int64
+	for _, r := range ranges {
+		total += max(0, r.End-r.First)
+	}
+	var mu sync.Mutex
+	var read int64
+	var wg sync.WaitGroup
+	errs := make([]error, len(ranges))
+	for i := range ranges {
+		r := &ranges[i]
+		start := r.First
+		if r.End <= start {
+			r.First = -1
+			continue
+		}
+		wg.Go(func() {
+			first := int64(-1)
+			errs[i] = readRange(ctx, brokers, topic, r.Partition, start, r.End, func(m kafka.Message) {
+				mu.Lock()
+				defer mu.Unlock()
+				if first < 0 {
+					first = m.Offset
+				}
+				r.Last = m.Offset
+				r.Count++
+				read++
+				if v, derr := codec.Decode(m.Value); derr != nil {
+					bad++
+				} else {
+					fn(v, ReplayRecord{Partition: m.Partition, Offset: m.Offset, Time: m.Time})
+				}
+				if progress != nil {
+					progress(topic, read, total)
+				}
+			})
+			r.First = first
+		})
+	}
+	wg.Wait()
+	sort.Slice(ranges, func(i, j int) bool { return ranges[i].Partition < ranges[j].Partition })
+	return ranges, bad, errors.Join(errs...)
+}
+
+func hasPartition(parts []kafka.Partition, id int) bool {
+	for _, p := range parts {
+		if p.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// replayBounds returns the first offset to read and the end (exclusive) of one partition.
+func replayBounds(ctx context.Context, broker, topic string, partition int, from ReplayFrom) (start, end int64, err error) {
+	leader, err := kafka.DialLeader(ctx, "tcp", broker, topic, partition)
+	if err != nil {
+		return 0, 0, fmt.Errorf("replay %s/%d: %w", topic, partition, err)
+	}
+	defer leader.Close()
+	first, end, err := leader.ReadOffsets()
+	if err != nil {
+		return 0, 0, fmt.Errorf("replay %s/%d: offsets: %w", topic, partition, err)
+	}
+	start = first
+	if off, ok := from.Offsets[partition]; ok {
+		start = max(first, min(off, end))
+	} else if !from.Since.IsZero() {
+		at, err := leader.ReadOffset(from.Since)
+		if err != nil {
+			return 0, 0, fmt.Errorf("replay %s/%d: offset at %s: %w", topic, partition, from.Since.Format(time.RFC3339), err)
+		}
+		// A broker answers -1 (or the end) when no record is that recent.
+		if at < 0 {
+			at = end
+		}
+		start = max(first, min(at, end))
+	}
+	return start, end, nil
+}
+
+// readRange reads offsets [start, end) of one partition (compaction can leave gaps, hence ≥).
+func readRange(ctx context.Context, brokers []string, topic string, partition int, start, end int64, fn func(kafka.Message)) error {
+	// A short MaxWait: Close waits for the long-poll fetch past the end that the reader starts itself.
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: partition, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	if err := r.SetOffset(start); err != nil {
+		return fmt.Errorf("replay %s/%d: %w", topic, partition, err)
+	}
+	for {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			return fmt.Errorf("replay %s/%d at offset %d of %d: %w", topic, partition, r.Offset(), end, err)
+		}
+		fn(m)
+		if m.Offset >= end-1 {
+			return nil
+		}
+	}
+}
