@@ -10,3 +10,9 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || { echo "setup: Go 1.26 is required (/usr/local/go)" >&2; exit 1; }
+# The verifier trainer (codeverify train, trainer/train.py) runs on Debian's torch 1.13 (CPU) and onnx,
+# called as /usr/bin/python3: about 36 s to install on a fresh machine (measured), skipped when present.
+if ! /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-onnx
+fi

@@ -52,6 +52,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (env CODEVERIFY_CONFIG); flags and CODEVERIFY_* env override it")
 	bindFlags(root, &a.flags)
 	root.AddCommand(a.brokerCmd(), a.topicsCmd(), a.produceCmd(), a.executeCmd(), a.sinkCmd(), a.reportCmd(), a.labelCmd(), a.demoCmd(), a.benchCmd())
+	root.AddCommand(a.trainCmd(), a.modelsCmd(), a.exportCmd())
 	root.AddCommand(a.generatorCmds()...)
 	return root
 }

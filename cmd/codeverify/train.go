@@ -1,0 +1,461 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/sinks/clickhouse"
+	"github.com/codeverify/codeverify/streams"
+	"github.com/codeverify/codeverify/trainer"
+	"github.com/spf13/cobra"
+)
+
+// datasetFlags choose and replay the labeled data (train and export share them).
+type datasetFlags struct {
+	splits, benchmarks, models []string
+	since, offsets             string
+	k, folds                   int
+	seed                       uint64
+}
+
+func (d *datasetFlags) bind(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringSliceVar(&d.splits, "split", nil, "keep only these splits (default: all)")
+	f.StringSliceVar(&d.benchmarks, "benchmark", nil, "keep only these benchmarks (default: all)")
+	f.StringSliceVar(&d.models, "gen-model", nil, "keep only candidates of these generating models (default: all)")
+	f.StringVar(&d.since, "since", "", "replay verdicts from this RFC 3339 time on (default: the beginning)")
+	f.StringVar(&d.offsets, "offsets", "", "explicit start offsets: topic:partition=offset,… (e.g. verdicts:0=1200)")
+	f.IntVar(&d.k, "k", 4, "FAILs sampled per PASS of the same problem")
+	f.IntVar(&d.folds, "folds", 5, "problems are dealt into this many folds; validation is one of them")
+	f.Uint64Var(&d.seed, "seed", 1, "seed of pairs, folds and training")
+}
+
+func (d *datasetFlags) replayOptions(progress io.Writer) (trainer.ReplayOptions, error) {
+	opt := trainer.ReplayOptions{Progress: progress}
+	if d.since != "" {
+		t, err := time.Parse(time.RFC3339, d.since)
+		if err != nil {
+			return opt, fmt.Errorf("--since: %w", err)
+		}
+		opt.Since = t
+	}
+	offs, err := trainer.ParseOffsets(d.offsets)
+	if err != nil {
+		return opt, err
+	}
+	opt.Offsets = offs
+	return opt, nil
+}
+
+func (d *datasetFlags) buildOptions() trainer.BuildOptions {
+	return trainer.BuildOptions{Splits: d.splits, Benchmarks: d.benchmarks, Models: d.models, K: d.k, Seed: d.seed, Folds: d.folds}
+}
+
+// withBrokers runs fn against the configured brokers, or against the embedded broker on VAR_DIR/kafka:
+// one already listening on the embedded port (codeverify broker) is used, else one is started here.
+func (a *app) withBrokers(ctx context.Context, fn func(brokers []string) error) error {
+	if len(a.cfg.Brokers) == 0 {
+		addr := a.brokers()[0]
+		if c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond); err == nil {
+			c.Close()
+		} else {
+			b, err := streams.StartBroker(filepath.Join(a.cfg.VarDir, "kafka"), a.cfg.EmbeddedPort, a.log)
+			if err != nil {
+				return fmt.Errorf("embedded broker: %w", err)
+			}
+			defer b.Close()
+		}
+	}
+	return fn(a.brokers())
+}
+
+// loadDataset replays the labeled topics and builds the dataset, reporting what it did on w.
+func (a *app) loadDataset(ctx context.Context, brokers []string, d *datasetFlags, w io.Writer) (*trainer.Dataset, *trainer.Replayed, error) {
+	ropt, err := d.replayOptions(os.Stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	codecs, err := schemas.NewCodecs()
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := trainer.ReplayLabeled(ctx, brokers, codecs, ropt)
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, err := trainer.Build(rep.Problems, rep.Candidates, rep.Verdicts, d.buildOptions())
+	if err != nil {
+		return nil, nil, err
+	}
+	s := ds.Stats
+	fmt.Fprintf(w, "replayed %d problems, %d candidates, %d verdicts (undecodable: %v)\n", len(rep.Problems), len(rep.Candidates), len(rep.Verdicts), rep.Undecodable)
+	fmt.Fprintf(w, "dataset %s: %d problems, %d examples (%d PASS, %d FAIL), %d pairs (k=%d)\n", ds.Hash[:12], s.Problems, s.Examples, s.Pass, s.Fail, s.Pairs, d.k)
+	fmt.Fprintf(w, "  problems without PASS %d, without FAIL %d; duplicates dropped %d, filtered out %d, candidates without verdict %d, verdicts without candidate %d, candidates without problem %d\n",
+		s.ProblemsWithoutPass, s.ProblemsWithoutFail, s.DuplicatesDropped, s.FilteredOut, s.CandidatesWithoutVerdict, s.VerdictsWithoutCandidate, s.CandidatesWithoutProblem)
+	return ds, rep, nil
+}
+
+func (a *app) trainCmd() *cobra.Command {
+	var d datasetFlags
+	cfg := trainer.DefaultTrainConfig()
+	var modelsDir, workDir string
+	var cv int
+	var noClickHouse, noAnnounce bool
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Replay the labeled topics, train the energy verifier (PyTorch), export ONNX, register it",
+		Long: `Replays problems, candidates and verdicts with its own readers (no consumer group), joins them,
+keeps the chosen splits, drops duplicate (problem, code), pairs each PASS with k FAILs of its problem,
+trains train.py (torch + onnx, run by --train-python) with validation on one fold of problems, exports
+ONNX (opset 17), checks parity with torch (|Δ| ≤ 1e-4), computes validation metrics, registers the
+version under --models-dir, writes the metrics to ClickHouse and announces it on the models topic.
+--cv N instead trains N models, one per fold held out, and reports the metrics over folds (nothing
+is registered).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if cv > 0 {
+				d.folds = cv
+			}
+			if err := d.buildOptions().Validate(); err != nil {
+				return err
+			}
+			cfg.Seed = int64(d.seed)
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			if _, err := trainer.CheckPython(ctx, cfg.Python); err != nil {
+				return err
+			}
+			if modelsDir == "" {
+				modelsDir = filepath.Join(a.cfg.VarDir, "models")
+			}
+			return a.withBrokers(ctx, func(brokers []string) error {
+				ds, rep, err := a.loadDataset(ctx, brokers, &d, os.Stdout)
+				if err != nil {
+					return err
+				}
+				wd := workDir
+				if wd == "" {
+					wd = filepath.Join(a.cfg.VarDir, "train", ds.Hash[:12])
+				}
+				if err := trainer.WriteTrainingFiles(filepath.Join(wd, "data"), ds, cfg.Tokenizer); err != nil {
+					return err
+				}
+				cfg.OnEvent = printTrainEvent(os.Stdout)
+				cfg.Log = os.Stderr
+				if cv > 0 {
+					return a.crossValidate(ctx, ds, cfg, wd, noClickHouse)
+				}
+				return a.trainAndRegister(ctx, brokers, ds, rep, cfg, wd, modelsDir, noClickHouse, noAnnounce)
+			})
+		},
+	}
+	d.bind(cmd)
+	f := cmd.Flags()
+	f.StringVar(&modelsDir, "models-dir", "", "model registry (default VAR_DIR/models)")
+	f.StringVar(&workDir, "work-dir", "", "dataset files and training outputs (default VAR_DIR/train/<dataset hash>)")
+	f.StringVar(&cfg.Python, "train-python", cfg.Python, "python with torch and onnx (a GPU host: its torch venv's python)")
+	f.IntVar(&cfg.Tokenizer.MaxLen, "max-len", cfg.Tokenizer.MaxLen, "max tokens (bytes) per [CLS] prompt [SEP] code")
+	f.IntVar(&cfg.Arch.DModel, "d-model", cfg.Arch.DModel, "encoder width")
+	f.IntVar(&cfg.Arch.Layers, "layers", cfg.Arch.Layers, "encoder layers")
+	f.IntVar(&cfg.Arch.Heads, "heads", cfg.Arch.Heads, "attention heads")
+	f.IntVar(&cfg.Arch.FF, "ff", cfg.Arch.FF, "feed-forward width")
+	f.Float64Var(&cfg.Arch.Dropout, "dropout", cfg.Arch.Dropout, "dropout")
+	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs (over the training pairs)")
+	f.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "pairs per step")
+	f.Float64Var(&cfg.LR, "lr", cfg.LR, "AdamW learning rate")
+	f.Float64Var(&cfg.Margin, "margin", cfg.Margin, "ranking margin: E(pass) + margin ≤ E(fail)")
+	f.Float64Var(&cfg.PointwiseWeight, "pointwise-weight", cfg.PointwiseWeight, "weight of the pointwise loss (PASS → 0, FAIL → 1)")
+	f.IntVar(&cfg.Patience, "patience", cfg.Patience, "early stopping: epochs without a better validation loss")
+	f.IntVar(&cfg.MaxSteps, "max-steps", 0, "stop after this many optimizer steps (0: no limit)")
+	f.StringVar(&cfg.Device, "device", cfg.Device, "auto | cpu | cuda")
+	f.StringVar(&cfg.AMP, "amp", cfg.AMP, "mixed precision: auto (on with CUDA) | on | off")
+	f.IntVar(&cfg.Threads, "threads", 0, "torch CPU threads (0: torch's default)")
+	f.IntVar(&cv, "cv", 0, "cross-validate over this many folds of problems instead of registering a model")
+	f.BoolVar(&noClickHouse, "no-clickhouse", false, "do not write the metrics to ClickHouse")
+	f.BoolVar(&noAnnounce, "no-announce", false, "do not publish the new version on the models topic")
+	return cmd
+}
+
+func printTrainEvent(w io.Writer) func(trainer.Event) {
+	return func(e trainer.Event) {
+		f := e.Fields
+		switch e.Name {
+		case "start":
+			fmt.Fprintf(w, "train.py: torch %v on %v (amp %v), %v parameters, %v train pairs, %v validation pairs\n", f["torch"], f["device"], f["amp"], f["params"], f["train_pairs"], f["val_pairs"])
+		case "epoch":
+			fmt.Fprintf(w, "  epoch %v: train loss %v, val loss %v, val pairwise acc %v (%vs)\n", f["epoch"], f["train_loss"], f["val_loss"], f["val_pair_accuracy"], f["epoch_seconds"])
+		case "step":
+			fmt.Fprintf(w, "    step %v: loss %v (%vs)\n", f["step"], f["loss"], f["seconds"])
+		case "early_stop":
+			fmt.Fprintf(w, "  early stop at epoch %v (best %v)\n", f["epoch"], f["best_epoch"])
+		case "parity":
+			fmt.Fprintf(w, "  onnx parity: max |Δ| %v (tolerance %v, %v)\n", f["max_abs_diff"], f["tolerance"], f["runtime"])
+		case "done":
+			fmt.Fprintf(w, "  trained in %vs (best epoch %v)\n", f["train_seconds"], f["best_epoch"])
+		}
+	}
+}
+
+func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *trainer.Dataset, rep *trainer.Replayed, cfg trainer.TrainConfig, wd, modelsDir string, noClickHouse, noAnnounce bool) error {
+	res, err := trainer.TrainFold(ctx, ds, cfg, 0, filepath.Join(wd, "data"), filepath.Join(wd, "fold-0"))
+	if err != nil {
+		return err
+	}
+	created := time.Now().UTC()
+	o := ds.Options
+	m := trainer.Manifest{
+		Version: trainer.NewVersion(created, ds.Hash), CreatedAt: created, CodeRevision: trainer.CodeRevision(),
+		Tokenizer: cfg.Tokenizer.Spec(), MaxLen: cfg.Tokenizer.MaxLen, Architecture: res.Arch, Training: res.Training, Metrics: res.Metrics,
+		Dataset: trainer.DatasetInfo{Hash: ds.Hash, Stats: ds.Stats, K: o.K, Splits: o.Splits, Benchmarks: o.Benchmarks, Models: o.Models,
+			Consumed: rep.Consumed, Undecodable: rep.Undecodable},
+	}
+	dir, err := trainer.Registry{Dir: modelsDir}.Register(res.ONNXPath, m)
+	if err != nil {
+		return err
+	}
+	printMetrics(os.Stdout, res.Metrics)
+	fmt.Printf("registered %s at %s\n", m.Version, dir)
+	if !noClickHouse {
+		if err := a.writeTrainingRuns(ctx, []clickhouse.TrainingRun{trainingRun(m.Version, "register", ds.Hash, res, created)}); err != nil {
+			return err
+		}
+	}
+	if !noAnnounce {
+		if m, err = (trainer.Registry{Dir: modelsDir}).Get(m.Version); err != nil {
+			return err
+		}
+		abs, _ := filepath.Abs(dir)
+		if err := trainer.AnnounceModel(ctx, brokers, abs, m); err != nil {
+			return err
+		}
+		fmt.Printf("announced %s on topic %s\n", m.Version, trainer.TopicModels)
+	}
+	return nil
+}
+
+func (a *app) writeTrainingRuns(ctx context.Context, runs []clickhouse.TrainingRun) error {
+	sink, err := a.openClickHouse(ctx)
+	if err != nil {
+		return fmt.Errorf("clickhouse (or --no-clickhouse): %w", err)
+	}
+	defer sink.Close()
+	return sink.WriteTrainingRuns(ctx, runs)
+}
+
+func trainingRun(version, kind, datasetHash string, r *trainer.FoldResult, created time.Time) clickhouse.TrainingRun {
+	t, m := r.Training, r.Metrics
+	return clickhouse.TrainingRun{
+		Version: version, Kind: kind, Fold: int32(t.ValFold), Folds: int32(t.Folds), DatasetHash: datasetHash, CodeRevision: trainer.CodeRevision(),
+		Device: t.Device, AMP: t.AMP, Torch: t.Torch, Params: t.Params, EpochsRun: int32(len(t.History)), BestEpoch: int32(t.BestEpoch),
+		Steps: int32(t.Steps), TrainSeconds: t.TrainSeconds, TrainPairs: int64(t.TrainPairs), ValProblems: int32(m.ValProblems),
+		ValExamples: int32(m.ValExamples), PairwiseAccuracy: float64(m.PairwiseAccuracy), AUROC: float64(m.AUROC),
+		RerankedPass1: float64(m.RerankedPass1), RandomPass1: float64(m.RandomPass1), OraclePass: float64(m.OraclePass), K: int32(m.K),
+		VerifierPass1AtK: float64(m.VerifierPass1AtK), OraclePassAtK: float64(m.OraclePassAtK), ParityMaxAbsDiff: t.ParityMaxAbsDiff, CreatedAt: created,
+	}
+}
+
+func printMetrics(w io.Writer, m trainer.Metrics) {
+	fmt.Fprintf(w, "validation (%d problems, %d candidates): pairwise acc %.4f, AUROC %.4f\n", m.ValProblems, m.ValExamples, m.PairwiseAccuracy, m.AUROC)
+	fmt.Fprintf(w, "  all candidates: reranked pass@1 %.4f, random pass@1 %.4f, oracle %.4f\n", m.RerankedPass1, m.RandomPass1, m.OraclePass)
+	fmt.Fprintf(w, "  %d random candidates: verifier pass@1 %.4f, oracle pass@%d %.4f\n", m.K, m.VerifierPass1AtK, m.K, m.OraclePassAtK)
+}
+
+func (a *app) crossValidate(ctx context.Context, ds *trainer.Dataset, cfg trainer.TrainConfig, wd string, noClickHouse bool) error {
+	created := time.Now().UTC()
+	version := "cv-" + trainer.NewVersion(created, ds.Hash)
+	var runs []clickhouse.TrainingRun
+	var results []*trainer.FoldResult
+	for fold := range ds.Options.Folds {
+		fmt.Printf("fold %d/%d\n", fold+1, ds.Options.Folds)
+		res, err := trainer.TrainFold(ctx, ds, cfg, fold, filepath.Join(wd, "data"), filepath.Join(wd, fmt.Sprintf("cv-fold-%d", fold)))
+		if err != nil {
+			return fmt.Errorf("fold %d: %w", fold, err)
+		}
+		printMetrics(os.Stdout, res.Metrics)
+		results = append(results, res)
+		runs = append(runs, trainingRun(version, "cv", ds.Hash, res, created))
+	}
+	col := func(f func(trainer.Metrics) trainer.Float) string {
+		var xs []float64
+		for _, r := range results {
+			if v := float64(f(r.Metrics)); !math.IsNaN(v) {
+				xs = append(xs, v)
+			}
+		}
+		mean, sd := meanStd(xs)
+		return fmt.Sprintf("%.4f ± %.4f", mean, sd)
+	}
+	k := cfg.MetricsK
+	fmt.Printf("\n%d-fold cross-validation by problem (%s), mean ± sd over folds:\n", ds.Options.Folds, version)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "baseline (random) pass@1\t%s\n", col(func(m trainer.Metrics) trainer.Float { return m.RandomPass1 }))
+	fmt.Fprintf(tw, "oracle pass@%d\t%s\n", k, col(func(m trainer.Metrics) trainer.Float { return m.OraclePassAtK }))
+	fmt.Fprintf(tw, "verifier pass@1 (of %d)\t%s\n", k, col(func(m trainer.Metrics) trainer.Float { return m.VerifierPass1AtK }))
+	fmt.Fprintf(tw, "verifier pass@1 (of all)\t%s\n", col(func(m trainer.Metrics) trainer.Float { return m.RerankedPass1 }))
+	fmt.Fprintf(tw, "pairwise accuracy\t%s\n", col(func(m trainer.Metrics) trainer.Float { return m.PairwiseAccuracy }))
+	fmt.Fprintf(tw, "AUROC\t%s\n", col(func(m trainer.Metrics) trainer.Float { return m.AUROC }))
+	tw.Flush()
+	if noClickHouse {
+		return nil
+	}
+	return a.writeTrainingRuns(ctx, runs)
+}
+
+func meanStd(xs []float64) (float64, float64) {
+	if len(xs) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	mean := s / float64(len(xs))
+	var v float64
+	for _, x := range xs {
+		v += (x - mean) * (x - mean)
+	}
+	if len(xs) > 1 {
+		v /= float64(len(xs) - 1)
+	}
+	return mean, math.Sqrt(v)
+}
+
+func (a *app) modelsCmd() *cobra.Command {
+	var modelsDir string
+	dir := func() string {
+		if modelsDir != "" {
+			return modelsDir
+		}
+		return filepath.Join(a.cfg.VarDir, "models")
+	}
+	cmd := &cobra.Command{Use: "models", Short: "The model registry: list versions, show one"}
+	cmd.PersistentFlags().StringVar(&modelsDir, "models-dir", "", "model registry (default VAR_DIR/models)")
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List registered versions, oldest first, with their validation metrics",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			ms, err := trainer.Registry{Dir: dir()}.List()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "version\tcreated\tdataset\texamples\tdevice\tpair_acc\tauroc\tpass@1\trandom\toracle")
+			for _, m := range ms {
+				x := m.Metrics
+				fmt.Fprintf(tw, "%s\t%s\t%.12s\t%d\t%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\n", m.Version, m.CreatedAt.Format(time.RFC3339), m.Dataset.Hash,
+					m.Dataset.Stats.Examples, m.Training.Device, x.PairwiseAccuracy, x.AUROC, x.RerankedPass1, x.RandomPass1, x.OraclePass)
+			}
+			return tw.Flush()
+		},
+	}, &cobra.Command{
+		Use:   "show VERSION|latest",
+		Short: "Print a version's manifest (JSON)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			reg := trainer.Registry{Dir: dir()}
+			version := args[0]
+			if version == "latest" {
+				ms, err := reg.List()
+				if err != nil {
+					return err
+				}
+				if len(ms) == 0 {
+					return fmt.Errorf("no models in %s", reg.Dir)
+				}
+				version = ms[len(ms)-1].Version
+			}
+			m, err := reg.Get(version)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(m)
+		},
+	})
+	return cmd
+}
+
+// exportRecord is one line of the dataset artifact (the seed's data_synthetic_code.jsonl).
+type exportRecord struct {
+	ProblemID   string `json:"problem_id"`
+	Split       string `json:"split"`
+	Prompt      string `json:"prompt"`
+	Code        string `json:"code"`
+	Label       string `json:"label"`
+	FailureKind string `json:"failure_kind"`
+	Model       string `json:"model"`
+	Benchmark   string `json:"benchmark"`
+	CandidateID string `json:"candidate_id"`
+	SampleIndex int32  `json:"sample_index"`
+}
+
+func (a *app) exportCmd() *cobra.Command {
+	var d datasetFlags
+	var out string
+	cmd := &cobra.Command{
+		Use:   "export --out FILE.jsonl",
+		Short: "Write the labeled dataset (replayed from the topics, joined, filtered, deduplicated) as JSONL",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return fmt.Errorf("--out is required")
+			}
+			return a.withBrokers(cmd.Context(), func(brokers []string) error {
+				ds, _, err := a.loadDataset(cmd.Context(), brokers, &d, os.Stderr)
+				if err != nil {
+					return err
+				}
+				return writeExport(out, ds)
+			})
+		},
+	}
+	d.bind(cmd)
+	cmd.Flags().StringVar(&out, "out", "", "output file (- for stdout)")
+	return cmd
+}
+
+func writeExport(path string, ds *trainer.Dataset) error {
+	var w io.Writer = os.Stdout
+	var f *os.File
+	if path != "-" {
+		var err error
+		if f, err = os.Create(path); err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for _, e := range ds.Examples {
+		if err := enc.Encode(exportRecord{ProblemID: e.ProblemID, Split: e.Split, Prompt: e.Prompt, Code: e.Code, Label: e.Label,
+			FailureKind: e.FailureKind, Model: e.Model, Benchmark: e.Benchmark, CandidateID: e.CandidateID, SampleIndex: e.SampleIndex}); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %d examples to %s\n", len(ds.Examples), path)
+	}
+	return nil
+}

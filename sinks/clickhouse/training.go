@@ -1,0 +1,99 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// TrainingRun is one row of training_runs: a verifier training run and its validation metrics.
+type TrainingRun struct {
+	Version          string
+	Kind             string // "register" for a registered version, "cv" for a cross-validation fold
+	Fold, Folds      int32
+	DatasetHash      string
+	CodeRevision     string
+	Device, AMP      string
+	Torch            string
+	Params           int64
+	EpochsRun        int32
+	BestEpoch        int32
+	Steps            int32
+	TrainSeconds     float64
+	TrainPairs       int64
+	ValProblems      int32
+	ValExamples      int32
+	PairwiseAccuracy float64
+	AUROC            float64
+	RerankedPass1    float64
+	RandomPass1      float64
+	OraclePass       float64
+	K                int32
+	VerifierPass1AtK float64
+	OraclePassAtK    float64
+	ParityMaxAbsDiff float64
+	CreatedAt        time.Time
+}
+
+const insertTrainingRuns = `INSERT INTO training_runs (
+    version, kind, fold, folds, dataset_hash, code_revision, device, amp, torch, params,
+    epochs_run, best_epoch, steps, train_seconds, train_pairs, val_problems, val_examples,
+    pairwise_accuracy, auroc, reranked_pass1, random_pass1, oracle_pass, k,
+    verifier_pass1_at_k, oracle_pass_at_k, parity_max_abs_diff, created_at_ms, created_at)`
+
+// WriteTrainingRuns inserts runs as one batch.
+func (s *Sink) WriteTrainingRuns(ctx context.Context, runs []TrainingRun) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	b, err := s.conn.PrepareBatch(ctx, insertTrainingRuns)
+	if err != nil {
+		return fmt.Errorf("clickhouse: prepare training runs: %w", err)
+	}
+	for _, r := range runs {
+		if r.Version == "" {
+			b.Abort()
+			return fmt.Errorf("clickhouse: training run without a version")
+		}
+		err := b.Append(r.Version, r.Kind, r.Fold, r.Folds, r.DatasetHash, r.CodeRevision, r.Device, r.AMP, r.Torch, r.Params,
+			r.EpochsRun, r.BestEpoch, r.Steps, r.TrainSeconds, r.TrainPairs, r.ValProblems, r.ValExamples,
+			r.PairwiseAccuracy, r.AUROC, r.RerankedPass1, r.RandomPass1, r.OraclePass, r.K,
+			r.VerifierPass1AtK, r.OraclePassAtK, r.ParityMaxAbsDiff, uint64(r.CreatedAt.UnixMilli()), r.CreatedAt)
+		if err != nil {
+			b.Abort()
+			return fmt.Errorf("clickhouse: append training run %s/%d: %w", r.Version, r.Fold, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("clickhouse: insert %d training runs: %w", len(runs), err)
+	}
+	return nil
+}
+
+// TrainingRuns reads the runs of one version (every version when version is ""), by version and fold.
+func (s *Sink) TrainingRuns(ctx context.Context, version string) ([]TrainingRun, error) {
+	q := `SELECT version, kind, fold, folds, dataset_hash, code_revision, device, amp, torch, params,
+    epochs_run, best_epoch, steps, train_seconds, train_pairs, val_problems, val_examples,
+    pairwise_accuracy, auroc, reranked_pass1, random_pass1, oracle_pass, k,
+    verifier_pass1_at_k, oracle_pass_at_k, parity_max_abs_diff, created_at_ms
+FROM training_runs FINAL WHERE (? = '' OR version = ?) ORDER BY version, fold`
+	rows, err := s.conn.Query(ctx, q, version, version)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: read training runs: %w", err)
+	}
+	defer rows.Close()
+	var out []TrainingRun
+	for rows.Next() {
+		var r TrainingRun
+		var ms uint64
+		if err := rows.Scan(&r.Version, &r.Kind, &r.Fold, &r.Folds, &r.DatasetHash, &r.CodeRevision, &r.Device, &r.AMP, &r.Torch, &r.Params,
+			&r.EpochsRun, &r.BestEpoch, &r.Steps, &r.TrainSeconds, &r.TrainPairs, &r.ValProblems, &r.ValExamples,
+			&r.PairwiseAccuracy, &r.AUROC, &r.RerankedPass1, &r.RandomPass1, &r.OraclePass, &r.K,
+			&r.VerifierPass1AtK, &r.OraclePassAtK, &r.ParityMaxAbsDiff, &ms); err != nil {
+			return nil, err
+		}
+		r.CreatedAt = time.UnixMilli(int64(ms))
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,161 @@
+package trainer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/streams"
+)
+
+// Topics the trainer replays.
+const (
+	TopicProblems   = streams.TopicProblems
+	TopicCandidates = streams.TopicCandidates
+	TopicVerdicts   = streams.TopicVerdicts
+)
+
+// ReplayOptions says where each topic's replay starts. Since cuts the verdicts topic only: it means
+// "labels produced since then", while problems and candidates are the tables those labels are
+// joined with and are read whole. Offsets (topic → partition → offset) apply to any topic.
+type ReplayOptions struct {
+	Since   time.Time
+	Offsets map[string]map[int]int64
+	// Progress, if set, receives a progress bar (e.g. os.Stderr).
+	Progress io.Writer
+}
+
+// Replayed is what a replay of the labeled topics returned, and exactly what it consumed.
+type Replayed struct {
+	Problems    []schemas.Problem
+	Candidates  []schemas.Candidate
+	Verdicts    []schemas.Verdict
+	Consumed    []streams.ConsumedRange
+	Undecodable map[string]int
+}
+
+// ReplayLabeled reads the problems, candidates and verdicts topics with its own readers (no
+// consumer group: live groups and their offsets are untouched).
+func ReplayLabeled(ctx context.Context, brokers []string, codecs *schemas.Codecs, opt ReplayOptions) (*Replayed, error) {
+	r := &Replayed{Undecodable: map[string]int{}}
+	bar := newProgressBar(opt.Progress)
+	defer bar.done()
+	from := func(topic string) streams.ReplayFrom {
+		f := streams.ReplayFrom{Offsets: opt.Offsets[topic]}
+		if topic == TopicVerdicts {
+			f.Since = opt.Since
+		}
+		return f
+	}
+	var err error
+	if r.Problems, err = replayInto(ctx, brokers, TopicProblems, codecs.Problem, from(TopicProblems), r, bar); err != nil {
+		return nil, err
+	}
+	if r.Candidates, err = replayInto(ctx, brokers, TopicCandidates, codecs.Candidate, from(TopicCandidates), r, bar); err != nil {
+		return nil, err
+	}
+	if r.Verdicts, err = replayInto(ctx, brokers, TopicVerdicts, codecs.Verdict, from(TopicVerdicts), r, bar); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func replayInto[T any](ctx context.Context, brokers []string, topic string, codec *schemas.Codec[T], from streams.ReplayFrom, r *Replayed, bar *progressBar) ([]T, error) {
+	var out []T
+	ranges, bad, err := streams.Replay(ctx, brokers, topic, codec, from, func(v T, _ streams.ReplayRecord) { out = append(out, v) }, bar.update)
+	if err != nil {
+		return nil, fmt.Errorf("replay %s: %w", topic, err)
+	}
+	r.Consumed = append(r.Consumed, ranges...)
+	if bad > 0 {
+		r.Undecodable[topic] = bad
+	}
+	return out, nil
+}
+
+// ParseOffsets parses "topic:partition=offset,…" (e.g. "verdicts:0=1200,verdicts:3=980").
+func ParseOffsets(s string) (map[string]map[int]int64, error) {
+	out := map[string]map[int]int64{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for _, item := range strings.Split(s, ",") {
+		var topic string
+		var part int
+		var off int64
+		tp, o, ok := strings.Cut(strings.TrimSpace(item), "=")
+		t, p, ok2 := strings.Cut(tp, ":")
+		if !ok || !ok2 {
+			return nil, fmt.Errorf("offsets: %q is not topic:partition=offset", item)
+		}
+		topic = t
+		if _, err := fmt.Sscanf(p+" "+o, "%d %d", &part, &off); err != nil || part < 0 || off < 0 || topic == "" {
+			return nil, fmt.Errorf("offsets: %q is not topic:partition=offset", item)
+		}
+		if out[topic] == nil {
+			out[topic] = map[int]int64{}
+		}
+		out[topic][part] = off
+	}
+	return out, nil
+}
+
+// progressBar draws "replay verdicts [#####.....] 5000/10000" on one terminal line, at most every
+// 100 ms, and a final line per topic.
+type progressBar struct {
+	mu    sync.Mutex
+	w     io.Writer
+	topic string
+	last  time.Time
+	read  int64
+	total int64
+}
+
+func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w} }
+
+func (b *progressBar) update(topic string, read, total int64) {
+	if b == nil || b.w == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if topic != b.topic && b.topic != "" {
+		b.draw(true)
+	}
+	b.topic, b.read, b.total = topic, read, total
+	if read == total || time.Since(b.last) >= 100*time.Millisecond {
+		b.draw(read == total)
+		b.last = time.Now()
+	}
+}
+
+func (b *progressBar) draw(final bool) {
+	const width = 30
+	filled := width
+	if b.total > 0 {
+		filled = int(int64(width) * b.read / b.total)
+	}
+	end := ""
+	if final {
+		end = "\n"
+	}
+	fmt.Fprintf(b.w, "\rreplay %-10s [%s%s] %d/%d%s", b.topic, strings.Repeat("#", filled), strings.Repeat(".", width-filled), b.read, b.total, end)
+	if final {
+		b.topic = ""
+	}
+}
+
+func (b *progressBar) done() {
+	if b == nil || b.w == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.topic != "" {
+		b.draw(true)
+	}
+}

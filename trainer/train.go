@@ -1,0 +1,251 @@
+package trainer
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/codeverify/codeverify/schemas"
+)
+
+// TrainConfig is everything train.py is run with besides the data.
+type TrainConfig struct {
+	Python          string // default DefaultPython
+	Tokenizer       Tokenizer
+	Arch            Architecture
+	Epochs          int
+	BatchSize       int
+	LR              float64
+	Margin          float64
+	PointwiseWeight float64
+	Patience        int
+	MaxSteps        int // 0: no limit (CI uses a few steps)
+	Seed            int64
+	Device          string // auto | cpu | cuda
+	AMP             string // auto | on | off (mixed precision is CUDA only)
+	Threads         int    // torch CPU threads; 0 leaves torch's default
+	MetricsK        int    // subset size of the seed's pass@1-of-K protocol (16)
+	// Log receives train.py's non-progress output (warnings, tracebacks); OnEvent its progress.
+	Log     io.Writer
+	OnEvent func(Event)
+}
+
+// DefaultTrainConfig is the issue's recipe: batch 64, ~10 epochs, AdamW, a small encoder.
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{
+		Python:    DefaultPython,
+		Tokenizer: Tokenizer{MaxLen: 512},
+		Arch:      Architecture{DModel: 128, Layers: 2, Heads: 4, FF: 256, Dropout: 0.1},
+		Epochs:    10, BatchSize: 64, LR: 3e-4, Margin: 1, PointwiseWeight: 0.5, Patience: 3, Seed: 1,
+		Device: "auto", AMP: "auto", MetricsK: 16,
+	}
+}
+
+// Validate reports why the config cannot train.
+func (c TrainConfig) Validate() error {
+	if err := c.Tokenizer.Validate(); err != nil {
+		return err
+	}
+	if err := c.Arch.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.Epochs < 1 || c.BatchSize < 1 || c.Patience < 1 || c.MaxSteps < 0 || c.MetricsK < 1:
+		return fmt.Errorf("train: epochs %d, batch size %d, patience %d, metrics k %d must be ≥ 1 (max steps ≥ 0)", c.Epochs, c.BatchSize, c.Patience, c.MetricsK)
+	case c.LR <= 0 || c.Margin < 0 || c.PointwiseWeight < 0:
+		return fmt.Errorf("train: lr %g must be > 0, margin %g and pointwise weight %g ≥ 0", c.LR, c.Margin, c.PointwiseWeight)
+	case c.Device != "auto" && c.Device != "cpu" && c.Device != "cuda":
+		return fmt.Errorf("train: device %q: want auto, cpu or cuda", c.Device)
+	case c.AMP != "auto" && c.AMP != "on" && c.AMP != "off":
+		return fmt.Errorf("train: amp %q: want auto, on or off", c.AMP)
+	}
+	return nil
+}
+
+// architecture completes Arch with what the tokenizer and exporter fix.
+func (c TrainConfig) architecture() Architecture {
+	a := c.Arch
+	a.Kind, a.Vocab, a.MaxLen, a.Pooling, a.Opset = "pre-norm transformer encoder → scalar energy", VocabSize, c.Tokenizer.MaxLen, "masked mean", 17
+	a.Inputs, a.Output = "input_ids, attention_mask: int64 [batch, sequence]", "energy: float32 [batch], low = likely PASS"
+	return a
+}
+
+// WriteTrainingFiles writes what train.py reads: examples.jsonl (token ids, label, fold, problem)
+// and pairs.json.
+func WriteTrainingFiles(dir string, ds *Dataset, tok Tokenizer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "examples.jsonl"))
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	probIdx := map[string]int{}
+	var line []byte
+	for i, e := range ds.Examples {
+		p, ok := probIdx[e.ProblemID]
+		if !ok {
+			p = len(probIdx)
+			probIdx[e.ProblemID] = p
+		}
+		y := 1
+		if e.Label == schemas.Pass {
+			y = 0
+		}
+		line = fmt.Appendf(line[:0], `{"i":%d,"y":%d,"f":%d,"p":%d,"ids":[`, i, y, e.Fold, p)
+		for j, id := range tok.Encode(e.Prompt, e.Code) {
+			if j > 0 {
+				line = append(line, ',')
+			}
+			line = strconv.AppendInt(line, id, 10)
+		}
+		line = append(line, "]}\n"...)
+		if _, err := w.Write(line); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	pairs := make([][2]int, len(ds.Pairs))
+	for i, p := range ds.Pairs {
+		pairs[i] = [2]int{p.Pass, p.Fail}
+	}
+	b, err := json.Marshal(pairs)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "pairs.json"), b, 0o644)
+}
+
+// FoldResult is one training run: the exported model, how it was trained, and its validation metrics.
+type FoldResult struct {
+	ONNXPath string
+	Arch     Architecture
+	Training TrainingInfo
+	Metrics  Metrics
+}
+
+// TrainFold trains on every fold but valFold, validates (early stopping, metrics) on valFold,
+// exports ONNX and checks parity (train.py fails when |onnx - torch| > 1e-4). dataDir holds the
+// files of WriteTrainingFiles; outDir receives train.py's outputs.
+func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, dataDir, outDir string) (*FoldResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if valFold < 0 || valFold >= ds.Options.Folds {
+		return nil, fmt.Errorf("train: validation fold %d of %d", valFold, ds.Options.Folds)
+	}
+	python := cfg.Python
+	if python == "" {
+		python = DefaultPython
+	}
+	if _, err := CheckPython(ctx, python); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	script, err := writeScripts(outDir)
+	if err != nil {
+		return nil, err
+	}
+	a := cfg.Arch
+	args := []string{
+		"--data", dataDir, "--out", outDir, "--val-fold", strconv.Itoa(valFold),
+		"--vocab", strconv.Itoa(VocabSize), "--max-len", strconv.Itoa(cfg.Tokenizer.MaxLen),
+		"--d-model", strconv.Itoa(a.DModel), "--layers", strconv.Itoa(a.Layers), "--heads", strconv.Itoa(a.Heads),
+		"--ff", strconv.Itoa(a.FF), "--dropout", ftoa(a.Dropout),
+		"--epochs", strconv.Itoa(cfg.Epochs), "--batch-size", strconv.Itoa(cfg.BatchSize), "--lr", ftoa(cfg.LR),
+		"--margin", ftoa(cfg.Margin), "--pointwise-weight", ftoa(cfg.PointwiseWeight),
+		"--patience", strconv.Itoa(cfg.Patience), "--max-steps", strconv.Itoa(cfg.MaxSteps),
+		"--seed", strconv.FormatInt(cfg.Seed, 10), "--device", cfg.Device, "--amp", cfg.AMP,
+		"--threads", strconv.Itoa(cfg.Threads), "--opset", "17", "--parity-tol", "1e-4",
+	}
+	if err := runPython(ctx, python, script, args, cfg.OnEvent, cfg.Log); err != nil {
+		return nil, err
+	}
+	var res struct {
+		History          []map[string]any `json:"history"`
+		BestEpoch        int              `json:"best_epoch"`
+		Steps            int              `json:"steps"`
+		Device           string           `json:"device"`
+		CUDADevice       string           `json:"cuda_device"`
+		AMP              string           `json:"amp"`
+		Torch            string           `json:"torch"`
+		Params           int64            `json:"params"`
+		TrainSeconds     float64          `json:"train_seconds"`
+		TotalSeconds     float64          `json:"total_seconds"`
+		TrainPairs       int              `json:"train_pairs"`
+		ValPairs         int              `json:"val_pairs"`
+		ParityMaxAbsDiff float64          `json:"parity_max_abs_diff"`
+		ParityRuntime    string           `json:"parity_runtime"`
+	}
+	b, err := os.ReadFile(filepath.Join(outDir, "result.json"))
+	if err != nil {
+		return nil, fmt.Errorf("train.py wrote no result: %w", err)
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("train.py result: %w", err)
+	}
+	// train.py exits non-zero on a parity failure; this guards against a result that says otherwise.
+	if !(res.ParityMaxAbsDiff <= 1e-4) {
+		return nil, fmt.Errorf("parity check failed: max |onnx - torch| = %g > 1e-4", res.ParityMaxAbsDiff)
+	}
+	energies, err := readScores(filepath.Join(outDir, "scores.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	for i := range energies {
+		if i < 0 || i >= len(ds.Examples) || ds.Examples[i].Fold != valFold {
+			return nil, fmt.Errorf("train.py scored example %d, which is not a validation example", i)
+		}
+	}
+	return &FoldResult{
+		ONNXPath: filepath.Join(outDir, "model.onnx"),
+		Arch:     cfg.architecture(),
+		Training: TrainingInfo{
+			Epochs: cfg.Epochs, BatchSize: cfg.BatchSize, LR: cfg.LR, Margin: cfg.Margin, PointwiseWeight: cfg.PointwiseWeight,
+			Patience: cfg.Patience, MaxSteps: cfg.MaxSteps, Seed: cfg.Seed, ValFold: valFold, Folds: ds.Options.Folds,
+			BestEpoch: res.BestEpoch, Steps: res.Steps, Device: res.Device, CUDADevice: res.CUDADevice, AMP: res.AMP,
+			Torch: res.Torch, Params: res.Params, TrainSeconds: res.TrainSeconds, TotalSeconds: res.TotalSeconds,
+			TrainPairs: res.TrainPairs, ValPairs: res.ValPairs, ParityMaxAbsDiff: res.ParityMaxAbsDiff,
+			ParityRuntime: res.ParityRuntime, History: res.History,
+		},
+		Metrics: ComputeMetrics(scoredFromExamples(ds.Examples, energies), cfg.MetricsK),
+	}, nil
+}
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func readScores(path string) (map[int]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("train.py wrote no scores: %w", err)
+	}
+	defer f.Close()
+	out := map[int]float64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r struct {
+			I int     `json:"i"`
+			E float64 `json:"e"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out[r.I] = r.E
+	}
+	return out, sc.Err()
+}

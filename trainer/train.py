@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""Train codeverify's energy verifier, export it to ONNX and check parity.
+
+Driven by `codeverify train` (trainer/python.go), which writes the dataset files and reads what this
+writes. Dependencies: torch and onnx only (Debian's python3-torch 1.13 on CPU, torch 2.x with CUDA on a
+GPU host). Progress goes to stdout as one JSON object per line.
+
+Inputs (--data DIR):  examples.jsonl  {"i": index, "y": 0 PASS | 1 FAIL, "f": fold, "p": problem, "ids": [...]}
+                      pairs.json      [[pass_index, fail_index], ...]   (same problem, drawn in Go)
+Outputs (--out DIR):  model.onnx      inputs input_ids, attention_mask (int64 [batch, sequence]),
+                                      output energy (float32 [batch]); low energy = likely PASS
+                      scores.jsonl    {"i": index, "e": energy} for every validation example
+                      result.json     history, best epoch, parity, device, timings
+"""
+import argparse
+import inspect
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def emit(event, **kw):
+    kw["event"] = event
+    print(json.dumps(kw), flush=True)
+
+
+class Block(nn.Module):
+    """Pre-norm encoder layer, written out so the ONNX graph is plain ops (MatMul, Softmax,
+    LayerNormalization, ...) that any runtime, and the numpy checker, executes the same way."""
+
+    def __init__(self, d, heads, ff, dropout):
+        super().__init__()
+        self.heads = heads
+        self.dh = d // heads
+        self.scale = 1.0 / math.sqrt(d // heads)  # a Python constant, not traced from a shape
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.ff1 = nn.Linear(d, ff)
+        self.ff2 = nn.Linear(ff, d)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, bias):
+        b, l, d = x.shape
+        h, dh = self.heads, self.dh
+        q, k, v = self.qkv(self.ln1(x)).chunk(3, dim=-1)
+        q = q.reshape(b, l, h, dh).transpose(1, 2)
+        k = k.reshape(b, l, h, dh).transpose(1, 2)
+        v = v.reshape(b, l, h, dh).transpose(1, 2)
+        att = torch.matmul(q, k.transpose(-2, -1)) * self.scale + bias
+        att = self.drop(torch.softmax(att, dim=-1))
+        y = torch.matmul(att, v).transpose(1, 2).reshape(b, l, d)
+        x = x + self.drop(self.proj(y))
+        return x + self.drop(self.ff2(torch.relu(self.ff1(self.ln2(x)))))
+
+
+class EnergyModel(nn.Module):
+    def __init__(self, vocab, max_len, d, layers, heads, ff, dropout):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(max_len, d)
+        self.blocks = nn.ModuleList([Block(d, heads, ff, dropout) for _ in range(layers)])
+        self.ln = nn.LayerNorm(d)
+        self.head = nn.Linear(d, 1)
+
+    def forward(self, input_ids, attention_mask):
+        l = input_ids.shape[1]
+        x = self.tok(input_ids) + self.pos.weight[:l].unsqueeze(0)
+        m = attention_mask.to(x.dtype)
+        # Additive key mask; -1e4 stays finite in float16 autocast.
+        bias = (1.0 - m)[:, None, None, :] * -1e4
+        for blk in self.blocks:
+            x = blk(x, bias)
+        x = self.ln(x)
+        mm = m.unsqueeze(-1)
+        pooled = (x * mm).sum(dim=1) / mm.sum(dim=1).clamp(min=1.0)
+        return self.head(pooled).squeeze(-1)
+
+
+def load(data_dir):
+    ids, y, fold, prob = [], [], [], []
+    with open(os.path.join(data_dir, "examples.jsonl")) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["i"] != len(ids):
+                raise SystemExit("examples.jsonl: indexes out of order")
+            ids.append(r["ids"])
+            y.append(r["y"])
+            fold.append(r["f"])
+            prob.append(r["p"])
+    with open(os.path.join(data_dir, "pairs.json")) as f:
+        pairs = json.load(f)
+    return ids, y, fold, prob, pairs
+
+
+def batch_tensors(seqs, device):
+    l = max(len(s) for s in seqs)
+    ids = torch.zeros((len(seqs), l), dtype=torch.long)
+    mask = torch.zeros((len(seqs), l), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+        mask[i, : len(s)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def pick_device(name):
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch %s sees no CUDA device" % torch.__version__)
+    return name
+
+
+def autocast_ctx(device, amp_dtype):
+    if amp_dtype is None:
+        return torch.autocast(device_type="cpu", enabled=False)
+    return torch.autocast(device_type=device, dtype=amp_dtype)
+
+
+def make_scaler(enabled):
+    # torch.amp.GradScaler("cuda") is the 2.x spelling; torch.cuda.amp.GradScaler is 1.13's.
+    if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler("cuda", enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)
+
+
+def energies(model, ids, idx, device, amp_dtype, bs=256):
+    out = {}
+    model.eval()
+    with torch.no_grad():
+        # Length-sorted batches waste little padding.
+        order = sorted(idx, key=lambda i: len(ids[i]))
+        for s in range(0, len(order), bs):
+            chunk = order[s : s + bs]
+            t, m = batch_tensors([ids[i] for i in chunk], device)
+            with autocast_ctx(device, amp_dtype):
+                e = model(t, m)
+            for i, v in zip(chunk, e.float().cpu().tolist()):
+                out[i] = v
+    return out
+
+
+def pair_accuracy(pairs, en):
+    if not pairs:
+        return float("nan")
+    return sum(1.0 if en[p] < en[f] else 0.5 if en[p] == en[f] else 0.0 for p, f in pairs) / len(pairs)
+
+
+def val_loss(pairs, en, y, idx, margin, w):
+    rank = sum(max(0.0, margin + en[p] - en[f]) for p, f in pairs) / max(1, len(pairs))
+    bce = 0.0
+    for i in idx:
+        z = en[i]
+        bce += max(z, 0) - z * y[i] + math.log1p(math.exp(-abs(z)))
+    return rank + w * bce / max(1, len(idx))
+
+
+def export_onnx(model, path, max_len, opset):
+    model = model.float().cpu().eval()
+    l = min(16, max_len)
+    ids = torch.randint(4, 260, (2, l), dtype=torch.long)
+    mask = torch.ones((2, l), dtype=torch.long)
+    kw = dict(
+        input_names=["input_ids", "attention_mask"],
+        output_names=["energy"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}, "energy": {0: "batch"}},
+        opset_version=opset,
+        do_constant_folding=True,
+    )
+    # torch ≥ 2.9 defaults to the dynamo exporter, which needs onnxscript; the TorchScript exporter
+    # needs nothing beyond torch and onnx and honours dynamic_axes.
+    if "dynamo" not in inspect.signature(torch.onnx.export).parameters:
+        torch.onnx.export(model, (ids, mask), path, **kw)
+        return
+    try:
+        torch.onnx.export(model, (ids, mask), path, dynamo=False, **kw)
+    except Exception as e:  # a torch whose TorchScript exporter is gone: the dynamo one (needs onnxscript)
+        emit("export_fallback", reason=str(e)[:300])
+        kw.pop("dynamic_axes")
+        b, s = torch.export.Dim("batch"), torch.export.Dim("sequence", max=max_len)
+        shapes = {"input_ids": {0: b, 1: s}, "attention_mask": {0: b, 1: s}}
+        torch.onnx.export(model, (ids, mask), path, dynamo=True, dynamic_shapes=shapes, external_data=False, **kw)
+
+
+def run_onnx(path, ids, mask):
+    """Run the exported graph: onnxruntime when it is installed, else the numpy reference checker."""
+    try:
+        import onnxruntime as ort  # noqa: F401  (present on the GPU host, absent on Debian)
+
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        return sess.run(["energy"], {"input_ids": ids, "attention_mask": mask})[0], "onnxruntime " + ort.__version__
+    except ImportError:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import onnx_numpy
+
+        return onnx_numpy.run(path, {"input_ids": ids, "attention_mask": mask})["energy"], "onnx_numpy (reference ops)"
+
+
+def parity(model, path, ids_list, sample, max_len):
+    import onnx
+
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    model = model.float().cpu().eval()
+    rng = random.Random(7)
+    chosen = rng.sample(sample, min(len(sample), 48)) if sample else []
+    seqs = [ids_list[i] for i in chosen] or [[1, 2, 5, 6]]
+    worst, runtime = 0.0, ""
+    # Several batches: uneven lengths (padding), a single row, the longest rows.
+    groups = [seqs[:16], seqs[16:17] or seqs[:1], sorted(seqs, key=len)[-8:], seqs[17:48]]
+    for g in groups:
+        if not g:
+            continue
+        t, msk = batch_tensors(g, "cpu")
+        with torch.no_grad():
+            ref = model(t, msk).numpy()
+        got, runtime = run_onnx(path, t.numpy(), msk.numpy())
+        if got.shape != ref.shape or str(got.dtype) != "float32":
+            raise SystemExit("parity: onnx output %s %s, torch %s" % (got.shape, got.dtype, ref.shape))
+        worst = max(worst, float(abs(got - ref).max()))
+    return worst, runtime
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--val-fold", type=int, default=0)
+    ap.add_argument("--vocab", type=int, default=260)
+    ap.add_argument("--max-len", type=int, default=512)
+    ap.add_argument("--d-model", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ff", type=int, default=256)
+    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--margin", type=float, default=1.0)
+    ap.add_argument("--pointwise-weight", type=float, default=0.5)
+    ap.add_argument("--patience", type=int, default=3)
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--amp", default="auto", choices=["auto", "on", "off"], help="mixed precision (CUDA only)")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--opset", type=int, default=17)
+    ap.add_argument("--parity-tol", type=float, default=1e-4)
+    ap.add_argument("--log-every", type=int, default=20)
+    a = ap.parse_args()
+
+    t0 = time.time()
+    torch.manual_seed(a.seed)
+    random.seed(a.seed)
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    device = pick_device(a.device)
+    amp_dtype = None
+    if device == "cuda" and a.amp != "off":
+        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        torch.backends.cuda.matmul.allow_tf32 = True
+    elif a.amp == "on":
+        raise SystemExit("--amp on needs --device cuda")
+
+    ids, y, fold, prob, pairs = load(a.data)
+    if any(len(s) > a.max_len for s in ids):
+        raise SystemExit("examples longer than --max-len %d" % a.max_len)
+    train_idx = [i for i in range(len(ids)) if fold[i] != a.val_fold]
+    val_idx = [i for i in range(len(ids)) if fold[i] == a.val_fold]
+    train_pairs = [p for p in pairs if fold[p[0]] != a.val_fold]
+    val_pairs = [p for p in pairs if fold[p[0]] == a.val_fold]
+    if not train_pairs or not val_idx:
+        raise SystemExit("need training pairs and validation examples (train pairs %d, val examples %d)" % (len(train_pairs), len(val_idx)))
+
+    model = EnergyModel(a.vocab, a.max_len, a.d_model, a.layers, a.heads, a.ff, a.dropout).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
+    scaler = make_scaler(amp_dtype == torch.float16)
+    nparams = sum(p.numel() for p in model.parameters())
+    emit("start", device=device, amp=str(amp_dtype).replace("torch.", "") if amp_dtype else "off", torch=torch.__version__,
+         params=nparams, train_pairs=len(train_pairs), val_pairs=len(val_pairs), train_examples=len(train_idx), val_examples=len(val_idx))
+
+    best, best_state, best_epoch, bad_epochs, step = float("inf"), None, 0, 0, 0
+    history = []
+    rng = random.Random(a.seed)
+    point = list(train_idx)
+    t_train = time.time()
+    stop = False
+    for epoch in range(1, a.epochs + 1):
+        model.train()
+        rng.shuffle(train_pairs)
+        rng.shuffle(point)
+        te = time.time()
+        tot, nb = 0.0, 0
+        for s in range(0, len(train_pairs), a.batch_size):
+            bp = train_pairs[s : s + a.batch_size]
+            # Each step: the pairs' PASS and FAIL rows, plus as many pointwise rows from all training
+            # examples (problems with no pair still teach the pointwise target).
+            pw = [point[(s + j) % len(point)] for j in range(len(bp))]
+            rows = [p for p, _ in bp] + [f for _, f in bp] + pw
+            t, m = batch_tensors([ids[i] for i in rows], device)
+            target = torch.tensor([float(y[i]) for i in rows[2 * len(bp):]], device=device)
+            with autocast_ctx(device, amp_dtype):
+                e = model(t, m).float()
+            n = len(bp)
+            rank = F.relu(a.margin + e[:n] - e[n : 2 * n]).mean()
+            pointwise = F.binary_cross_entropy_with_logits(e[2 * n :], target)
+            loss = rank + a.pointwise_weight * pointwise
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(opt)
+            scaler.update()
+            tot += float(loss)
+            nb += 1
+            step += 1
+            if a.log_every and step % a.log_every == 0:
+                emit("step", epoch=epoch, step=step, loss=round(float(loss), 5), seconds=round(time.time() - t_train, 2))
+            if a.max_steps and step >= a.max_steps:
+                stop = True
+                break
+        en = energies(model, ids, val_idx, device, amp_dtype)
+        vl = val_loss(val_pairs, en, y, val_idx, a.margin, a.pointwise_weight)
+        acc = pair_accuracy(val_pairs, en)
+        h = dict(epoch=epoch, steps=step, train_loss=round(tot / max(1, nb), 5), val_loss=round(vl, 5),
+                 val_pair_accuracy=round(acc, 5) if acc == acc else None, epoch_seconds=round(time.time() - te, 2))
+        history.append(h)
+        emit("epoch", **h)
+        if vl < best:
+            best, best_epoch, bad_epochs = vl, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+            if bad_epochs >= a.patience:
+                emit("early_stop", epoch=epoch, best_epoch=best_epoch)
+                break
+        if stop:
+            break
+    train_seconds = time.time() - t_train
+    model.load_state_dict(best_state)
+
+    os.makedirs(a.out, exist_ok=True)
+    en = energies(model, ids, val_idx, device, None)  # fp32 scores: what the exported model computes
+    with open(os.path.join(a.out, "scores.jsonl"), "w") as f:
+        for i in val_idx:
+            f.write(json.dumps({"i": i, "e": en[i]}) + "\n")
+
+    path = os.path.join(a.out, "model.onnx")
+    export_onnx(model, path, a.max_len, a.opset)
+    worst, runtime = parity(model, path, ids, val_idx, a.max_len)
+    emit("parity", max_abs_diff=worst, tolerance=a.parity_tol, runtime=runtime)
+    result = dict(history=history, best_epoch=best_epoch, best_val_loss=best, steps=step, device=device,
+                  amp=str(amp_dtype).replace("torch.", "") if amp_dtype else "off",
+                  torch=torch.__version__, cuda_device=torch.cuda.get_device_name(0) if device == "cuda" else "",
+                  params=nparams, train_seconds=round(train_seconds, 3), total_seconds=round(time.time() - t0, 3),
+                  parity_max_abs_diff=worst, parity_runtime=runtime, opset=a.opset,
+                  train_pairs=len(train_pairs), val_pairs=len(val_pairs))
+    with open(os.path.join(a.out, "result.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    if not worst <= a.parity_tol:
+        print("parity check failed: max |onnx - torch| = %g > %g" % (worst, a.parity_tol), file=sys.stderr)
+        sys.exit(3)
+    emit("done", train_seconds=round(train_seconds, 3), best_epoch=best_epoch)
+
+
+if __name__ == "__main__":
+    main()
