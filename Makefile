@@ -7,7 +7,7 @@ VAR      ?= $(CURDIR)/var
 DATA_DIR ?= $(abspath $(CURDIR)/../shared/data)
 BIN      := bin/codeverify
 
-.PHONY: demo test setup clickhouse build bench vet clean stop
+.PHONY: demo test setup clickhouse ort build bench vet clean stop
 
 setup:
 	@bash deploy/setup-debian.sh
@@ -15,15 +15,18 @@ setup:
 clickhouse: setup
 	@bash deploy/clickhouse/start-local.sh $(VAR)/clickhouse
 
+ort:
+	@bash deploy/ort/setup-ort.sh $(VAR)/ort/libonnxruntime.so.1.29.0 >/dev/null
+
 build:
 	$(GO) build -o $(BIN) ./cmd/codeverify
 
-demo: clickhouse build
-	./$(BIN) demo --data-dir $(DATA_DIR) --var-dir $(VAR)
+demo: clickhouse ort build
+	CODEVERIFY_ORT_LIB=$(VAR)/ort/libonnxruntime.so.1.29.0 ./$(BIN) demo --data-dir $(DATA_DIR) --var-dir $(VAR)
 
-test: clickhouse
+test: clickhouse ort
 	$(GO) vet ./...
-	CODEVERIFY_REQUIRE_CLICKHOUSE=1 CODEVERIFY_DATA_DIR=$(DATA_DIR) $(GO) test -count=1 -timeout 40m ./...
+	CODEVERIFY_REQUIRE_CLICKHOUSE=1 CODEVERIFY_REQUIRE_ORT=1 CODEVERIFY_ORT_LIB=$(VAR)/ort/libonnxruntime.so.1.29.0 CODEVERIFY_DATA_DIR=$(DATA_DIR) $(GO) test -count=1 -timeout 40m ./...
 
 bench: clickhouse
 	CODEVERIFY_DATA_DIR=$(DATA_DIR) $(GO) test -run '^$$' -bench . -benchtime 3s ./processors/executor/ ./sinks/clickhouse/ ./streams/

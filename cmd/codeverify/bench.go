@@ -8,6 +8,6 @@ func (a *app) benchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Benchmarks: each prints its figures, the machine, and a baseline measured in the same run",
 	}
-	cmd.AddCommand(a.benchExecutorCmd(), a.benchGeneratorCmd())
+	cmd.AddCommand(a.benchExecutorCmd(), a.benchGeneratorCmd(), a.benchRerankerCmd())
 	return cmd
 }

@@ -53,6 +53,7 @@ func newRoot() *cobra.Command {
 	bindFlags(root, &a.flags)
 	root.AddCommand(a.brokerCmd(), a.topicsCmd(), a.produceCmd(), a.executeCmd(), a.sinkCmd(), a.reportCmd(), a.labelCmd(), a.demoCmd(), a.benchCmd())
 	root.AddCommand(a.trainCmd(), a.modelsCmd(), a.exportCmd())
+	root.AddCommand(a.rerankCmd(), a.evalCmd())
 	root.AddCommand(a.generatorCmds()...)
 	return root
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs the ONNX Runtime 1.29.0 CPU shared library that serving/ loads through onnxruntime_go
+# (v1.27.0 needs ORT ≥ 1.24; Debian ships none, and the Go module carries no linux library).
+#
+# Source: npm onnxruntime-node@1.29.0, fetched with `npm pack` and unpacked with tar: a plain
+# `npm install` runs its postinstall, which downloads a CUDA build from outside and fails here.
+# The library's sha256 is pinned below; a mismatch deletes the download and fails.
+#
+# Usage: deploy/ort/setup-ort.sh [DEST]   (DEST, else $CODEVERIFY_ORT_LIB, else ./var/ort/libonnxruntime.so.1.29.0)
+# Idempotent: an installed library with the pinned hash is left alone. Prints the path on stdout.
+set -euo pipefail
+
+ORT_VERSION=1.29.0
+ORT_SHA256=89688f5cf51c7e31befbb7b9101bc027799009b18d1baa9a5b1146a72e69538d # bin/napi-v6/linux/x64/libonnxruntime.so.1
+MEMBER=package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+dest="${1:-${CODEVERIFY_ORT_LIB:-$repo/var/ort/libonnxruntime.so.$ORT_VERSION}}"
+
+say() { echo "setup-ort: $*" >&2; }
+
+have_ok() { [[ -f "$dest" ]] && [[ "$(sha256sum "$dest" | cut -d' ' -f1)" == "$ORT_SHA256" ]]; }
+
+if have_ok; then
+	say "ONNX Runtime $ORT_VERSION already at $dest"
+	echo "$dest"
+	exit 0
+fi
+
+case "$(uname -s)/$(uname -m)" in
+Linux/x86_64) ;;
+*)
+	say "only linux x86_64 is packaged here (this is $(uname -s)/$(uname -m)); set CODEVERIFY_ORT_LIB to an ONNX Runtime ≥ 1.24 library"
+	exit 1
+	;;
+esac
+
+if ! command -v npm >/dev/null; then
+	if command -v apt-get >/dev/null && [[ $EUID -eq 0 ]]; then
+		say "installing npm (apt)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm >&2
+	else
+		say "npm is needed to fetch onnxruntime-node@$ORT_VERSION: apt-get install npm"
+		exit 1
+	fi
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+say "fetching onnxruntime-node@$ORT_VERSION (npm pack, no install scripts)"
+(cd "$work" && npm pack --silent --ignore-scripts "onnxruntime-node@$ORT_VERSION" >/dev/null)
+tgz="$work/onnxruntime-node-$ORT_VERSION.tgz"
+[[ -f "$tgz" ]] || { say "npm pack produced no $tgz"; exit 1; }
+tar -xzf "$tgz" -C "$work" "$MEMBER"
+
+got="$(sha256sum "$work/$MEMBER" | cut -d' ' -f1)"
+if [[ "$got" != "$ORT_SHA256" ]]; then
+	say "sha256 mismatch for $MEMBER: got $got, want $ORT_SHA256"
+	exit 1
+fi
+
+mkdir -p "$(dirname "$dest")"
+# Rename into place so a concurrent reader never sees half a library.
+install -m 0644 "$work/$MEMBER" "$dest.tmp.$$"
+mv -f "$dest.tmp.$$" "$dest"
+say "installed ONNX Runtime $ORT_VERSION at $dest"
+echo "$dest"

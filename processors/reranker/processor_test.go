@@ -1,0 +1,179 @@
+package reranker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/codeverify/codeverify/trainer"
+)
+
+// lenScorer's energy is the number of real tokens plus an offset: shorter code is "better".
+type lenScorer struct {
+	mu      sync.Mutex
+	offset  float32
+	batches []int
+	fail    error
+}
+
+func (s *lenScorer) Score(_ context.Context, ids, masks [][]int64) ([]float32, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return nil, s.fail
+	}
+	s.batches = append(s.batches, len(ids))
+	out := make([]float32, len(ids))
+	for i := range ids {
+		if len(ids[i]) != len(ids[0]) || len(masks[i]) != len(ids[i]) {
+			return nil, errors.New("ragged batch")
+		}
+		for _, m := range masks[i] {
+			out[i] += float32(m)
+		}
+		out[i] += s.offset
+	}
+	return out, nil
+}
+
+func model(version string, s Scorer, maxBatch int) Model {
+	return Model{Version: version, Tokenizer: trainer.Tokenizer{MaxLen: 64}, Scorer: s, MaxBatch: maxBatch}
+}
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestBatchesAcrossRequestsAndSelectsMinEnergy(t *testing.T) {
+	sc := &lenScorer{}
+	p, err := New(model("v1", sc, 5), Options{Bound: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := 0; r < 3; r++ {
+		req := fmt.Sprintf("r%d", r)
+		p.Expect(req, 4, t0)
+		for c := 0; c < 4; c++ {
+			// Candidate c3 is shortest; in r2, c1 and c3 tie and c1 must win (smaller id).
+			code := strings.Repeat("x", 10-c)
+			if r == 2 && c == 1 {
+				code = strings.Repeat("x", 7)
+			}
+			if err := p.Add(Candidate{RequestID: req, CandidateID: fmt.Sprintf("c%d", c), Prompt: "p", Code: code}, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	p.Add(Candidate{RequestID: "r0", CandidateID: "c0", Prompt: "p", Code: "redelivered"}, t0)
+	scores, sels, err := p.Flush(context.Background(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scores) != 12 {
+		t.Fatalf("%d scores, want 12", len(scores))
+	}
+	if fmt.Sprint(sc.batches) != "[5 5 2]" {
+		t.Errorf("batches %v, want [5 5 2] (across requests)", sc.batches)
+	}
+	want := map[string]string{"r0": "c3", "r1": "c3", "r2": "c1"}
+	if len(sels) != 3 {
+		t.Fatalf("selections %+v", sels)
+	}
+	for _, s := range sels {
+		if s.CandidateID != want[s.RequestID] || s.Partial || s.Candidates != 4 || s.ModelVersion != "v1" {
+			t.Errorf("selection %+v, want candidate %s, complete", s, want[s.RequestID])
+		}
+	}
+	if p.Open() != 0 {
+		t.Errorf("%d requests still open", p.Open())
+	}
+}
+
+func TestPartialSelectionAfterBound(t *testing.T) {
+	p, _ := New(model("v1", &lenScorer{}, 16), Options{Bound: 10 * time.Second})
+	p.Expect("r", 4, t0)
+	p.Add(Candidate{RequestID: "r", CandidateID: "a", Code: "long code"}, t0)
+	p.Add(Candidate{RequestID: "r", CandidateID: "b", Code: "short"}, t0.Add(time.Second))
+	_, sels, err := p.Flush(context.Background(), t0.Add(9*time.Second))
+	if err != nil || len(sels) != 0 {
+		t.Fatalf("before the bound: %+v, %v", sels, err)
+	}
+	_, sels, err = p.Flush(context.Background(), t0.Add(10*time.Second))
+	if err != nil || len(sels) != 1 {
+		t.Fatalf("at the bound: %+v, %v", sels, err)
+	}
+	if s := sels[0]; !s.Partial || s.Candidates != 2 || s.Expected != 4 || s.CandidateID != "b" {
+		t.Errorf("partial selection %+v", s)
+	}
+	// A request whose prompt said 3 but nothing came is dropped at the bound, not selected.
+	p.Expect("empty", 3, t0)
+	if _, sels, _ := p.Flush(context.Background(), t0.Add(time.Hour)); len(sels) != 0 || p.Open() != 0 {
+		t.Errorf("empty request: %+v, open %d", sels, p.Open())
+	}
+}
+
+func TestSwapKeepsRequestsOnTheirVersion(t *testing.T) {
+	v1, v2 := &lenScorer{}, &lenScorer{offset: 1000}
+	var retired []string
+	p, _ := New(model("v1", v1, 16), Options{Bound: time.Minute, OnRetire: func(m Model) { retired = append(retired, m.Version) }})
+	p.Expect("a", 2, t0)
+	p.Add(Candidate{RequestID: "a", CandidateID: "1", Code: "aaaa"}, t0)
+	if _, _, err := p.Flush(context.Background(), t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Swap(model("v2", v2, 16)); err != nil {
+		t.Fatal(err)
+	}
+	if len(retired) != 0 {
+		t.Fatalf("v1 retired while request a uses it")
+	}
+	p.Add(Candidate{RequestID: "a", CandidateID: "2", Code: "aa"}, t0)
+	p.Expect("b", 1, t0)
+	p.Add(Candidate{RequestID: "b", CandidateID: "1", Code: "b"}, t0)
+	scores, sels, err := p.Flush(context.Background(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range scores {
+		got[s.RequestID+"/"+s.CandidateID] = s.ModelVersion
+	}
+	if got["a/2"] != "v1" || got["b/1"] != "v2" || len(scores) != 2 {
+		t.Errorf("versions %v: a's second candidate must stay on v1, b is new on v2", got)
+	}
+	if len(sels) != 2 || sels[0].ModelVersion != "v1" || sels[0].CandidateID != "2" || sels[1].ModelVersion != "v2" {
+		t.Errorf("selections %+v", sels)
+	}
+	if fmt.Sprint(retired) != "[v1]" {
+		t.Errorf("retired %v, want [v1] once a finished", retired)
+	}
+}
+
+func TestScorerErrorRequeues(t *testing.T) {
+	sc := &lenScorer{fail: errors.New("device lost")}
+	p, _ := New(model("v1", sc, 16), Options{Bound: time.Minute})
+	p.Expect("r", 1, t0)
+	p.Add(Candidate{RequestID: "r", CandidateID: "c", Code: "x"}, t0)
+	if _, _, err := p.Flush(context.Background(), t0); err == nil {
+		t.Fatal("no error")
+	}
+	sc.fail = nil
+	scores, sels, err := p.Flush(context.Background(), t0)
+	if err != nil || len(scores) != 1 || len(sels) != 1 {
+		t.Fatalf("after recovery: %v %v %v", scores, sels, err)
+	}
+}
+
+func TestBestTieBreak(t *testing.T) {
+	if b := Best([]float32{2, 1, 1, 3}, []string{"d", "c", "b", "a"}); b != 2 {
+		t.Errorf("Best = %d, want 2 (tie → smaller key)", b)
+	}
+	if b := Best([]float32{1, 1}, nil); b != 0 {
+		t.Errorf("Best = %d, want 0 (tie → smaller index)", b)
+	}
+	if b := Best(nil, nil); b != -1 {
+		t.Errorf("Best(nil) = %d", b)
+	}
+}

@@ -1,0 +1,96 @@
+// Package reranker scores candidate programs with the verifier and selects, per request, the
+// candidate with the lowest energy. It is pure logic: the model runs behind Scorer (serving/ in
+// production, a fake in tests) and the tokenizer is the trainer's, so training and serving agree.
+package reranker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/codeverify/codeverify/trainer"
+)
+
+// Scorer returns one energy per row of a padded batch (ids and masks are [batch][sequence], every
+// row the same length). Low energy = likely PASS.
+type Scorer interface {
+	Score(ctx context.Context, ids, masks [][]int64) ([]float32, error)
+}
+
+// Model is one verifier version ready to score.
+type Model struct {
+	Version   string
+	Tokenizer trainer.Tokenizer
+	Scorer    Scorer
+	// MaxBatch bounds the rows of one Score call (default 16).
+	MaxBatch int
+}
+
+// Validate reports why m cannot score.
+func (m Model) Validate() error {
+	switch {
+	case m.Version == "":
+		return errors.New("reranker: model without a version")
+	case m.Scorer == nil:
+		return errors.New("reranker: model without a scorer")
+	case m.MaxBatch < 0:
+		return fmt.Errorf("reranker: max batch %d", m.MaxBatch)
+	}
+	return m.Tokenizer.Validate()
+}
+
+func (m Model) maxBatch() int {
+	if m.MaxBatch == 0 {
+		return 16
+	}
+	return m.MaxBatch
+}
+
+// Pair is one (prompt, code) to score.
+type Pair struct{ Prompt, Code string }
+
+// ScorePairs tokenizes and scores pairs in batches of MaxBatch, each padded to its longest row.
+func (m Model) ScorePairs(ctx context.Context, pairs []Pair) ([]float32, error) {
+	out := make([]float32, 0, len(pairs))
+	for start := 0; start < len(pairs); start += m.maxBatch() {
+		chunk := pairs[start:min(len(pairs), start+m.maxBatch())]
+		rows := make([][]int64, len(chunk))
+		width := 0
+		for i, p := range chunk {
+			rows[i] = m.Tokenizer.Encode(p.Prompt, p.Code)
+			width = max(width, len(rows[i]))
+		}
+		ids, masks := make([][]int64, len(rows)), make([][]int64, len(rows))
+		for i, r := range rows {
+			ids[i], masks[i] = make([]int64, width), make([]int64, width)
+			copy(ids[i], r)
+			for j := range r {
+				masks[i][j] = 1
+			}
+		}
+		e, err := m.Scorer.Score(ctx, ids, masks)
+		if err != nil {
+			return nil, err
+		}
+		if len(e) != len(chunk) {
+			return nil, fmt.Errorf("reranker: scorer returned %d energies for %d rows", len(e), len(chunk))
+		}
+		out = append(out, e...)
+	}
+	return out, nil
+}
+
+// Best is the index of the lowest energy; ties go to the smallest key (then the smallest index), so
+// the choice never depends on arrival order. keys may be nil (ties go to the smallest index).
+func Best(energies []float32, keys []string) int {
+	best := -1
+	for i, e := range energies {
+		switch {
+		case best < 0 || e < energies[best]:
+			best = i
+		case e == energies[best] && keys != nil && keys[i] < keys[best]:
+			best = i
+		}
+	}
+	return best
+}
