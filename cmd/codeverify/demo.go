@@ -18,6 +18,7 @@ import (
 func (a *app) demoCmd() *cobra.Command {
 	var problemsPath, samplesPath, model string
 	var temperature, topP float64
+	var exOpt executorOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Replay the real CodeGen-16B HumanEval samples through broker → executor → ClickHouse and print the report",
@@ -39,7 +40,7 @@ report. ClickHouse must be up (make demo starts it).`,
 					return fmt.Errorf("demo data missing (give --data-dir): %w", err)
 				}
 			}
-			return a.runDemo(cmd.Context(), problemsPath, samplesPath, producers.SampleOptions{Model: model, Temperature: temperature, TopP: topP})
+			return a.runDemo(cmd.Context(), problemsPath, samplesPath, producers.SampleOptions{Model: model, Temperature: temperature, TopP: topP}, exOpt)
 		},
 	}
 	f := cmd.Flags()
@@ -48,10 +49,11 @@ report. ClickHouse must be up (make demo starts it).`,
 	f.StringVar(&model, "model", "codegen-mono-16b", "model that generated the samples")
 	f.Float64Var(&temperature, "temperature", 0.8, "sampling temperature of the samples")
 	f.Float64Var(&topP, "top-p", 0.95, "top_p of the samples")
+	f.BoolVar(&exOpt.LookupClickHouse, "lookup-clickhouse", false, "answer candidates already labelled in ClickHouse from there (hit rate in the log)")
 	return cmd
 }
 
-func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath string, opt producers.SampleOptions) error {
+func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath string, opt producers.SampleOptions, exOpt executorOptions) error {
 	start := time.Now()
 	if len(a.cfg.Brokers) == 0 {
 		b, err := streams.StartBroker(filepath.Join(a.cfg.VarDir, "kafka"), a.cfg.EmbeddedPort, a.log)
@@ -104,12 +106,15 @@ func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath string, opt
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	runner, err := a.newExecutorRunner(runCtx, codecs)
+	runner, closeExecutor, err := a.newExecutorRunner(runCtx, codecs, exOpt)
 	if err != nil {
 		return err
 	}
 	errc := make(chan error, 2)
-	go func() { errc <- runner.Run(runCtx) }()
+	runDone := make(chan struct{})
+	// The zygotes stop once the runner has returned (it may still be draining when we return early).
+	defer func() { stop(); <-runDone; closeExecutor() }()
+	go func() { errc <- runner.Run(runCtx); close(runDone) }()
 	go func() { errc <- a.runSink(runCtx, codecs, sink, onWritten) }()
 	select {
 	case <-allIn:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -150,10 +151,11 @@ func waitVerdicts(t *testing.T, e *env, want uint64, timeout time.Duration) (row
 // startPipeline runs the executor; it is stopped (gracefully) and waited for before the broker closes.
 func (e *env) startPipeline(t *testing.T, ctx context.Context) (*streams.Runner[schemas.Candidate, schemas.Verdict], chan error) {
 	t.Helper()
-	r, err := e.app.newExecutorRunner(ctx, e.codecs)
+	r, closeExecutor, err := e.app.newExecutorRunner(ctx, e.codecs, executorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(closeExecutor) // registered first, so it runs after background's cleanup stopped Run
 	return r, e.background(t, ctx, r.Run)
 }
 
@@ -370,3 +372,69 @@ func TestBadInputGoesToDeadLetterTopic(t *testing.T) {
 }
 
 func producersOpt(model string) producers.SampleOptions { return producers.SampleOptions{Model: model} }
+
+// TestExecutorLooksUpClickHouse: with --lookup-clickhouse, a candidate whose exact program
+// already has a (non-timeout) verdict in ClickHouse is answered from there — a deliberately
+// contradicting stored label proves where the answer came from — and the others execute.
+func TestExecutorLooksUpClickHouse(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	problemsPath, recs := humanEvalSubset(t, 1)
+	id, prompt := recs[0]["task_id"].(string), recs[0]["prompt"].(string)
+	samples := []map[string]string{
+		{"task_id": id, "solution": prompt + recs[0]["canonical_solution"].(string)}, // PASS if executed
+		{"task_id": id, "solution": prompt + "    return None\n"},                    // FAIL assertion, executed
+	}
+	_, cands, err := e.app.publish(ctx, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("lookup-model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, _, err := streams.ReadAll(ctx, e.app.brokers(), "problems", e.codecs.Problem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p schemas.Problem
+	for _, q := range problems {
+		if q.ProblemID == cands[0].ProblemID {
+			p = q
+		}
+	}
+	if p.ProblemID == "" {
+		t.Fatalf("problem %s not on the problems topic", cands[0].ProblemID)
+	}
+	sum := sha256.Sum256([]byte(cands[0].Code))
+	stored := schemas.Verdict{
+		CandidateID: schemas.CandidateID("earlier-run", 0), RequestID: "earlier-run", ProblemID: p.ProblemID,
+		Benchmark: p.Benchmark, Split: p.Split, Model: "earlier-model", Label: schemas.Fail,
+		FailureKind: schemas.KindAssertion, Detail: "stored verdict", ExecutorVersion: "earlier",
+		TestSuiteHash: p.SuiteHash(), CodeSHA256: hex.EncodeToString(sum[:]), ExecutedAtMs: time.Now().UnixMilli(),
+	}
+	if err := e.sink.WriteVerdicts(ctx, []schemas.Verdict{stored}); err != nil {
+		t.Fatal(err)
+	}
+
+	r, closeExecutor, err := e.app.newExecutorRunner(ctx, e.codecs, executorOptions{LookupClickHouse: true, StatsEvery: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeExecutor)
+	e.background(t, ctx, r.Run)
+
+	byID := map[string]schemas.Verdict{}
+	for deadline := time.Now().Add(60 * time.Second); len(byID) < len(cands) && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		vs, _, err := streams.ReadAll(ctx, e.app.brokers(), "verdicts", e.codecs.Verdict)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			byID[v.CandidateID] = v
+		}
+	}
+	if v, ok := byID[cands[0].CandidateID]; !ok || v.Label != schemas.Fail || v.Detail != "stored verdict" {
+		t.Errorf("candidate with a stored verdict: got %+v (found %v), want the stored FAIL", v, ok)
+	}
+	if v, ok := byID[cands[1].CandidateID]; !ok || v.Label != schemas.Fail || v.FailureKind != schemas.KindAssertion || v.Detail == "stored verdict" {
+		t.Errorf("candidate without a stored verdict: got %+v (found %v), want an executed FAIL assertion", v, ok)
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/codeverify/codeverify/processors/executor"
@@ -194,11 +196,105 @@ func (s executorStage) Process(ctx context.Context, c schemas.Candidate) ([]sche
 	return out, err
 }
 
-func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs) (*streams.Runner[schemas.Candidate, schemas.Verdict], error) {
+// executorOptions are the executor processor's switches beyond the config.
+type executorOptions struct {
+	// LookupClickHouse answers candidates whose (problem, test suite, code) already has a
+	// (non-timeout) verdict in ClickHouse from there instead of executing them again.
+	LookupClickHouse bool
+	// StatsEvery logs the cache hit rate this often while running (default 1 minute).
+	StatsEvery time.Duration
+}
+
+// countingLookup passes lookups to ClickHouse and counts (and logs, sparingly) its errors: the
+// executor treats a failed lookup as a miss and executes the candidate.
+type countingLookup struct {
+	s    *clickhouse.Sink
+	log  *slog.Logger
+	errs atomic.Int64
+}
+
+func (l *countingLookup) LookupVerdict(ctx context.Context, problemID, suiteHash, codeSHA256 string) (string, string, string, bool, error) {
+	label, kind, detail, found, err := l.s.LookupVerdict(ctx, problemID, suiteHash, codeSHA256)
+	if err != nil && ctx.Err() == nil {
+		if n := l.errs.Add(1); n == 1 || n%1000 == 0 {
+			l.log.Warn("clickhouse verdict lookup failed; executing instead", "errors", n, "err", err)
+		}
+	}
+	return label, kind, detail, found, err
+}
+
+// newExecutorRunner builds the executor processor. The returned close func (never nil when err
+// is nil) stops the zygote workers and the lookup connection and logs the cache statistics; call
+// it after the runner's Run has returned.
+func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt executorOptions) (*streams.Runner[schemas.Candidate, schemas.Verdict], func(), error) {
 	ex, err := a.newExecutor()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var lookup *countingLookup
+	if opt.LookupClickHouse {
+		sink, err := a.openClickHouse(ctx)
+		if err != nil {
+			ex.Close()
+			return nil, nil, fmt.Errorf("verdict lookup in ClickHouse: %w", err)
+		}
+		lookup = &countingLookup{s: sink, log: a.log}
+		ex.SetLookup(lookup)
+	}
+	logStats := func(msg string) {
+		st := ex.CacheStats()
+		args := []any{"executed", st.Executed, "memory_hits", st.MemoryHits, "clickhouse_hits", st.StoreHits,
+			"hit_rate", fmt.Sprintf("%.3f", st.HitRate()), "clickhouse_lookup", opt.LookupClickHouse}
+		if lookup != nil {
+			args = append(args, "lookup_errors", lookup.errs.Load())
+		}
+		a.log.Info(msg, args...)
+	}
+	statsDone := make(chan struct{})
+	var statsWG sync.WaitGroup
+	statsWG.Add(1)
+	go func() {
+		defer statsWG.Done()
+		every := opt.StatsEvery
+		if every <= 0 {
+			every = time.Minute
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		var last executor.CacheStats
+		for {
+			select {
+			case <-statsDone:
+				return
+			case <-t.C:
+				if st := ex.CacheStats(); st != last {
+					last = st
+					logStats("executor cache")
+				}
+			}
+		}
+	}()
+	var closeOnce sync.Once
+	closeFn := func() {
+		closeOnce.Do(func() {
+			close(statsDone)
+			statsWG.Wait()
+			logStats("executor stopped")
+			ex.Close()
+			if lookup != nil {
+				lookup.s.Close()
+			}
+		})
+	}
+	r, err := a.executorRunner(ctx, codecs, ex)
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	return r, closeFn, nil
+}
+
+func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *executor.Executor) (*streams.Runner[schemas.Candidate, schemas.Verdict], error) {
 	table := &problemTable{refreshEvery: 2 * time.Second, log: a.log, load: func(ctx context.Context) ([]schemas.Problem, error) {
 		ps, bad, err := streams.ReadAll(ctx, a.brokers(), "problems", codecs.Problem)
 		if bad > 0 {

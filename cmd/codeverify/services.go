@@ -17,7 +17,8 @@ import (
 // /metrics, /healthz and /readyz on --metrics-addr when it is set.
 
 func (a *app) executeCmd() *cobra.Command {
-	return &cobra.Command{
+	var opt executorOptions
+	cmd := &cobra.Command{
 		Use:   "execute",
 		Short: "Run the sandboxed executor processor: candidates → verdicts (consumer group " + executorGroup + ")",
 		Args:  cobra.NoArgs,
@@ -30,10 +31,11 @@ func (a *app) executeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := a.newExecutorRunner(cmd.Context(), codecs)
+			r, closeExecutor, err := a.newExecutorRunner(cmd.Context(), codecs, opt)
 			if err != nil {
 				return err
 			}
+			defer closeExecutor() // after Run has returned: no Execute is in flight any more
 			labels := prometheus.Labels{"processor": "executor"}
 			counter := func(name, help string, f func() float64) {
 				reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "codeverify_runner_" + name, Help: help, ConstLabels: labels}, f))
@@ -46,6 +48,9 @@ func (a *app) executeCmd() *cobra.Command {
 			return r.Run(cmd.Context())
 		},
 	}
+	cmd.Flags().BoolVar(&opt.LookupClickHouse, "lookup-clickhouse", false,
+		"answer candidates whose program already has a (non-timeout) verdict in ClickHouse from there; the hit rate is logged")
+	return cmd
 }
 
 func (a *app) sinkCmd() *cobra.Command {

@@ -387,6 +387,27 @@ func TestReferenceSolutionsPass(t *testing.T) {
 	wg.Wait()
 	elapsed := time.Since(start)
 
+	// Under CPU load (CI runs packages in parallel) a slow reference (MBPP 123 needs ~2.4 s on a
+	// quiet machine) can run out of wall time. A reference that failed only by timeout (or got no
+	// label) runs again alone, with a much longer limit, and is reported as slow; any other
+	// failure, or a second timeout, still fails the test.
+	var slow []string
+	for i, r := range results {
+		if r.Err == nil && (r.Label == schemas.Pass || r.Kind != schemas.KindTimeout) {
+			continue
+		}
+		p := refs[i].p
+		p.TimeoutMs = 120_000
+		rr := e.Execute(context.Background(), p, refs[i].code)
+		if rr.Err == nil && rr.Label == schemas.Pass {
+			slow = append(slow, fmt.Sprintf("%s (%s; alone: PASS in %v)", p.ProblemID, firstNonEmpty(r.Detail, fmt.Sprint(r.Err)), rr.Runtime.Round(time.Millisecond)))
+		}
+		results[i] = rr
+	}
+	if len(slow) > 0 {
+		t.Logf("%d references timed out under load and passed when run alone: %s", len(slow), strings.Join(slow, "; "))
+	}
+
 	passed := map[string]int{}
 	total := map[string]int{}
 	var failures []string
@@ -444,4 +465,11 @@ func BenchmarkExecute(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "candidates/s")
 		})
 	}
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
