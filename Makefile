@@ -6,6 +6,8 @@ GO       ?= go
 VAR      ?= $(CURDIR)/var
 DATA_DIR ?= $(abspath $(CURDIR)/../shared/data)
 BIN      := bin/codeverify
+# Verifier training steps at the end of the demo (CPU: ~6 s a step here); 0 skips training.
+TRAIN_STEPS ?= 20
 
 .PHONY: demo test setup clickhouse ort build bench vet clean stop
 
@@ -22,7 +24,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/codeverify
 
 demo: clickhouse ort build
-	CODEVERIFY_ORT_LIB=$(VAR)/ort/libonnxruntime.so.1.29.0 ./$(BIN) demo --data-dir $(DATA_DIR) --var-dir $(VAR)
+	CODEVERIFY_ORT_LIB=$(VAR)/ort/libonnxruntime.so.1.29.0 ./$(BIN) demo --data-dir $(DATA_DIR) --var-dir $(VAR) --train-steps $(TRAIN_STEPS)
 
 test: clickhouse ort
 	$(GO) vet ./...

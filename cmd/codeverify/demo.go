@@ -12,6 +12,7 @@ import (
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
 	"github.com/codeverify/codeverify/streams"
+	"github.com/codeverify/codeverify/trainer"
 	"github.com/spf13/cobra"
 )
 
@@ -19,6 +20,7 @@ func (a *app) demoCmd() *cobra.Command {
 	var problemsPath, samplesPath, model string
 	var temperature, topP float64
 	var exOpt executorOptions
+	tr := demoTraining{steps: 0, device: "cpu"}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Replay the real CodeGen-16B HumanEval samples through broker → executor → ClickHouse and print the report",
@@ -40,7 +42,7 @@ report. ClickHouse must be up (make demo starts it).`,
 					return fmt.Errorf("demo data missing (give --data-dir): %w", err)
 				}
 			}
-			return a.runDemo(cmd.Context(), problemsPath, samplesPath, producers.SampleOptions{Model: model, Temperature: temperature, TopP: topP}, exOpt)
+			return a.runDemo(cmd.Context(), problemsPath, samplesPath, producers.SampleOptions{Model: model, Temperature: temperature, TopP: topP}, exOpt, tr)
 		},
 	}
 	f := cmd.Flags()
@@ -49,11 +51,14 @@ report. ClickHouse must be up (make demo starts it).`,
 	f.StringVar(&model, "model", "codegen-mono-16b", "model that generated the samples")
 	f.Float64Var(&temperature, "temperature", 0.8, "sampling temperature of the samples")
 	f.Float64Var(&topP, "top-p", 0.95, "top_p of the samples")
+	f.IntVar(&tr.steps, "train-steps", tr.steps, "after labelling, train a verifier on the labeled topics for this many steps and register it (0: skip)")
+	f.StringVar(&tr.device, "train-device", tr.device, "device for --train-steps: cpu | cuda | auto")
+	f.StringVar(&tr.python, "train-python", "", "python with torch and onnx for --train-steps (default: Debian's)")
 	f.BoolVar(&exOpt.LookupClickHouse, "lookup-clickhouse", false, "answer candidates already labelled in ClickHouse from there (hit rate in the log)")
 	return cmd
 }
 
-func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath string, opt producers.SampleOptions, exOpt executorOptions) error {
+func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath string, opt producers.SampleOptions, exOpt executorOptions, tr demoTraining) error {
 	start := time.Now()
 	if len(a.cfg.Brokers) == 0 {
 		b, err := streams.StartBroker(filepath.Join(a.cfg.VarDir, "kafka"), a.cfg.EmbeddedPort, a.log)
@@ -139,5 +144,45 @@ func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath string, opt
 	}
 	fmt.Printf("\n%d candidates executed and stored in %s\n\n", len(cands), time.Since(start).Round(time.Second))
 	clickhouse.FormatReport(os.Stdout, rows)
+	if tr.steps > 0 {
+		return a.demoTrain(ctx, opt.Model, tr)
+	}
 	return nil
+}
+
+// demoTraining is the demo's optional last stage: a small verifier trained on what was just labelled.
+type demoTraining struct {
+	steps          int
+	device, python string
+}
+
+// demoTrain replays the labeled topics of the demo's model, trains a small verifier (a CPU-sized
+// architecture; `codeverify train` has every knob), and registers it under VAR_DIR/models.
+func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) error {
+	cfg := trainer.DefaultTrainConfig()
+	cfg.Tokenizer.MaxLen = 256
+	cfg.Arch = trainer.Architecture{DModel: 64, Layers: 1, Heads: 4, FF: 128, Dropout: 0.1}
+	cfg.MaxSteps, cfg.Device = tr.steps, tr.device
+	if tr.python != "" {
+		cfg.Python = tr.python
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if _, err := trainer.CheckPython(ctx, cfg.Python); err != nil {
+		return err
+	}
+	fmt.Printf("\ntraining a verifier on the labeled topics (%d steps, %s)\n", tr.steps, tr.device)
+	d := datasetFlags{models: []string{model}, k: 4, folds: 5, seed: 1}
+	ds, rep, err := a.loadDataset(ctx, a.brokers(), &d, os.Stdout)
+	if err != nil {
+		return err
+	}
+	wd := filepath.Join(a.cfg.VarDir, "train", ds.Hash[:12])
+	if err := trainer.WriteTrainingFiles(filepath.Join(wd, "data"), ds, cfg.Tokenizer); err != nil {
+		return err
+	}
+	cfg.OnEvent = printTrainEvent(os.Stdout)
+	cfg.Log = os.Stderr
+	return a.trainAndRegister(ctx, a.brokers(), ds, rep, cfg, wd, filepath.Join(a.cfg.VarDir, "models"), false, false)
 }
