@@ -21,6 +21,7 @@ type evalOptions struct {
 	seed              uint64
 	resamples         int
 	backend           string
+	holdout           bool
 }
 
 func (a *app) evalCmd() *cobra.Command {
@@ -44,6 +45,7 @@ verifier_pass@1 (the min-energy candidate; ties to the smaller candidate id).`,
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the draw and the bootstrap")
 	f.IntVar(&o.resamples, "bootstrap", 2000, "bootstrap resamples")
 	f.StringVar(&o.backend, "backend", "zygote", "executor backend: zygote or simple")
+	f.BoolVar(&o.holdout, "holdout", false, "evaluate only the problems of the model's validation fold (problems it was not trained on), recomputed from its manifest")
 	return cmd
 }
 
@@ -79,6 +81,14 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 		byProblem[c.ProblemID] = append(byProblem[c.ProblemID], i)
 	}
 	slices.Sort(order)
+	if o.holdout {
+		t := m.Manifest.Training
+		held := validationFold(order, uint64(t.Seed), t.Folds, t.ValFold)
+		if held == nil {
+			return fmt.Errorf("eval: --holdout: model %s has no usable fold in its manifest (folds %d, validation fold %d)", m.Manifest.Version, t.Folds, t.ValFold)
+		}
+		order = slices.DeleteFunc(order, func(pid string) bool { return !held[pid] })
+	}
 	rng := rand.New(rand.NewPCG(o.seed, 0xd7a))
 	var drawn []schemas.Candidate
 	var groups [][2]int
@@ -133,10 +143,34 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "model: %s  provider: %s  problems: %d (skipped %d with < %d samples)  candidates: %d\n",
-		model.Version, sess.Provider(), res.Problems, skipped, o.n, len(drawn))
+	scope := "all problems"
+	if o.holdout {
+		scope = fmt.Sprintf("held-out fold %d of %d", m.Manifest.Training.ValFold, m.Manifest.Training.Folds)
+	}
+	fmt.Fprintf(w, "model: %s  provider: %s  %s  problems: %d (skipped %d with < %d samples)  candidates: %d\n",
+		model.Version, sess.Provider(), scope, res.Problems, skipped, o.n, len(drawn))
 	fmt.Fprintf(w, "baseline_pass@1: %s\n", res.Baseline)
 	fmt.Fprintf(w, "oracle_pass@%d: %s\n", o.n, res.Oracle)
 	fmt.Fprintf(w, "verifier_pass@1: %s\n", res.Verifier)
 	return nil
+}
+
+// validationFold is the set of problems the trainer put in fold valFold: the sorted problem ids
+// shuffled from seed and dealt round-robin into folds, exactly as trainer.Dataset deals them. It holds
+// only when problems are the dataset's problems (the same samples, every one labelled), which is the
+// case when the model was trained on the replay of these files. nil when the manifest has no folds.
+func validationFold(problems []string, seed uint64, folds, valFold int) map[string]bool {
+	if folds < 2 || valFold < 0 || valFold >= folds {
+		return nil
+	}
+	shuffled := slices.Clone(problems)
+	slices.Sort(shuffled)
+	rand.New(rand.NewPCG(seed, 0x666f6c6473)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	held := map[string]bool{}
+	for i, p := range shuffled {
+		if i%folds == valFold {
+			held[p] = true
+		}
+	}
+	return held
 }

@@ -45,7 +45,14 @@ type Options struct {
 	Bound time.Duration
 	// OnRetire is called with a model that no request uses any more after a Swap (to close it).
 	OnRetire func(Model)
+	// Remember is how long a selected request is remembered, so that a late or redelivered
+	// candidate of it is refused (ErrSelected) instead of opening a second, partial request
+	// (default 10 × Bound).
+	Remember time.Duration
 }
+
+// ErrSelected: the candidate's request was already selected; its score was emitted then.
+var ErrSelected = errors.New("reranker: request already selected")
 
 type request struct {
 	expected int // 0 until the prompt event says
@@ -72,6 +79,7 @@ type Processor struct {
 	current  Model
 	models   map[string]Model
 	requests map[string]*request
+	selected map[string]time.Time // request id → when it was selected, kept for Remember
 	queue    []queued
 	seen     map[string]bool // requestID/candidateID: redelivered candidates are not rescored
 
@@ -86,8 +94,11 @@ func New(m Model, o Options) (*Processor, error) {
 	if o.Bound <= 0 {
 		return nil, fmt.Errorf("reranker: bound %v, want > 0", o.Bound)
 	}
+	if o.Remember <= 0 {
+		o.Remember = 10 * o.Bound
+	}
 	return &Processor{opts: o, current: m, models: map[string]Model{m.Version: m},
-		requests: map[string]*request{}, seen: map[string]bool{}}, nil
+		requests: map[string]*request{}, selected: map[string]time.Time{}, seen: map[string]bool{}}, nil
 }
 
 // Version is the model version new requests get.
@@ -145,17 +156,24 @@ func (p *Processor) Expect(requestID string, n int, now time.Time) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if _, done := p.selected[requestID]; done {
+		return nil // the prompt came after its request was selected (partially): nothing to wait for
+	}
 	p.requestLocked(requestID, now).expected = n
 	return nil
 }
 
-// Add queues a candidate for the next Flush. A candidate seen before is ignored (at-least-once input).
+// Add queues a candidate for the next Flush. A candidate seen before is ignored (at-least-once input);
+// one of a request selected within Remember is refused with ErrSelected.
 func (p *Processor) Add(c Candidate, now time.Time) error {
 	if c.RequestID == "" || c.CandidateID == "" {
 		return errors.New("reranker: candidate without request or candidate id")
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if _, done := p.selected[c.RequestID]; done {
+		return ErrSelected
+	}
 	key := c.RequestID + "\x00" + c.CandidateID
 	if p.seen[key] {
 		return nil
@@ -222,6 +240,11 @@ func (p *Processor) Flush(ctx context.Context, now time.Time) ([]Score, []Select
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for id, at := range p.selected {
+		if now.Sub(at) >= p.opts.Remember {
+			delete(p.selected, id)
+		}
+	}
 	var sels []Selection
 	for id, r := range p.requests {
 		complete := r.expected > 0 && len(r.ids) >= r.expected
@@ -237,9 +260,9 @@ func (p *Processor) Flush(ctx context.Context, now time.Time) ([]Score, []Select
 		sels = append(sels, Selection{RequestID: id, CandidateID: r.ids[b], Energy: r.energies[b], Candidates: len(r.ids),
 			Expected: r.expected, Partial: !complete, ModelVersion: r.version})
 		delete(p.requests, id)
+		p.selected[id] = now
 		for _, c := range r.ids {
-			// Late duplicates of a selected request are dropped by the seen set only while it is
-			// kept; it is bounded by the requests in flight.
+			// Late duplicates are refused through selected from now on; seen only covers open requests.
 			delete(p.seen, id+"\x00"+c)
 		}
 		if m, ok := p.models[r.version]; ok {

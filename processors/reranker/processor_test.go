@@ -177,3 +177,34 @@ func TestBestTieBreak(t *testing.T) {
 		t.Errorf("Best(nil) = %d", b)
 	}
 }
+
+// A candidate or prompt of a request already selected (a late or redelivered duplicate) must not
+// open a second, partial request; after Remember it is a new request again.
+func TestLateDuplicateAfterSelectionIsRefused(t *testing.T) {
+	p, err := New(model("v1", &lenScorer{}, 4), Options{Bound: time.Second, Remember: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Expect("r", 2, t0)
+	for _, id := range []string{"a", "b"} {
+		if err := p.Add(Candidate{RequestID: "r", CandidateID: id, Code: id}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, sels, err := p.Flush(context.Background(), t0); err != nil || len(sels) != 1 || sels[0].Partial {
+		t.Fatalf("selections %+v, %v", sels, err)
+	}
+	if err := p.Add(Candidate{RequestID: "r", CandidateID: "a", Code: "a"}, t0.Add(time.Second)); !errors.Is(err, ErrSelected) {
+		t.Fatalf("late duplicate: %v, want ErrSelected", err)
+	}
+	if err := p.Expect("r", 2, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if scores, sels, err := p.Flush(context.Background(), t0.Add(10*time.Second)); err != nil || len(scores)+len(sels) != 0 || p.Open() != 0 {
+		t.Fatalf("after a late duplicate: scores %+v, selections %+v, open %d, %v", scores, sels, p.Open(), err)
+	}
+	p.Flush(context.Background(), t0.Add(2*time.Minute)) // forgets r
+	if err := p.Add(Candidate{RequestID: "r", CandidateID: "a", Code: "a"}, t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("after Remember: %v", err)
+	}
+}
