@@ -75,16 +75,10 @@ func (a *app) producePromptsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			codecs, err := schemas.NewCodecs()
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			if err := streams.EnsureTopics(ctx, a.brokers(), streams.DefaultCatalog()); err != nil {
-				return err
-			}
 			// Every problem goes to the table: the generator needs the few-shot examples too.
-			if err := a.publishProblems(ctx, codecs, all); err != nil {
+			codecs, err := a.setUpProblems(ctx, all)
+			if err != nil {
 				return err
 			}
 			pp := streams.NewProducer(a.brokers(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
@@ -241,15 +235,9 @@ func (a *app) synthesizeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			codecs, err := schemas.NewCodecs()
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			if err := streams.EnsureTopics(ctx, a.brokers(), streams.DefaultCatalog()); err != nil {
-				return err
-			}
-			if err := a.publishProblems(ctx, codecs, all); err != nil {
+			codecs, err := a.setUpProblems(ctx, all)
+			if err != nil {
 				return err
 			}
 			cp := streams.NewProducer(a.brokers(), "candidates", codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
@@ -273,4 +261,16 @@ func (a *app) synthesizeCmd() *cobra.Command {
 	}
 	f.bind(cmd, synthetic.ModelName)
 	return cmd
+}
+
+// setUpProblems creates the topic catalog and publishes every problem to the problems table.
+func (a *app) setUpProblems(ctx context.Context, all []schemas.Problem) (*schemas.Codecs, error) {
+	codecs, err := schemas.NewCodecs()
+	if err != nil {
+		return nil, err
+	}
+	if err := streams.EnsureTopics(ctx, a.brokers(), streams.DefaultCatalog()); err != nil {
+		return nil, err
+	}
+	return codecs, a.publishProblems(ctx, codecs, all)
 }
