@@ -53,6 +53,9 @@ func BuildTinyModel(ctx context.Context, registryDir string, t TinyModel) (Model
 		return Model{}, err
 	}
 	defer os.RemoveAll(work)
+	if _, err := trainer.WriteScripts(work); err != nil { // tiny_model.py imports train.py's model
+		return Model{}, err
+	}
 	script := filepath.Join(work, "tiny_model.py")
 	if err := os.WriteFile(script, tinyModelScript, 0o644); err != nil {
 		return Model{}, err

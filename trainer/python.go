@@ -50,8 +50,9 @@ func lastLine(b []byte) string {
 	return lines[len(lines)-1]
 }
 
-// writeScripts puts the embedded Python files in dir and returns train.py's path.
-func writeScripts(dir string) (string, error) {
+// WriteScripts puts the embedded Python files (train.py and its helpers) in dir and returns
+// train.py's path. Other Python code imports the model from there, so it is defined once.
+func WriteScripts(dir string) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "onnx_numpy.py"), onnxNumpyScript, 0o644); err != nil {
 		return "", err
 	}

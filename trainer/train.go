@@ -157,7 +157,7 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, err
 	}
-	script, err := writeScripts(outDir)
+	script, err := WriteScripts(outDir)
 	if err != nil {
 		return nil, err
 	}
