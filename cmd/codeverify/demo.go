@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
 	"github.com/codeverify/codeverify/streams"
 	"github.com/codeverify/codeverify/trainer"
@@ -27,7 +30,10 @@ func (a *app) demoCmd() *cobra.Command {
 		Long: `Starts the embedded broker (data under VAR_DIR/kafka) unless --brokers is given, publishes the
 HumanEval problems and the 10,000 CodeGen-Mono-16B samples, runs the executor processor and the
 ClickHouse sink until every published candidate has its verdict in ClickHouse, then prints the
-report. ClickHouse must be up (make demo starts it).`,
+report. With --train-steps N it then trains a small verifier on the labeled topics, registers it and
+prints its Stage 4 table on the held-out problems (eval --holdout --n 16: baseline_pass@1,
+oracle_pass@16, verifier_pass@1 with 95% intervals; skipped with a message without ONNX Runtime).
+ClickHouse must be up (make demo starts it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := filepath.Join(a.cfg.DataDir, "samples", "codet_humaneval_codegen16b")
@@ -145,7 +151,11 @@ func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath string, opt
 	fmt.Printf("\n%d candidates executed and stored in %s\n\n", len(cands), time.Since(start).Round(time.Second))
 	clickhouse.FormatReport(os.Stdout, rows)
 	if tr.steps > 0 {
-		return a.demoTrain(ctx, opt.Model, tr)
+		dir, err := a.demoTrain(ctx, opt.Model, tr)
+		if err != nil {
+			return err
+		}
+		return a.demoEvaluate(ctx, dir, problemsPath, samplesPath, os.Stdout)
 	}
 	return nil
 }
@@ -157,8 +167,9 @@ type demoTraining struct {
 }
 
 // demoTrain replays the labeled topics of the demo's model, trains a small verifier (a CPU-sized
-// architecture; `codeverify train` has every knob), and registers it under VAR_DIR/models.
-func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) error {
+// architecture; `codeverify train` has every knob), registers it under VAR_DIR/models and returns
+// the version's directory.
+func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) (string, error) {
 	cfg := trainer.DefaultTrainConfig()
 	cfg.Tokenizer.MaxLen = 256
 	cfg.Arch = trainer.Architecture{DModel: 64, Layers: 1, Heads: 4, FF: 128, Dropout: 0.1}
@@ -167,22 +178,44 @@ func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) erro
 		cfg.Python = tr.python
 	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return "", err
 	}
 	if _, err := trainer.CheckPython(ctx, cfg.Python); err != nil {
-		return err
+		return "", err
 	}
 	fmt.Printf("\ntraining a verifier on the labeled topics (%d steps, %s)\n", tr.steps, tr.device)
 	d := datasetFlags{models: []string{model}, k: 4, folds: 5, seed: 1}
 	ds, rep, err := a.loadDataset(ctx, a.brokers(), &d, os.Stdout)
 	if err != nil {
-		return err
+		return "", err
 	}
 	wd := filepath.Join(a.cfg.VarDir, "train", ds.Hash[:12])
 	if err := trainer.WriteTrainingFiles(filepath.Join(wd, "data"), ds, cfg.Tokenizer); err != nil {
-		return err
+		return "", err
 	}
 	cfg.OnEvent = printTrainEvent(os.Stdout)
 	cfg.Log = os.Stderr
-	return a.trainAndRegister(ctx, a.brokers(), ds, rep, cfg, wd, filepath.Join(a.cfg.VarDir, "models"), false, false)
+	return a.trainAndRegister(ctx, a.brokers(), ds, rep, cfg, 0, wd, filepath.Join(a.cfg.VarDir, "models"), false, false)
+}
+
+// demoEvalN is how many candidates per problem the demo's Stage 4 table draws.
+const demoEvalN = 16
+
+// demoEvaluate prints the Stage 4 table for the model just registered: the eval command's code path
+// (the sandbox labels the drawn samples again, ONNX Runtime scores them) on the problems of the
+// model's validation fold only, 16 candidates per problem. Without ONNX Runtime it says so and skips.
+func (a *app) demoEvaluate(ctx context.Context, modelDir, problemsPath, samplesPath string, w io.Writer) error {
+	if _, err := serving.ResolveLibrary("", os.Getenv); err != nil {
+		fmt.Fprintf(w, "\nStage 4 table skipped: ONNX Runtime is not available (%v)\n", err)
+		return nil
+	}
+	fmt.Fprintf(w, "\nStage 4 on the held-out problems (eval --holdout --n %d --seed 1):\n", demoEvalN)
+	o := evalOptions{problems: problemsPath, samples: samplesPath, n: demoEvalN, seed: 1, resamples: 2000, backend: "zygote", holdout: true,
+		scorer: scorerFlags{model: modelDir, provider: serving.ProviderAuto, threads: 2}}
+	err := a.eval(ctx, o, w)
+	if errors.Is(err, serving.ErrNoLibrary) {
+		fmt.Fprintf(w, "Stage 4 table skipped: ONNX Runtime could not be loaded (%v)\n", err)
+		return nil
+	}
+	return err
 }

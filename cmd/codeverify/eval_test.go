@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/trainer"
 )
 
@@ -123,5 +126,18 @@ func TestValidationFoldMatchesTrainer(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Without ONNX Runtime the demo's Stage 4 table is skipped with a message saying why, not an error.
+func TestDemoEvaluateSkipsWithoutORT(t *testing.T) {
+	t.Setenv(serving.LibraryEnv, filepath.Join(t.TempDir(), "no-libonnxruntime.so"))
+	a := &app{cfg: defaultConfig(), log: slog.Default()}
+	var out strings.Builder
+	if err := a.demoEvaluate(context.Background(), t.TempDir(), "p.jsonl", "s.jsonl", &out); err != nil {
+		t.Fatalf("want a skip, got %v", err)
+	}
+	if !strings.Contains(out.String(), "Stage 4 table skipped: ONNX Runtime is not available") {
+		t.Errorf("output: %q", out.String())
 	}
 }

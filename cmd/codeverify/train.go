@@ -93,6 +93,11 @@ func (a *app) loadDataset(ctx context.Context, brokers []string, d *datasetFlags
 	if err != nil {
 		return nil, nil, err
 	}
+	return buildDataset(rep, d, w)
+}
+
+// buildDataset joins what was replayed (or read from an export) into the dataset, reporting on w.
+func buildDataset(rep *trainer.Replayed, d *datasetFlags, w io.Writer) (*trainer.Dataset, *trainer.Replayed, error) {
 	ds, err := trainer.Build(rep.Problems, rep.Candidates, rep.Verdicts, d.buildOptions())
 	if err != nil {
 		return nil, nil, err
@@ -105,11 +110,54 @@ func (a *app) loadDataset(ctx context.Context, brokers []string, d *datasetFlags
 	return ds, rep, nil
 }
 
+// readExport reads a `codeverify export` file back as problems, candidates and verdicts, so a host
+// without the topics (a GPU machine) can train on exactly that data. --since/--offsets do not apply.
+func readExport(path string) (*trainer.Replayed, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rep := &trainer.Replayed{Undecodable: map[string]int{}}
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		var r exportRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		if r.ProblemID == "" || r.CandidateID == "" || (r.Label != schemas.Pass && r.Label != schemas.Fail) {
+			return nil, fmt.Errorf("%s:%d: not an export record (problem %q, candidate %q, label %q)", path, n, r.ProblemID, r.CandidateID, r.Label)
+		}
+		if !seen[r.ProblemID] {
+			seen[r.ProblemID] = true
+			rep.Problems = append(rep.Problems, schemas.Problem{ProblemID: r.ProblemID, Benchmark: r.Benchmark, Split: r.Split, Prompt: r.Prompt})
+		}
+		// The de-duplicated copies come back under derived ids that sort after the original, so the
+		// dataset keeps the original and counts the copies, as it does from the topics.
+		for c := range max(r.Copies, 1) {
+			id := r.CandidateID
+			if c > 0 {
+				id = fmt.Sprintf("%s#copy-%d", r.CandidateID, c)
+			}
+			rep.Candidates = append(rep.Candidates, schemas.Candidate{CandidateID: id, RequestID: r.ProblemID, ProblemID: r.ProblemID,
+				Benchmark: r.Benchmark, Split: r.Split, SampleIndex: r.SampleIndex, Code: r.Code, Model: r.Model})
+			rep.Verdicts = append(rep.Verdicts, schemas.Verdict{CandidateID: id, RequestID: r.ProblemID, ProblemID: r.ProblemID,
+				Benchmark: r.Benchmark, Split: r.Split, Model: r.Model, SampleIndex: r.SampleIndex, Label: r.Label, FailureKind: r.FailureKind})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rep, nil
+}
+
 func (a *app) trainCmd() *cobra.Command {
 	var d datasetFlags
 	cfg := trainer.DefaultTrainConfig()
-	var modelsDir, workDir string
-	var cv int
+	var modelsDir, workDir, fromExport string
+	var cv, valFold int
 	var noClickHouse, noAnnounce bool
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -119,13 +167,19 @@ keeps the chosen splits, drops duplicate (problem, code), pairs each PASS with k
 trains train.py (torch + onnx, run by --train-python) with validation on one fold of problems, exports
 ONNX (opset 17), checks parity with torch (|Δ| ≤ 1e-4), computes validation metrics, registers the
 version under --models-dir, writes the metrics to ClickHouse and announces it on the models topic.
---cv N instead trains N models, one per fold held out, and reports the metrics over folds (nothing
-is registered).`,
+--val-fold K chooses which of the --folds seeded problem folds is held out for validation (default 0);
+the manifest records it and eval --holdout evaluates on exactly that fold, so training K = 0…folds-1
+gives a 5-fold evaluation by problem. --cv N instead trains N models, one per fold held out, and
+reports the metrics over folds (nothing is registered). --from-export FILE trains on a codeverify
+export file instead of the topics (no broker; nothing is announced).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if cv > 0 {
 				d.folds = cv
+			}
+			if err := checkValFold(valFold, d.folds, cv, cmd.Flags().Changed("val-fold")); err != nil {
+				return err
 			}
 			if err := d.buildOptions().Validate(); err != nil {
 				return err
@@ -140,11 +194,7 @@ is registered).`,
 			if modelsDir == "" {
 				modelsDir = filepath.Join(a.cfg.VarDir, "models")
 			}
-			return a.withBrokers(ctx, func(brokers []string) error {
-				ds, rep, err := a.loadDataset(ctx, brokers, &d, os.Stdout)
-				if err != nil {
-					return err
-				}
+			run := func(brokers []string, ds *trainer.Dataset, rep *trainer.Replayed) error {
 				wd := workDir
 				if wd == "" {
 					wd = filepath.Join(a.cfg.VarDir, "train", ds.Hash[:12])
@@ -157,13 +207,36 @@ is registered).`,
 				if cv > 0 {
 					return a.crossValidate(ctx, ds, cfg, wd, noClickHouse)
 				}
-				return a.trainAndRegister(ctx, brokers, ds, rep, cfg, wd, modelsDir, noClickHouse, noAnnounce)
+				_, err := a.trainAndRegister(ctx, brokers, ds, rep, cfg, valFold, wd, modelsDir, noClickHouse, noAnnounce || brokers == nil)
+				return err
+			}
+			if fromExport != "" {
+				if d.since != "" || d.offsets != "" {
+					return fmt.Errorf("train: --since and --offsets select topic records; --from-export reads a file")
+				}
+				rep, err := readExport(fromExport)
+				if err != nil {
+					return err
+				}
+				ds, rep, err := buildDataset(rep, &d, os.Stdout)
+				if err != nil {
+					return err
+				}
+				return run(nil, ds, rep)
+			}
+			return a.withBrokers(ctx, func(brokers []string) error {
+				ds, rep, err := a.loadDataset(ctx, brokers, &d, os.Stdout)
+				if err != nil {
+					return err
+				}
+				return run(brokers, ds, rep)
 			})
 		},
 	}
 	d.bind(cmd)
 	f := cmd.Flags()
 	f.StringVar(&modelsDir, "models-dir", "", "model registry (default VAR_DIR/models)")
+	f.StringVar(&fromExport, "from-export", "", "train on a `codeverify export` JSONL file instead of replaying the topics (no broker; the version is not announced)")
 	f.StringVar(&workDir, "work-dir", "", "dataset files and training outputs (default VAR_DIR/train/<dataset hash>)")
 	f.StringVar(&cfg.Python, "train-python", cfg.Python, "python with torch and onnx (a GPU host: its torch venv's python)")
 	f.IntVar(&cfg.Tokenizer.MaxLen, "max-len", cfg.Tokenizer.MaxLen, "max tokens (bytes) per [CLS] prompt [SEP] code")
@@ -182,6 +255,7 @@ is registered).`,
 	f.StringVar(&cfg.Device, "device", cfg.Device, "auto | cpu | cuda")
 	f.StringVar(&cfg.AMP, "amp", cfg.AMP, "mixed precision: auto (on with CUDA) | on | off")
 	f.IntVar(&cfg.Threads, "threads", 0, "torch CPU threads (0: torch's default)")
+	f.IntVar(&valFold, "val-fold", 0, "validation fold: which of the --folds seeded problem folds is held out (0 … folds-1; recorded in the manifest, used by eval --holdout)")
 	f.IntVar(&cv, "cv", 0, "cross-validate over this many folds of problems instead of registering a model")
 	f.BoolVar(&noClickHouse, "no-clickhouse", false, "do not write the metrics to ClickHouse")
 	f.BoolVar(&noAnnounce, "no-announce", false, "do not publish the new version on the models topic")
@@ -208,10 +282,23 @@ func printTrainEvent(w io.Writer) func(trainer.Event) {
 	}
 }
 
-func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *trainer.Dataset, rep *trainer.Replayed, cfg trainer.TrainConfig, wd, modelsDir string, noClickHouse, noAnnounce bool) error {
-	res, err := trainer.TrainFold(ctx, ds, cfg, 0, filepath.Join(wd, "data"), filepath.Join(wd, "fold-0"))
+// checkValFold rejects a validation fold outside the deal (before any replay or training) and
+// --val-fold together with --cv (which holds out every fold in turn).
+func checkValFold(valFold, folds, cv int, set bool) error {
+	if cv > 0 && set {
+		return fmt.Errorf("train: --val-fold and --cv exclude each other (--cv validates on every fold in turn)")
+	}
+	if valFold < 0 || (folds >= 2 && valFold >= folds) {
+		return fmt.Errorf("train: --val-fold %d: want 0 … %d (one of the --folds %d problem folds)", valFold, folds-1, folds)
+	}
+	return nil
+}
+
+// trainAndRegister trains with validation fold valFold, registers the version and returns its directory.
+func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *trainer.Dataset, rep *trainer.Replayed, cfg trainer.TrainConfig, valFold int, wd, modelsDir string, noClickHouse, noAnnounce bool) (string, error) {
+	res, err := trainer.TrainFold(ctx, ds, cfg, valFold, filepath.Join(wd, "data"), filepath.Join(wd, fmt.Sprintf("fold-%d", valFold)))
 	if err != nil {
-		return err
+		return "", err
 	}
 	created := time.Now().UTC()
 	o := ds.Options
@@ -223,26 +310,26 @@ func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *traine
 	}
 	dir, err := trainer.Registry{Dir: modelsDir}.Register(res.ONNXPath, m)
 	if err != nil {
-		return err
+		return "", err
 	}
 	printMetrics(os.Stdout, res.Metrics)
 	fmt.Printf("registered %s at %s\n", m.Version, dir)
 	if !noClickHouse {
 		if err := a.writeTrainingRuns(ctx, []clickhouse.TrainingRun{trainingRun(m.Version, "register", ds.Hash, res, created)}); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if !noAnnounce {
 		if m, err = (trainer.Registry{Dir: modelsDir}).Get(m.Version); err != nil {
-			return err
+			return "", err
 		}
 		abs, _ := filepath.Abs(dir)
 		if err := trainer.AnnounceModel(ctx, brokers, abs, m); err != nil {
-			return err
+			return "", err
 		}
 		fmt.Printf("announced %s on topic %s\n", m.Version, trainer.TopicModels)
 	}
-	return nil
+	return dir, nil
 }
 
 func (a *app) writeTrainingRuns(ctx context.Context, runs []clickhouse.TrainingRun) error {
@@ -401,6 +488,9 @@ type exportRecord struct {
 	Benchmark   string `json:"benchmark"`
 	CandidateID string `json:"candidate_id"`
 	SampleIndex int32  `json:"sample_index"`
+	// Copies is how many candidates had this exact (problem, code) before de-duplication (absent: 1);
+	// train --from-export restores them, so the dataset (and its hash) is the one the topics give.
+	Copies int `json:"copies,omitempty"`
 }
 
 func (a *app) exportCmd() *cobra.Command {
@@ -428,6 +518,14 @@ func (a *app) exportCmd() *cobra.Command {
 	return cmd
 }
 
+// copiesField is what the export writes for Copies: nothing for the usual single copy.
+func copiesField(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return n
+}
+
 func writeExport(path string, ds *trainer.Dataset) error {
 	var w io.Writer = os.Stdout
 	var f *os.File
@@ -444,7 +542,8 @@ func writeExport(path string, ds *trainer.Dataset) error {
 	enc.SetEscapeHTML(false)
 	for _, e := range ds.Examples {
 		if err := enc.Encode(exportRecord{ProblemID: e.ProblemID, Split: e.Split, Prompt: e.Prompt, Code: e.Code, Label: e.Label,
-			FailureKind: e.FailureKind, Model: e.Model, Benchmark: e.Benchmark, CandidateID: e.CandidateID, SampleIndex: e.SampleIndex}); err != nil {
+			FailureKind: e.FailureKind, Model: e.Model, Benchmark: e.Benchmark, CandidateID: e.CandidateID, SampleIndex: e.SampleIndex,
+			Copies: copiesField(e.Copies)}); err != nil {
 			return err
 		}
 	}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,7 +86,8 @@ func TestTrainEndToEnd(t *testing.T) {
 	start := time.Now()
 	cmd := e.app.trainCmd()
 	cmd.SetArgs([]string{"--split", "train", "--k", "2", "--folds", "4", "--max-len", "96", "--d-model", "32", "--layers", "1",
-		"--heads", "2", "--ff", "64", "--epochs", "3", "--batch-size", "16", "--max-steps", "20", "--lr", "3e-3", "--threads", "1", "--device", "cpu"})
+		"--heads", "2", "--ff", "64", "--epochs", "3", "--batch-size", "16", "--max-steps", "20", "--lr", "3e-3", "--threads", "1", "--device", "cpu",
+		"--val-fold", "2"})
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -119,9 +122,16 @@ func TestTrainEndToEnd(t *testing.T) {
 	if m.Metrics.ValProblems != 4 {
 		t.Errorf("validated on %d problems, want one fold of 4", m.Metrics.ValProblems)
 	}
+	// --val-fold 2: the manifest names fold 2 of 4 with the deal's seed, which is what eval --holdout reads.
+	if m.Training.ValFold != 2 || m.Training.Folds != 4 || m.Training.Seed != 1 {
+		t.Errorf("manifest validation fold %d of %d (seed %d), want 2 of 4 (seed 1)", m.Training.ValFold, m.Training.Folds, m.Training.Seed)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "train", m.Dataset.Hash[:12], "fold-2", "model.onnx")); err != nil {
+		t.Errorf("fold-2 work dir: %v", err)
+	}
 
 	runs, err := e.sink.TrainingRuns(ctx, m.Version)
-	if err != nil || len(runs) != 1 || runs[0].ValProblems != 4 || runs[0].DatasetHash != m.Dataset.Hash {
+	if err != nil || len(runs) != 1 || runs[0].ValProblems != 4 || runs[0].Fold != 2 || runs[0].DatasetHash != m.Dataset.Hash {
 		t.Errorf("clickhouse training runs %+v %v", runs, err)
 	}
 	evs, err := streams.ReadDeadLetters(ctx, e.app.brokers(), trainer.TopicModels) // any topic: key and value
@@ -166,5 +176,92 @@ func TestTrainEndToEnd(t *testing.T) {
 	}
 	if n != 16*6 {
 		t.Errorf("exported %d lines, want %d", n, 16*6)
+	}
+
+	// --from-export reads the export back into the very dataset the topics gave (same content hash).
+	rep, err := readExport(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := datasetFlags{splits: []string{"train"}, k: 2, folds: 4, seed: 1}
+	ds, _, err := buildDataset(rep, &d, io.Discard)
+	if err != nil || ds.Hash != m.Dataset.Hash {
+		t.Errorf("dataset from the export: hash %v, want %s (%v)", ds, m.Dataset.Hash, err)
+	}
+}
+
+// A validation fold outside the deal, or together with --cv, is refused before any replay or training.
+func TestTrainValFoldFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--folds", "4", "--val-fold", "4"}, "--val-fold 4: want 0 … 3"},
+		{[]string{"train", "--val-fold", "5"}, "--val-fold 5: want 0 … 4"},
+		{[]string{"train", "--val-fold", "-1"}, "--val-fold -1"},
+		{[]string{"train", "--cv", "5", "--val-fold", "1"}, "--val-fold and --cv exclude each other"},
+	} {
+		out, err := runCLI(t, append(c.args, "--train-python", "/nonexistent/python3")...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want an error containing %q\n%s", c.args, err, c.want, out)
+		}
+	}
+	for _, c := range []struct{ valFold, folds, cv int }{{0, 5, 0}, {4, 5, 0}, {2, 3, 0}} {
+		if err := checkValFold(c.valFold, c.folds, c.cv, true); err != nil {
+			t.Errorf("val fold %d of %d: %v", c.valFold, c.folds, err)
+		}
+	}
+	if err := checkValFold(0, 5, 5, false); err != nil {
+		t.Errorf("--cv without --val-fold: %v", err)
+	}
+}
+
+// An export read back by train --from-export is the same dataset (same content hash, same copies),
+// duplicates included: the export keeps one line per (problem, code) with its number of copies.
+func TestExportRoundTrip(t *testing.T) {
+	var ps []schemas.Problem
+	var cs []schemas.Candidate
+	var vs []schemas.Verdict
+	for p := range 7 {
+		pid := fmt.Sprintf("humaneval/HumanEval/%d", p)
+		ps = append(ps, schemas.Problem{ProblemID: pid, Benchmark: "humaneval", Split: "test", Prompt: "def f():\n"})
+		for i := range 6 {
+			id := schemas.CandidateID(pid, i)
+			code, label := fmt.Sprintf("    return %d\n", i%3), schemas.Fail // samples 0/3, 1/4, 2/5 are duplicates
+			if i%3 == 0 {
+				label = schemas.Pass
+			}
+			cs = append(cs, schemas.Candidate{CandidateID: id, ProblemID: pid, Benchmark: "humaneval", Split: "test", SampleIndex: int32(i), Code: code, Model: "m"})
+			vs = append(vs, schemas.Verdict{CandidateID: id, ProblemID: pid, Label: label, ExecutedAtMs: 1})
+		}
+	}
+	d := datasetFlags{k: 2, folds: 3, seed: 7}
+	want, _, err := buildDataset(&trainer.Replayed{Problems: ps, Candidates: cs, Verdicts: vs}, &d, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Stats.DuplicatesDropped != 21 {
+		t.Fatalf("setup: %d duplicates dropped, want 21", want.Stats.DuplicatesDropped)
+	}
+	path := filepath.Join(t.TempDir(), "export.jsonl")
+	if err := writeExport(path, want); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := readExport(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := buildDataset(rep, &d, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hash != want.Hash || got.Stats != want.Stats {
+		t.Errorf("from the export: hash %.12s stats %+v; want %.12s %+v", got.Hash, got.Stats, want.Hash, want.Stats)
+	}
+	if err := os.WriteFile(path, []byte(`{"problem_id":"p","label":"MAYBE"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readExport(path); err == nil || !strings.Contains(err.Error(), ":1: not an export record") {
+		t.Errorf("a bad line: %v", err)
 	}
 }
