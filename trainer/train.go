@@ -176,22 +176,8 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 	if err := runPython(ctx, python, script, args, cfg.OnEvent, cfg.Log); err != nil {
 		return nil, err
 	}
-	var res struct {
-		History          []map[string]any `json:"history"`
-		BestEpoch        int              `json:"best_epoch"`
-		Steps            int              `json:"steps"`
-		Device           string           `json:"device"`
-		CUDADevice       string           `json:"cuda_device"`
-		AMP              string           `json:"amp"`
-		Torch            string           `json:"torch"`
-		Params           int64            `json:"params"`
-		TrainSeconds     float64          `json:"train_seconds"`
-		TotalSeconds     float64          `json:"total_seconds"`
-		TrainPairs       int              `json:"train_pairs"`
-		ValPairs         int              `json:"val_pairs"`
-		ParityMaxAbsDiff float64          `json:"parity_max_abs_diff"`
-		ParityRuntime    string           `json:"parity_runtime"`
-	}
+	// result.json carries the measured half of TrainingInfo (same JSON names); the config half is ours.
+	var res TrainingInfo
 	b, err := os.ReadFile(filepath.Join(outDir, "result.json"))
 	if err != nil {
 		return nil, fmt.Errorf("train.py wrote no result: %w", err)
@@ -215,16 +201,16 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 	return &FoldResult{
 		ONNXPath: filepath.Join(outDir, "model.onnx"),
 		Arch:     cfg.architecture(),
-		Training: TrainingInfo{
-			Epochs: cfg.Epochs, BatchSize: cfg.BatchSize, LR: cfg.LR, Margin: cfg.Margin, PointwiseWeight: cfg.PointwiseWeight,
-			Patience: cfg.Patience, MaxSteps: cfg.MaxSteps, Seed: cfg.Seed, ValFold: valFold, Folds: ds.Options.Folds,
-			BestEpoch: res.BestEpoch, Steps: res.Steps, Device: res.Device, CUDADevice: res.CUDADevice, AMP: res.AMP,
-			Torch: res.Torch, Params: res.Params, TrainSeconds: res.TrainSeconds, TotalSeconds: res.TotalSeconds,
-			TrainPairs: res.TrainPairs, ValPairs: res.ValPairs, ParityMaxAbsDiff: res.ParityMaxAbsDiff,
-			ParityRuntime: res.ParityRuntime, History: res.History,
-		},
-		Metrics: ComputeMetrics(scoredFromExamples(ds.Examples, energies), cfg.MetricsK),
+		Training: withConfig(res, cfg, valFold, ds.Options.Folds),
+		Metrics:  ComputeMetrics(scoredFromExamples(ds.Examples, energies), cfg.MetricsK),
 	}, nil
+}
+
+// withConfig completes what train.py measured with how it was asked to train.
+func withConfig(t TrainingInfo, cfg TrainConfig, valFold, folds int) TrainingInfo {
+	t.Epochs, t.BatchSize, t.LR, t.Margin, t.PointwiseWeight = cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Margin, cfg.PointwiseWeight
+	t.Patience, t.MaxSteps, t.Seed, t.ValFold, t.Folds = cfg.Patience, cfg.MaxSteps, cfg.Seed, valFold, folds
+	return t
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
