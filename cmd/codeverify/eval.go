@@ -2,38 +2,71 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/sinks/clickhouse"
+	"github.com/codeverify/codeverify/trainer"
 	"github.com/spf13/cobra"
 )
 
 type evalOptions struct {
 	scorer            scorerFlags
 	problems, samples string
+	fromExport        string
+	splits            []string
 	n                 int
 	seed              uint64
 	resamples         int
 	backend           string
 	holdout           bool
+	lookupClickHouse  bool // answer already-labelled candidates from ClickHouse's verdicts
+	clickhouse        bool // store the scored candidates and compute the figures in SQL
+	html              string
 }
 
 func (a *app) evalCmd() *cobra.Command {
 	var o evalOptions
 	cmd := &cobra.Command{
-		Use:   "eval --problems P --samples S --model DIR --n 16 --seed N",
+		Use:   "eval (--problems P --samples S | --from-export FILE) --model DIR --n 16 --seed N",
 		Short: "Offline Stage 4: label every sample, score it with the verifier, print baseline/oracle/verifier pass rates",
 		Long: `Labels every sample with the sandboxed executor (as codeverify label), scores it with the verifier
 in --model through ONNX Runtime, draws --n candidates per problem (problems with fewer are skipped)
 from --seed, and prints, one "name: value [low, high]" per line with 95% bootstrap intervals over
 problems: baseline_pass@1 (a uniformly random candidate), oracle_pass@N (any candidate passes),
-verifier_pass@1 (the min-energy candidate; ties to the smaller candidate id).`,
+verifier_pass@1 (the min-energy candidate; ties to the smaller candidate id).
+
+Inputs: --problems and --samples as codeverify label; --lookup-clickhouse answers candidates whose
+exact program is already labelled in ClickHouse from there instead of executing them. Or
+--from-export FILE, a codeverify export file: its problems, code and labels are used as they are
+(nothing executes) and a record with "copies": k counts k times, so the draw samples the
+generator's real multiset. --split keeps only problems of these splits (either input).
+
+--holdout keeps only the model's validation fold, recomputed from its manifest over the problems of
+the input the trainer would have dealt (for an export: those matching the manifest's split,
+benchmark and generating-model filters).
+
+--clickhouse writes every scored candidate to the eval_candidates table under an eval id derived
+from the model version, the input's content, the scope, --n and --seed (a rerun replaces its rows),
+computes the per-problem figures and their means in SQL (checked against the in-process ones), prints
+those, and then a table of every evaluation of the same input stored there, one row per model
+version and scope, so versions compare side by side. Both ClickHouse flags use --clickhouse-addr and
+--clickhouse-db; without them eval writes nothing and needs no server.
+
+--html FILE writes a self-contained report: the table, the energy distributions of PASS and FAIL
+candidates, and per-problem pass rates with the verifier's pick.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.eval(cmd.Context(), o, os.Stdout) },
 	}
@@ -41,28 +74,102 @@ verifier_pass@1 (the min-energy candidate; ties to the smaller candidate id).`,
 	o.scorer.add(f)
 	f.StringVar(&o.problems, "problems", "", "problems file (as codeverify label)")
 	f.StringVar(&o.samples, "samples", "", "samples file (as codeverify label)")
+	f.StringVar(&o.fromExport, "from-export", "", "a `FILE` written by codeverify export: problems, code and labels, nothing executed (instead of --problems/--samples)")
+	f.StringSliceVar(&o.splits, "split", nil, "evaluate only problems of these splits (default: all)")
 	f.IntVar(&o.n, "n", 16, "candidates drawn per problem")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the draw and the bootstrap")
 	f.IntVar(&o.resamples, "bootstrap", 2000, "bootstrap resamples")
 	f.StringVar(&o.backend, "backend", "zygote", "executor backend: zygote or simple")
 	f.BoolVar(&o.holdout, "holdout", false, "evaluate only the problems of the model's validation fold (problems it was not trained on), recomputed from its manifest")
+	f.BoolVar(&o.lookupClickHouse, "lookup-clickhouse", false, "answer candidates already labelled in ClickHouse from there (not with --from-export)")
+	f.BoolVar(&o.clickhouse, "clickhouse", false, "write the scored candidates to ClickHouse, compute the figures in SQL and print every stored evaluation of this input")
+	f.StringVar(&o.html, "html", "", "write an HTML report (table and plots) to this file")
 	return cmd
 }
 
-func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
-	if o.problems == "" || o.samples == "" || o.scorer.model == "" || o.n < 1 {
-		return fmt.Errorf("eval: --problems, --samples, --model and --n ≥ 1 are required")
+// evalInput is what an evaluation draws from: candidates with their problems and, for an export,
+// their labels (nil: execute).
+type evalInput struct {
+	problems    []schemas.Problem
+	cands       []schemas.Candidate
+	labels      []string
+	hash        string // content of the input files
+	name        string
+	hasGenModel bool // candidates carry their generating model, so the manifest's dataset filters apply
+}
+
+func (o evalOptions) validate() error {
+	switch {
+	case o.scorer.model == "" || o.n < 1:
+		return fmt.Errorf("eval: --model and --n ≥ 1 are required")
+	case o.fromExport != "" && (o.problems != "" || o.samples != ""):
+		return fmt.Errorf("eval: --from-export replaces --problems and --samples")
+	case o.fromExport != "" && o.lookupClickHouse:
+		return fmt.Errorf("eval: --lookup-clickhouse reuses execution labels; an export is labelled already")
+	case o.fromExport == "" && (o.problems == "" || o.samples == ""):
+		return fmt.Errorf("eval: --problems and --samples (or --from-export) are required")
+	}
+	return nil
+}
+
+func loadEvalInput(o evalOptions) (evalInput, error) {
+	if o.fromExport != "" {
+		rep, err := readExport(o.fromExport)
+		if err != nil {
+			return evalInput{}, err
+		}
+		in := evalInput{problems: rep.Problems, cands: rep.Candidates, labels: make([]string, len(rep.Verdicts)), hasGenModel: true,
+			name: filepath.Base(o.fromExport)}
+		for i, v := range rep.Verdicts { // readExport gives candidate i its verdict i
+			in.labels[i] = v.Label
+		}
+		in.hash, err = hashFiles(o.fromExport)
+		return in, err
 	}
 	problems, err := producers.LoadProblems(o.problems)
 	if err != nil {
-		return err
+		return evalInput{}, err
 	}
 	cands, unmatched, err := producers.LoadSamples(o.samples, problems, producers.SampleOptions{Model: "eval"})
 	if err != nil {
-		return err
+		return evalInput{}, err
 	}
 	if len(unmatched) > 0 {
-		return fmt.Errorf("eval: %d sample lines match no problem (first: line %d: %s)", len(unmatched), unmatched[0].Line, unmatched[0].Reason)
+		return evalInput{}, fmt.Errorf("eval: %d sample lines match no problem (first: line %d: %s)", len(unmatched), unmatched[0].Line, unmatched[0].Reason)
+	}
+	hash, err := hashFiles(o.problems, o.samples)
+	return evalInput{problems: problems, cands: cands, hash: hash, name: filepath.Base(o.problems) + " + " + filepath.Base(o.samples)}, err
+}
+
+// hashFiles is the content hash that names an input: the same bytes under another path are the
+// same input.
+func hashFiles(paths ...string) (string, error) {
+	h := sha256.New()
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return "", err
+		}
+		st, err := f.Stat()
+		if err == nil {
+			fmt.Fprintf(h, "%d\x00", st.Size())
+			_, err = io.Copy(h, f)
+		}
+		f.Close()
+		if err != nil {
+			return "", fmt.Errorf("eval: hash %s: %w", p, err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	in, err := loadEvalInput(o)
+	if err != nil {
+		return err
 	}
 	// Open the model first: a bad model should fail before minutes of execution.
 	sess, m, err := o.scorer.open(a.log)
@@ -71,58 +178,36 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 	}
 	defer sess.Close()
 	model := reranker.Model{Version: m.Manifest.Version, Tokenizer: m.Tokenizer, Scorer: sess}
+	var sink *clickhouse.Sink
+	if o.clickhouse || o.lookupClickHouse {
+		if sink, err = a.openClickHouse(ctx); err != nil {
+			return fmt.Errorf("eval: clickhouse: %w", err)
+		}
+		defer sink.Close()
+	}
 
-	byProblem := map[string][]int{}
-	var order []string
-	for i, c := range cands {
-		if _, ok := byProblem[c.ProblemID]; !ok {
-			order = append(order, c.ProblemID)
-		}
-		byProblem[c.ProblemID] = append(byProblem[c.ProblemID], i)
-	}
-	slices.Sort(order)
-	if o.holdout {
-		t := m.Manifest.Training
-		held := validationFold(order, uint64(t.Seed), t.Folds, t.ValFold)
-		if held == nil {
-			return fmt.Errorf("eval: --holdout: model %s has no usable fold in its manifest (folds %d, validation fold %d)", m.Manifest.Version, t.Folds, t.ValFold)
-		}
-		order = slices.DeleteFunc(order, func(pid string) bool { return !held[pid] })
-	}
-	rng := rand.New(rand.NewPCG(o.seed, 0xd7a))
-	var drawn []schemas.Candidate
-	var groups [][2]int
-	skipped := 0
-	for _, pid := range order {
-		idx := byProblem[pid]
-		if len(idx) < o.n {
-			skipped++
-			continue
-		}
-		perm := rng.Perm(len(idx))[:o.n]
-		groups = append(groups, [2]int{len(drawn), len(drawn) + o.n})
-		for _, j := range perm {
-			drawn = append(drawn, cands[idx[j]])
-		}
-	}
-	if len(groups) == 0 {
-		return fmt.Errorf("eval: no problem has %d samples", o.n)
-	}
-	ex, err := a.newExecutorWith(o.backend, 0)
+	order, byProblem, scope, err := selectProblems(o, in, m.Manifest)
 	if err != nil {
 		return err
 	}
-	defer ex.Close()
-	verdicts, err := labelAll(ctx, ex, problems, drawn, io.Discard, os.Stderr)
+	drawn, groups, skipped := drawCandidates(order, byProblem, o.n, o.seed)
+	if len(groups) == 0 {
+		return fmt.Errorf("eval: no problem has %d samples", o.n)
+	}
+	cands := make([]schemas.Candidate, len(drawn))
+	for i, j := range drawn {
+		cands[i] = in.cands[j]
+	}
+	pass, labelled, err := a.evalLabels(ctx, o, in, drawn, cands, sink)
 	if err != nil {
 		return err
 	}
 	promptOf := map[string]string{}
-	for _, p := range problems {
+	for _, p := range in.problems {
 		promptOf[p.ProblemID] = p.Prompt
 	}
-	pairs := make([]reranker.Pair, len(drawn))
-	for i, c := range drawn {
+	pairs := make([]reranker.Pair, len(cands))
+	for i, c := range cands {
 		pairs[i] = reranker.Pair{Prompt: promptOf[c.ProblemID], Code: c.Code}
 	}
 	energies, err := model.ScorePairs(ctx, pairs)
@@ -131,10 +216,13 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 	}
 	results := make([]reranker.ProblemResult, len(groups))
 	for g, r := range groups {
-		pr := reranker.ProblemResult{ProblemID: drawn[r[0]].ProblemID}
+		pr := reranker.ProblemResult{ProblemID: cands[r[0]].ProblemID}
 		for i := r[0]; i < r[1]; i++ {
-			pr.IDs = append(pr.IDs, drawn[i].CandidateID)
-			pr.Pass = append(pr.Pass, verdicts[i].Label == "PASS")
+			if e := float64(energies[i]); math.IsNaN(e) || math.IsInf(e, 0) {
+				return fmt.Errorf("eval: model %s gave candidate %s energy %v", model.Version, cands[i].CandidateID, e)
+			}
+			pr.IDs = append(pr.IDs, cands[i].CandidateID)
+			pr.Pass = append(pr.Pass, pass[i])
 			pr.Energy = append(pr.Energy, energies[i])
 		}
 		results[g] = pr
@@ -143,15 +231,224 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	scope := "all problems"
-	if o.holdout {
-		scope = fmt.Sprintf("held-out fold %d of %d", m.Manifest.Training.ValFold, m.Manifest.Training.Folds)
-	}
 	fmt.Fprintf(w, "model: %s  provider: %s  %s  problems: %d (skipped %d with < %d samples)  candidates: %d\n",
-		model.Version, sess.Provider(), scope, res.Problems, skipped, o.n, len(drawn))
+		model.Version, sess.Provider(), scope, res.Problems, skipped, o.n, len(cands))
+	fmt.Fprintf(w, "labels: %s\n", labelled)
+	rows := []reranker.ReportRow{{ModelVersion: model.Version, Scope: scope, N: o.n, Problems: res.Problems, Candidates: len(cands),
+		Baseline: res.Baseline, Oracle: res.Oracle, Verifier: res.Verifier}}
+	if o.clickhouse {
+		// From here on the figures are ClickHouse's: this run's row of the stored evaluations.
+		run := clickhouse.EvalRun{EvalID: reranker.EvalID(model.Version, in.hash, scope, o.n, o.seed), ModelVersion: model.Version,
+			InputHash: in.hash, InputName: in.name, Scope: scope, N: o.n, Seed: o.seed}
+		if err := storeEval(ctx, sink, run, results); err != nil {
+			return err
+		}
+		if rows, err = storedEvals(ctx, sink, in.hash, o.resamples); err != nil {
+			return err
+		}
+		i := slices.IndexFunc(rows, func(r reranker.ReportRow) bool { return r.EvalID == run.EvalID })
+		if i < 0 {
+			return fmt.Errorf("eval: eval %s is not in ClickHouse after writing it", run.EvalID)
+		}
+		res.Baseline, res.Oracle, res.Verifier = rows[i].Baseline, rows[i].Oracle, rows[i].Verifier
+		fmt.Fprintf(w, "eval_id: %s  (figures computed in ClickHouse %s.eval_candidates, %d rows)\n", run.EvalID, sink.Database(), rows[i].Candidates)
+	}
 	fmt.Fprintf(w, "baseline_pass@1: %s\n", res.Baseline)
 	fmt.Fprintf(w, "oracle_pass@%d: %s\n", o.n, res.Oracle)
 	fmt.Fprintf(w, "verifier_pass@1: %s\n", res.Verifier)
+	if o.clickhouse {
+		fmt.Fprintf(w, "\nevaluations of this input in ClickHouse (input %s, %s):\n", in.hash[:12], in.name)
+		writeEvalTable(w, rows)
+	}
+	if o.html != "" {
+		return writeEvalHTML(o.html, reranker.Report{Title: "codeverify eval: " + model.Version, Input: in.name + " (" + in.hash[:12] + ")",
+			Rows: rows, Plotted: model.Version + ", " + scope, Problems: results})
+	}
+	return nil
+}
+
+// selectProblems groups the input's candidates by problem and keeps, in problem id order, the
+// problems to evaluate: the model's validation fold with --holdout, the chosen splits with --split.
+// scope says which, in words.
+func selectProblems(o evalOptions, in evalInput, mf trainer.Manifest) (order []string, byProblem map[string][]int, scope string, err error) {
+	byProblem = map[string][]int{}
+	for i, c := range in.cands {
+		if _, ok := byProblem[c.ProblemID]; !ok {
+			order = append(order, c.ProblemID)
+		}
+		byProblem[c.ProblemID] = append(byProblem[c.ProblemID], i)
+	}
+	slices.Sort(order)
+	scope = "all problems"
+	if o.holdout {
+		t, d := mf.Training, mf.Dataset
+		// The trainer dealt the problems its filters kept. Sample files do not say which model
+		// generated them, so there every problem of the files is dealt (a replay of these files).
+		dealt := order
+		if in.hasGenModel {
+			dealt = slices.DeleteFunc(slices.Clone(order), func(pid string) bool {
+				return !slices.ContainsFunc(byProblem[pid], func(i int) bool {
+					c := in.cands[i]
+					return allows(d.Splits, c.Split) && allows(d.Benchmarks, c.Benchmark) && allows(d.Models, c.Model)
+				})
+			})
+		}
+		if d.Stats.Problems > 0 && d.Stats.Problems != len(dealt) {
+			fmt.Fprintf(os.Stderr, "warning: --holdout deals %d problems of this input but model %s was trained on %d: the held-out fold may not be the trainer's\n", len(dealt), mf.Version, d.Stats.Problems)
+		}
+		held := validationFold(dealt, uint64(t.Seed), t.Folds, t.ValFold)
+		if held == nil {
+			return nil, nil, "", fmt.Errorf("eval: --holdout: model %s has no usable fold in its manifest (folds %d, validation fold %d)", mf.Version, t.Folds, t.ValFold)
+		}
+		order = slices.DeleteFunc(order, func(pid string) bool { return !held[pid] })
+		scope = fmt.Sprintf("held-out fold %d of %d", t.ValFold, t.Folds)
+	}
+	if len(o.splits) > 0 {
+		order = slices.DeleteFunc(order, func(pid string) bool { return !slices.Contains(o.splits, in.cands[byProblem[pid][0]].Split) })
+		scope += ", split " + strings.Join(o.splits, "+")
+	}
+	return order, byProblem, scope, nil
+}
+
+// drawCandidates draws n candidates of each problem (problems with fewer are skipped) from seed:
+// drawn indexes the input's candidates, group g is drawn[groups[g][0]:groups[g][1]].
+func drawCandidates(order []string, byProblem map[string][]int, n int, seed uint64) (drawn []int, groups [][2]int, skipped int) {
+	rng := rand.New(rand.NewPCG(seed, 0xd7a))
+	for _, pid := range order {
+		idx := byProblem[pid]
+		if len(idx) < n {
+			skipped++
+			continue
+		}
+		perm := rng.Perm(len(idx))[:n]
+		groups = append(groups, [2]int{len(drawn), len(drawn) + n})
+		for _, j := range perm {
+			drawn = append(drawn, idx[j])
+		}
+	}
+	return drawn, groups, skipped
+}
+
+func allows(only []string, v string) bool { return len(only) == 0 || slices.Contains(only, v) }
+
+// evalLabels returns whether each drawn candidate passes and says where the labels came from: the
+// export, or the sandbox (answering from ClickHouse's verdicts first with --lookup-clickhouse).
+func (a *app) evalLabels(ctx context.Context, o evalOptions, in evalInput, drawn []int, cands []schemas.Candidate, sink *clickhouse.Sink) ([]bool, string, error) {
+	pass := make([]bool, len(cands))
+	if in.labels != nil {
+		for i, j := range drawn {
+			pass[i] = in.labels[j] == schemas.Pass
+		}
+		return pass, fmt.Sprintf("from %s (nothing executed)", in.name), nil
+	}
+	ex, err := a.newExecutorWith(o.backend, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	defer ex.Close()
+	if o.lookupClickHouse {
+		ex.SetLookup(sink)
+	}
+	verdicts, err := labelAll(ctx, ex, in.problems, cands, io.Discard, os.Stderr)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, v := range verdicts {
+		pass[i] = v.Label == schemas.Pass
+	}
+	cs := ex.CacheStats()
+	return pass, fmt.Sprintf("executed %d, from ClickHouse %d, repeated programs %d", cs.Executed, cs.StoreHits, cs.MemoryHits), nil
+}
+
+// storeEval writes the evaluation's candidates to ClickHouse and checks that the per-problem figures
+// SQL computes from them are the ones computed here.
+func storeEval(ctx context.Context, sink *clickhouse.Sink, run clickhouse.EvalRun, results []reranker.ProblemResult) error {
+	var rows []clickhouse.EvalCandidate
+	for _, r := range results {
+		for i := range r.IDs {
+			rows = append(rows, clickhouse.EvalCandidate{ProblemID: r.ProblemID, CandidateID: r.IDs[i], Position: i, Pass: r.Pass[i], Energy: r.Energy[i]})
+		}
+	}
+	if err := sink.WriteEval(ctx, run, rows); err != nil {
+		return err
+	}
+	sqlVals, err := evalValues(ctx, sink, run.EvalID)
+	if err != nil {
+		return err
+	}
+	if len(sqlVals) != len(results) {
+		return fmt.Errorf("eval: ClickHouse has %d problems of eval %s, this run %d", len(sqlVals), run.EvalID, len(results))
+	}
+	for i, r := range results { // both in problem id order
+		v, err := reranker.Values(r)
+		if err != nil {
+			return err
+		}
+		if s := sqlVals[i]; s.ProblemID != v.ProblemID || math.Abs(s.Baseline-v.Baseline) > 1e-12 || s.Oracle != v.Oracle || s.Verifier != v.Verifier {
+			return fmt.Errorf("eval: ClickHouse and Go disagree on problem %s of eval %s: %+v vs %+v", v.ProblemID, run.EvalID, s, v)
+		}
+	}
+	return nil
+}
+
+func evalValues(ctx context.Context, sink *clickhouse.Sink, evalID string) ([]reranker.ProblemValues, error) {
+	ps, err := sink.EvalProblems(ctx, evalID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]reranker.ProblemValues, len(ps))
+	for i, p := range ps {
+		out[i] = reranker.ProblemValues{ProblemID: p.ProblemID, Baseline: p.Baseline, Oracle: p.Oracle, Verifier: p.Verifier}
+	}
+	return out, nil
+}
+
+// storedEvals is every evaluation of an input in ClickHouse: the means from SQL, the intervals
+// from bootstrapping its SQL per-problem rows with its own seed.
+func storedEvals(ctx context.Context, sink *clickhouse.Sink, inputHash string, resamples int) ([]reranker.ReportRow, error) {
+	sums, err := sink.EvalSummaries(ctx, inputHash)
+	if err != nil {
+		return nil, err
+	}
+	var out []reranker.ReportRow
+	for _, s := range sums {
+		vals, err := evalValues(ctx, sink, s.EvalID)
+		if err != nil {
+			return nil, err
+		}
+		r, err := reranker.Bootstrap(vals, resamples, 0.95, s.Seed)
+		if err != nil {
+			return nil, err
+		}
+		r.Baseline.Value, r.Oracle.Value, r.Verifier.Value = s.Baseline, s.Oracle, s.Verifier
+		out = append(out, reranker.ReportRow{ModelVersion: s.ModelVersion, EvalID: s.EvalID, Scope: s.Scope, N: s.N,
+			Problems: s.Problems, Candidates: s.Candidates, Baseline: r.Baseline, Oracle: r.Oracle, Verifier: r.Verifier})
+	}
+	return out, nil
+}
+
+func writeEvalTable(w io.Writer, rows []reranker.ReportRow) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "model_version\tscope\tn\tproblems\tcandidates\tbaseline_pass@1\toracle_pass@n\tverifier_pass@1\teval_id")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", r.ModelVersion, r.Scope, r.N, r.Problems, r.Candidates, r.Baseline, r.Oracle, r.Verifier, r.EvalID)
+	}
+	tw.Flush()
+}
+
+func writeEvalHTML(path string, r reranker.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := reranker.WriteHTML(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s\n", path)
 	return nil
 }
 

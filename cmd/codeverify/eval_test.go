@@ -2,15 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/trainer"
@@ -73,19 +79,7 @@ func TestEvalCommand(t *testing.T) {
 	}
 
 	// --holdout keeps the model's validation fold only: with 3 folds, fold 0 of 3 problems is one.
-	b, err := os.ReadFile(filepath.Join(m.Dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mf trainer.Manifest
-	if err := json.Unmarshal(b, &mf); err != nil {
-		t.Fatal(err)
-	}
-	mf.Training.Seed, mf.Training.Folds, mf.Training.ValFold = 1, 3, 0
-	b, _ = json.Marshal(mf)
-	if err := os.WriteFile(filepath.Join(m.Dir, "manifest.json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editManifest(t, m.Dir, func(mf *trainer.Manifest) { mf.Training.Seed, mf.Training.Folds, mf.Training.ValFold = 1, 3, 0 })
 	out, err = runCLI(t, append(args, "--holdout")...)
 	if err != nil || !strings.Contains(out, "held-out fold 0 of 3  problems: 1 ") {
 		t.Errorf("--holdout: %v\n%s", err, out)
@@ -139,5 +133,242 @@ func TestDemoEvaluateSkipsWithoutORT(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Stage 4 table skipped: ONNX Runtime is not available") {
 		t.Errorf("output: %q", out.String())
+	}
+}
+
+// editManifest rewrites a model version's manifest.json.
+func editManifest(t *testing.T, dir string, edit func(*trainer.Manifest)) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mf trainer.Manifest
+	if err := json.Unmarshal(b, &mf); err != nil {
+		t.Fatal(err)
+	}
+	edit(&mf)
+	b, _ = json.Marshal(mf)
+	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyModel copies a model version under another version name (same weights).
+func copyModel(t *testing.T, dir, version string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), version)
+	if err := os.CopyFS(dst, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	editManifest(t, dst, func(mf *trainer.Manifest) { mf.Version = version })
+	return dst
+}
+
+var figureLine = regexp.MustCompile(`(?m)^(baseline_pass@1|oracle_pass@\d+|verifier_pass@1): (.+)$`)
+
+// evalFigures maps each figure's name to its printed "value [low, high]".
+func evalFigures(t *testing.T, out string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, m := range figureLine.FindAllStringSubmatch(out, -1) {
+		got[m[1]] = m[2]
+	}
+	if len(got) != 3 {
+		t.Fatalf("want three figure lines:\n%s", out)
+	}
+	return got
+}
+
+var (
+	evalIDLine   = regexp.MustCompile(`(?m)^eval_id: ([0-9a-f]{16}) `)
+	htmlBin      = regexp.MustCompile(`<rect class="(?:pass|fail)" data-bin="\d+" data-count="(\d+)"`)
+	htmlProblem  = regexp.MustCompile(`<g class="problem" data-problem="([^"]+)"`)
+	htmlTableRow = regexp.MustCompile(`<tr class="evaluation">`)
+)
+
+// TestEvalClickHouse: --clickhouse prints the figures computed in SQL, equal to the in-process ones;
+// a rerun replaces its rows; a second model version on the same input appears beside the first;
+// --html draws the run's candidates; --lookup-clickhouse answers from stored verdicts.
+func TestEvalClickHouse(t *testing.T) {
+	db := requireClickHouse(t)
+	m := rerankTestModel(t)
+	problems, samples := evalSamples(t)
+	page := filepath.Join(t.TempDir(), "eval.html")
+	args := []string{"eval", "--problems", problems, "--samples", samples, "--model", m.Dir, "--n", "4", "--seed", "3",
+		"--bootstrap", "200", "--threads", "1", "--provider", "cpu", "--clickhouse-db", db}
+	goOut, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("eval: %v\n%s", err, goOut)
+	}
+	chArgs := append(slices.Clone(args), "--clickhouse", "--html", page)
+	out, err := runCLI(t, chArgs...)
+	if err != nil {
+		t.Fatalf("eval --clickhouse: %v\n%s", err, out)
+	}
+	if sqlFig, goFig := evalFigures(t, out), evalFigures(t, goOut); !maps.Equal(sqlFig, goFig) {
+		t.Errorf("figures from SQL %v, in process %v", sqlFig, goFig)
+	}
+	id := evalIDLine.FindStringSubmatch(out)
+	if id == nil {
+		t.Fatalf("no eval_id line:\n%s", out)
+	}
+	a := &app{cfg: defaultConfig()}
+	a.cfg.ClickHouse.Database = db
+	sink, err := a.openClickHouse(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	ps, err := sink.EvalProblems(context.Background(), id[1])
+	if err != nil || len(ps) != 3 || ps[0].Baseline != 1 || ps[1].Oracle != 0 || ps[2].Baseline != 0.5 || ps[0].Candidates != 4 {
+		t.Errorf("per problem in ClickHouse: %+v %v", ps, err)
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	total := 0
+	for _, mt := range htmlBin.FindAllStringSubmatch(html, -1) {
+		n, _ := strconv.Atoi(mt[1])
+		total += n
+	}
+	if plotted := htmlProblem.FindAllStringSubmatch(html, -1); len(plotted) != 3 || total != 12 || len(htmlTableRow.FindAllString(html, -1)) != 1 {
+		t.Errorf("report: %d problems plotted (want 3), %d candidates in the histogram (want 12), %d table rows (want 1)", len(plotted), total, len(htmlTableRow.FindAllString(html, -1)))
+	}
+
+	// The same evaluation again: the same id, the rows replaced, one row in the table.
+	again, err := runCLI(t, chArgs...)
+	if err != nil || !strings.Contains(again, "eval_id: "+id[1]) || strings.Count(again, id[1]) != 2 {
+		t.Errorf("rerun: %v\n%s", err, again)
+	}
+	// Another model version on the same input: both rows, side by side.
+	m2 := copyModel(t, m.Dir, "tiny-b")
+	args2 := slices.Clone(chArgs)
+	args2[slices.Index(args2, m.Dir)] = m2
+	out2, err := runCLI(t, args2...)
+	if err != nil {
+		t.Fatalf("second version: %v\n%s", err, out2)
+	}
+	_, table, _ := strings.Cut(out2, "evaluations of this input in ClickHouse")
+	if !strings.Contains(table, m.Manifest.Version) || !strings.Contains(table, "tiny-b") || !strings.Contains(table, id[1]) || strings.Count(table, "all problems") != 2 {
+		t.Errorf("side-by-side table:\n%s", out2)
+	}
+	if b, _ := os.ReadFile(page); len(htmlTableRow.FindAllString(string(b), -1)) != 2 {
+		t.Errorf("the report's table does not list both versions")
+	}
+
+	// --lookup-clickhouse: stored PASS verdicts for the second problem's (failing) programs are
+	// answered from ClickHouse, so baseline and oracle move.
+	ps2, err := producers.LoadProblems(problems)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands, _, err := producers.LoadSamples(samples, ps2, producers.SampleOptions{Model: "eval"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []schemas.Verdict
+	for _, c := range cands {
+		if c.ProblemID != ps2[1].ProblemID {
+			continue
+		}
+		sum := sha256.Sum256([]byte(c.Code))
+		stored = append(stored, schemas.Verdict{CandidateID: c.CandidateID + "-earlier", ProblemID: c.ProblemID, Label: schemas.Pass,
+			FailureKind: schemas.KindNone, TestSuiteHash: ps2[1].SuiteHash(), CodeSHA256: hex.EncodeToString(sum[:]), ExecutedAtMs: 1})
+	}
+	if err := sink.WriteVerdicts(context.Background(), stored); err != nil {
+		t.Fatal(err)
+	}
+	out3, err := runCLI(t, append(slices.Clone(args), "--lookup-clickhouse")...)
+	if err != nil {
+		t.Fatalf("--lookup-clickhouse: %v\n%s", err, out3)
+	}
+	fig := evalFigures(t, out3)
+	if !strings.Contains(out3, "from ClickHouse 4,") || !strings.HasPrefix(fig["baseline_pass@1"], "0.8333 ") || !strings.HasPrefix(fig["oracle_pass@4"], "1.0000 ") {
+		t.Errorf("with 4 stored PASS verdicts: baseline (1+1+0.5)/3, oracle 1, want 4 answered from ClickHouse:\n%s", out3)
+	}
+}
+
+// writeExportFile writes export records; each record is one (problem, code) with its copies.
+func writeExportFile(t *testing.T, recs []exportRecord) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "export.jsonl")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	enc := json.NewEncoder(f)
+	for _, r := range recs {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+// TestEvalFromExport: labels come from the export (nothing executes: the code would not even
+// run), copies count in the draw, --split filters, --holdout deals the problems the trainer kept.
+func TestEvalFromExport(t *testing.T) {
+	m := rerankTestModel(t)
+	rec := func(pid, split, label string, i, copies int) exportRecord {
+		return exportRecord{ProblemID: pid, Split: split, Prompt: "def f(x):\n", Code: fmt.Sprintf("not python %s %d", pid, i), Label: label,
+			Model: "gen", Benchmark: "bench", CandidateID: fmt.Sprintf("%s#%d", pid, i), SampleIndex: int32(i), Copies: copies}
+	}
+	// a: 3 copies of a PASS + 1 FAIL = 4 candidates, pass rate 0.75 (without the copies: 2, skipped)
+	// b: 4 FAIL (split train); c: 2 copies PASS + 2 copies FAIL, pass rate 0.5.
+	export := writeExportFile(t, []exportRecord{
+		rec("a", "test", schemas.Pass, 0, 3), rec("a", "test", schemas.Fail, 1, 0),
+		rec("b", "train", schemas.Fail, 0, 0), rec("b", "train", schemas.Fail, 1, 0), rec("b", "train", schemas.Fail, 2, 0), rec("b", "train", schemas.Fail, 3, 0),
+		rec("c", "test", schemas.Pass, 0, 2), rec("c", "test", schemas.Fail, 1, 2),
+	})
+	args := []string{"eval", "--from-export", export, "--model", m.Dir, "--n", "4", "--seed", "3", "--bootstrap", "200", "--threads", "1", "--provider", "cpu"}
+	out, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("eval --from-export: %v\n%s", err, out)
+	}
+	fig := evalFigures(t, out)
+	if !strings.Contains(out, "problems: 3 ") || !strings.Contains(out, "nothing executed") ||
+		!strings.HasPrefix(fig["baseline_pass@1"], "0.4167 ") || !strings.HasPrefix(fig["oracle_pass@4"], "0.6667 ") {
+		t.Errorf("want 3 problems, baseline (0.75+0+0.5)/3, oracle 2/3:\n%s", out)
+	}
+	out, err = runCLI(t, append(slices.Clone(args), "--split", "test")...)
+	if fig := evalFigures(t, out); err != nil || !strings.Contains(out, "problems: 2 ") || !strings.Contains(out, "split test") ||
+		!strings.HasPrefix(fig["baseline_pass@1"], "0.6250 ") || !strings.HasPrefix(fig["oracle_pass@4"], "1.0000 ") {
+		t.Errorf("--split test: want a and c, baseline 0.625, oracle 1 (%v):\n%s", err, out)
+	}
+
+	// --holdout: the model was trained on the test split only, so the trainer dealt {a, c}, not
+	// {a, b, c}. A seed where the two deals hold out different problems tells them apart.
+	seed := uint64(0)
+	for s := range uint64(100) {
+		if f2, f3 := validationFold([]string{"a", "c"}, s, 2, 0), validationFold([]string{"a", "b", "c"}, s, 2, 0); f2["a"] != f3["a"] {
+			seed = s
+			break
+		}
+	}
+	held := validationFold([]string{"a", "c"}, seed, 2, 0)
+	if len(held) != 1 {
+		t.Fatalf("fold 0 of 2 over {a, c}: %v", held)
+	}
+	want := "0.5000 " // c
+	if held["a"] {
+		want = "0.7500 "
+	}
+	editManifest(t, m.Dir, func(mf *trainer.Manifest) {
+		mf.Training.Seed, mf.Training.Folds, mf.Training.ValFold = int64(seed), 2, 0
+		mf.Dataset.Splits = []string{"test"}
+	})
+	out, err = runCLI(t, append(slices.Clone(args), "--holdout")...)
+	if fig := evalFigures(t, out); err != nil || !strings.Contains(out, "held-out fold 0 of 2  problems: 1 ") || !strings.HasPrefix(fig["baseline_pass@1"], want) {
+		t.Errorf("--holdout (seed %d, held %v): want baseline %s(%v)\n%s", seed, held, want, err, out)
+	}
+
+	for _, bad := range [][]string{{"--problems", "p.jsonl"}, {"--lookup-clickhouse"}} {
+		if out, err := runCLI(t, append(slices.Clone(args), bad...)...); err == nil {
+			t.Errorf("--from-export with %v accepted:\n%s", bad, out)
+		}
 	}
 }

@@ -1,10 +1,13 @@
 package reranker
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 )
 
 // ProblemResult is one problem's drawn candidates: execution labels and verifier energies, in the
@@ -14,6 +17,15 @@ type ProblemResult struct {
 	IDs       []string
 	Pass      []bool
 	Energy    []float32
+}
+
+// ProblemValues is one problem's contribution to the three figures. It is what ClickHouse computes
+// per problem in SQL, so the bootstrap can resample either source.
+type ProblemValues struct {
+	ProblemID string
+	Baseline  float64 // fraction of the drawn candidates that pass
+	Oracle    float64 // 1 when any passes
+	Verifier  float64 // 1 when the min-energy candidate passes
 }
 
 // Interval is a point estimate with a bootstrap confidence interval.
@@ -31,43 +43,58 @@ type EvalResult struct {
 	Verifier Interval // the min-energy candidate passes
 }
 
-// perProblem returns the three per-problem values.
-func perProblem(p ProblemResult) (baseline, oracle, verifier float64) {
+// Values returns p's three per-problem values; the verifier's pick is Best (ties to the smaller id).
+func Values(p ProblemResult) (ProblemValues, error) {
+	if len(p.Pass) == 0 || len(p.Pass) != len(p.Energy) || (p.IDs != nil && len(p.IDs) != len(p.Pass)) {
+		return ProblemValues{}, fmt.Errorf("eval: problem %s: %d labels, %d energies, %d ids", p.ProblemID, len(p.Pass), len(p.Energy), len(p.IDs))
+	}
+	v := ProblemValues{ProblemID: p.ProblemID}
 	n := 0
 	for _, ok := range p.Pass {
 		if ok {
 			n++
 		}
 	}
-	baseline = float64(n) / float64(len(p.Pass))
+	v.Baseline = float64(n) / float64(len(p.Pass))
 	if n > 0 {
-		oracle = 1
+		v.Oracle = 1
 	}
 	if p.Pass[Best(p.Energy, p.IDs)] {
-		verifier = 1
+		v.Verifier = 1
 	}
-	return
+	return v, nil
 }
 
 // Evaluate computes the means over problems and percentile bootstrap intervals (resampling
 // problems, `resamples` times, level e.g. 0.95) from a fixed seed, so reruns print the same.
 func Evaluate(problems []ProblemResult, resamples int, level float64, seed uint64) (EvalResult, error) {
+	vals := make([]ProblemValues, len(problems))
+	for i, p := range problems {
+		v, err := Values(p)
+		if err != nil {
+			return EvalResult{}, err
+		}
+		vals[i] = v
+	}
+	return Bootstrap(vals, resamples, level, seed)
+}
+
+// Bootstrap is Evaluate on per-problem values (from Values or from ClickHouse): the same values in
+// the same order give the same intervals.
+func Bootstrap(problems []ProblemValues, resamples int, level float64, seed uint64) (EvalResult, error) {
 	if len(problems) == 0 {
 		return EvalResult{}, fmt.Errorf("eval: no problems")
 	}
 	vals := make([][3]float64, len(problems))
 	for i, p := range problems {
-		if len(p.Pass) == 0 || len(p.Pass) != len(p.Energy) || (p.IDs != nil && len(p.IDs) != len(p.Pass)) {
-			return EvalResult{}, fmt.Errorf("eval: problem %s: %d labels, %d energies, %d ids", p.ProblemID, len(p.Pass), len(p.Energy), len(p.IDs))
-		}
-		b, o, v := perProblem(p)
-		vals[i] = [3]float64{b, o, v}
+		vals[i] = [3]float64{p.Baseline, p.Oracle, p.Verifier}
 	}
 	mean := func(idx func(int) int) [3]float64 {
 		var s [3]float64
 		for i := range vals {
+			v := vals[idx(i)] // one draw per problem slot: the three figures share each resample (paired)
 			for k := range 3 {
-				s[k] += vals[idx(i)][k]
+				s[k] += v[k]
 			}
 		}
 		for k := range 3 {
@@ -94,4 +121,17 @@ func Evaluate(problems []ProblemResult, resamples int, level float64, seed uint6
 		return Interval{point[k], lo, hi}
 	}
 	return EvalResult{Problems: len(problems), Baseline: iv(0), Oracle: iv(1), Verifier: iv(2)}, nil
+}
+
+// EvalID names one evaluation by its content: the model version, the input (a content hash), the
+// selection of problems (scope), n and the draw seed. A rerun of the same evaluation gets the same id,
+// so its rows replace the earlier ones instead of adding to them.
+func EvalID(modelVersion, inputHash, scope string, n int, seed uint64) string {
+	h := sha256.New()
+	for _, s := range []string{modelVersion, inputHash, scope, strconv.Itoa(n), strconv.FormatUint(seed, 10)} {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{0})
+		h.Write([]byte(s))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }

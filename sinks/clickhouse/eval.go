@@ -1,0 +1,147 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// EvalRun identifies one offline evaluation (codeverify eval --clickhouse); every candidate row
+// carries it.
+type EvalRun struct {
+	EvalID       string // derived from the fields below, so a rerun replaces its own rows
+	ModelVersion string
+	InputHash    string // content hash of the input files: evaluations of one input compare
+	InputName    string // for people: the input files' names
+	Scope        string // which problems: all, or a held-out fold; split filters
+	N            int    // candidates drawn per problem
+	Seed         uint64 // the draw's seed
+}
+
+// EvalCandidate is one drawn, labelled and scored candidate.
+type EvalCandidate struct {
+	ProblemID   string
+	CandidateID string
+	Position    int // draw position within its problem
+	Pass        bool
+	Energy      float32
+}
+
+// EvalProblem is one problem's figures, computed in SQL.
+type EvalProblem struct {
+	ProblemID  string
+	Candidates int
+	Baseline   float64 // avg(pass)
+	Oracle     float64 // max(pass)
+	Verifier   float64 // pass of the min-energy candidate, ties to the smaller candidate_id
+	Chosen     string  // that candidate's id
+}
+
+// EvalSummary is one evaluation's means over its problems, computed in SQL.
+type EvalSummary struct {
+	EvalRun
+	Problems, Candidates       int
+	Baseline, Oracle, Verifier float64
+	CreatedAt                  time.Time
+}
+
+const insertEvalCandidates = `INSERT INTO eval_candidates (
+    eval_id, model_version, input_hash, input_name, scope, n, seed,
+    problem_id, candidate_id, position, pass, energy, created_at)`
+
+// WriteEval inserts an evaluation's candidates as one batch. Rewriting the same evaluation (same
+// eval id, same draw) replaces its rows.
+func (s *Sink) WriteEval(ctx context.Context, run EvalRun, cands []EvalCandidate) error {
+	if run.EvalID == "" || run.ModelVersion == "" || run.InputHash == "" {
+		return fmt.Errorf("clickhouse: evaluation without an eval id, model version or input hash: %+v", run)
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	b, err := s.conn.PrepareBatch(ctx, insertEvalCandidates)
+	if err != nil {
+		return fmt.Errorf("clickhouse: prepare eval candidates: %w", err)
+	}
+	now := time.Now()
+	for _, c := range cands {
+		var pass uint8
+		if c.Pass {
+			pass = 1
+		}
+		if err := b.Append(run.EvalID, run.ModelVersion, run.InputHash, run.InputName, run.Scope, uint32(run.N), run.Seed,
+			c.ProblemID, c.CandidateID, uint32(c.Position), pass, c.Energy, now); err != nil {
+			b.Abort()
+			return fmt.Errorf("clickhouse: append eval candidate %s: %w", c.CandidateID, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("clickhouse: insert %d eval candidates: %w", len(cands), err)
+	}
+	return nil
+}
+
+// evalProblemSQL gives each problem of an evaluation its figures. argMin over the tuple (energy,
+// candidate_id) is the min-energy candidate with ties to the smaller id (bytewise, as Go compares
+// strings); it works on 18.16 and current servers alike.
+const evalProblemSQL = `SELECT
+    eval_id, model_version, input_hash, input_name, scope, n, seed, problem_id,
+    count()                                     AS candidates,
+    avg(pass)                                   AS baseline,
+    max(pass)                                   AS oracle,
+    argMin(pass, (energy, candidate_id))        AS verifier,
+    argMin(candidate_id, (energy, candidate_id)) AS chosen,
+    max(created_at)                             AS created
+FROM eval_candidates FINAL
+WHERE %s
+GROUP BY eval_id, model_version, input_hash, input_name, scope, n, seed, problem_id`
+
+// EvalProblems returns the per-problem figures of one evaluation, ordered by problem id (the
+// order eval bootstraps in).
+func (s *Sink) EvalProblems(ctx context.Context, evalID string) ([]EvalProblem, error) {
+	q := "SELECT problem_id, candidates, baseline, oracle, verifier, chosen FROM (" + fmt.Sprintf(evalProblemSQL, "eval_id = ?") + ") ORDER BY problem_id"
+	rows, err := s.conn.Query(ctx, q, evalID)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: eval %s per problem: %w", evalID, err)
+	}
+	defer rows.Close()
+	var out []EvalProblem
+	for rows.Next() {
+		var p EvalProblem
+		var cands uint64
+		var oracle, verifier uint8
+		if err := rows.Scan(&p.ProblemID, &cands, &p.Baseline, &oracle, &verifier, &p.Chosen); err != nil {
+			return nil, err
+		}
+		p.Candidates, p.Oracle, p.Verifier = int(cands), float64(oracle), float64(verifier)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// EvalSummaries returns, for every evaluation of an input, the means over its problems, computed
+// in SQL from the per-problem figures; ordered by model version, scope, n, seed.
+func (s *Sink) EvalSummaries(ctx context.Context, inputHash string) ([]EvalSummary, error) {
+	q := `SELECT eval_id, model_version, input_hash, input_name, scope, n, seed,
+    count(), sum(candidates), avg(baseline), avg(oracle), avg(verifier), max(created)
+FROM (` + fmt.Sprintf(evalProblemSQL, "input_hash = ?") + `)
+GROUP BY eval_id, model_version, input_hash, input_name, scope, n, seed
+ORDER BY model_version, scope, n, seed, eval_id`
+	rows, err := s.conn.Query(ctx, q, inputHash)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: eval summaries of input %s: %w", inputHash, err)
+	}
+	defer rows.Close()
+	var out []EvalSummary
+	for rows.Next() {
+		var e EvalSummary
+		var n uint32
+		var problems, cands uint64
+		if err := rows.Scan(&e.EvalID, &e.ModelVersion, &e.InputHash, &e.InputName, &e.Scope, &n, &e.Seed,
+			&problems, &cands, &e.Baseline, &e.Oracle, &e.Verifier, &e.CreatedAt); err != nil {
+			return nil, err
+		}
+		e.N, e.Problems, e.Candidates = int(n), int(problems), int(cands)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
