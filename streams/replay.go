@@ -158,11 +158,11 @@ func replayBounds(ctx context.Context, broker, topic string, partition int, from
 // readRange reads offsets [start, end) of one partition (compaction can leave gaps, hence ≥).
 func readRange(ctx context.Context, brokers []string, topic string, partition int, start, end int64, fn func(kafka.Message)) error {
 	// A short MaxWait: Close waits for the long-poll fetch past the end that the reader starts itself.
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: partition, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	if err := r.SetOffset(start); err != nil {
+	r, err := partitionReader(brokers, topic, partition, start, 100*time.Millisecond)
+	if err != nil {
 		return fmt.Errorf("replay %s/%d: %w", topic, partition, err)
 	}
+	defer r.Close()
 	for {
 		m, err := r.ReadMessage(ctx)
 		if err != nil {

@@ -95,24 +95,19 @@ func readTopic(ctx context.Context, brokers []string, topic string, fn func(kafk
 }
 
 func readPartition(ctx context.Context, brokers []string, topic string, partition int, fn func(kafka.Message)) error {
-	leader, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, partition)
+	first, end, err := partitionOffsets(ctx, brokers[0], topic, partition)
 	if err != nil {
 		return fmt.Errorf("read %s/%d: %w", topic, partition, err)
-	}
-	first, end, err := leader.ReadOffsets()
-	leader.Close()
-	if err != nil {
-		return fmt.Errorf("read %s/%d: offsets: %w", topic, partition, err)
 	}
 	if end <= first {
 		return nil
 	}
 	// A short MaxWait: Close waits for the long-poll fetch past the end that the reader starts itself.
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: partition, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	if err := r.SetOffset(first); err != nil {
+	r, err := partitionReader(brokers, topic, partition, first, 100*time.Millisecond)
+	if err != nil {
 		return fmt.Errorf("read %s/%d: %w", topic, partition, err)
 	}
+	defer r.Close()
 	for {
 		// No group, so ReadMessage commits nothing. Compaction can leave offset gaps, hence ≥.
 		m, err := r.ReadMessage(ctx)
@@ -124,4 +119,28 @@ func readPartition(ctx context.Context, brokers []string, topic string, partitio
 			return nil
 		}
 	}
+}
+
+// partitionOffsets returns a partition's first stored offset and its end (high watermark).
+func partitionOffsets(ctx context.Context, broker, topic string, partition int) (first, end int64, err error) {
+	leader, err := kafka.DialLeader(ctx, "tcp", broker, topic, partition)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer leader.Close()
+	if first, end, err = leader.ReadOffsets(); err != nil {
+		return 0, 0, fmt.Errorf("offsets: %w", err)
+	}
+	return first, end, nil
+}
+
+// partitionReader reads one partition from start without a consumer group, so ReadMessage commits
+// nothing. Close waits for the long-poll fetch under way, which maxWait bounds.
+func partitionReader(brokers []string, topic string, partition int, start int64, maxWait time.Duration) (*kafka.Reader, error) {
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: partition, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: maxWait})
+	if err := r.SetOffset(start); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }

@@ -52,10 +52,15 @@ func (s *scorerFlags) open(log *slog.Logger) (*serving.Session, serving.Model, e
 	if err != nil {
 		return nil, m, err
 	}
+	sess, err := s.session(m, log)
+	return sess, m, err
+}
+
+// session opens an ONNX Runtime session on a loaded model with these settings.
+func (s *scorerFlags) session(m serving.Model, log *slog.Logger) (*serving.Session, error) {
 	o := m.Options()
 	o.Library, o.Provider, o.IntraOpThreads, o.CUDADevice, o.Log = s.lib, s.provider, s.threads, s.device, log
-	sess, err := serving.Open(o)
-	return sess, m, err
+	return serving.Open(o)
 }
 
 func (a *app) rerankCmd() *cobra.Command {
@@ -164,6 +169,7 @@ type rerankRunOptions struct {
 	bound       time.Duration
 	flushEvery  time.Duration
 	reloadEvery time.Duration
+	modelsTopic bool
 	maxBatch    int
 	maxInFlight int
 }
@@ -179,8 +185,21 @@ candidate to "scores" and one Selection per request (min energy, ties to the sma
 "selections". A request whose candidates do not all arrive within --bound is selected among those
 present and marked partial. Every Score and Selection carries the model version. A candidate is
 committed only after its request's Selection and its own Score were acknowledged, so a crash
-re-scores, never loses. With --model a registry directory, its newest version is served and the
-directory is polled for newer ones, which are swapped in for requests that start afterwards.`,
+re-scores, never loses.
+
+Hot reload, with --model a registry directory (its newest version serves at start):
+  --models-topic (default on) follows the "` + trainer.TopicModels + `" topic that train announces each version on,
+    from its last announcement on (so one made while the reranker was down is seen at start), with
+    its own reader (no consumer group). An announced version is loaded from the event's path, or
+    from <registry>/<version> when that path is not on this host, after its model file's sha256
+    is checked against the announcement.
+  --reload-every polls the registry directory (0: never).
+Either way a version is swapped in only when it is newer (created later) than the one serving: new
+requests get it, requests under way finish on theirs, so no candidate is scored twice or by a mix.
+A version that cannot be used (undecodable event, missing files, checksum mismatch, load failure)
+is logged with the reason and counted (codeverify_reranker_model_events_rejected_total,
+codeverify_reranker_model_swap_failures_total); the old one keeps serving. With --model a version
+directory, that version serves and nothing reloads.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.scorer.model == "" {
@@ -194,6 +213,7 @@ directory is polled for newer ones, which are swapped in for requests that start
 	f.DurationVar(&o.bound, "bound", 30*time.Second, "how long a request waits for all its candidates before a partial selection")
 	f.DurationVar(&o.flushEvery, "flush-every", 50*time.Millisecond, "how often queued candidates are scored (batched across requests)")
 	f.DurationVar(&o.reloadEvery, "reload-every", 10*time.Second, "how often the registry is polled for a new version (0: never)")
+	f.BoolVar(&o.modelsTopic, "models-topic", true, "swap in the versions announced on the "+trainer.TopicModels+" topic (from its last announcement on)")
 	f.IntVar(&o.maxBatch, "max-batch", 16, "candidates per ONNX Runtime run")
 	f.IntVar(&o.maxInFlight, "max-in-flight", 2048, "candidates fetched but not yet committed (must exceed the candidates of the requests open at once)")
 	return cmd
@@ -212,18 +232,24 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if err != nil {
 		return err
 	}
-	if err := streams.EnsureTopics(ctx, a.brokers(), rerankTopics()); err != nil {
+	st := &rerankStage{log: a.log, opts: o, brokers: a.brokers(), waiting: map[string]*rerankRequest{}, sessions: map[string]*serving.Session{}}
+	// A registry directory (no manifest.json of its own) is where new versions come from; a version
+	// directory pins its version.
+	if _, err := os.Stat(filepath.Join(o.scorer.model, "manifest.json")); errors.Is(err, os.ErrNotExist) {
+		st.registry = o.scorer.model
+	}
+	topics := rerankTopics()
+	if st.followsModels() {
+		topics = append(topics, trainer.ModelsTopic())
+	}
+	if err := streams.EnsureTopics(ctx, a.brokers(), topics); err != nil {
 		return err
 	}
-	st := &rerankStage{log: a.log, opts: o, waiting: map[string]*rerankRequest{}, sessions: map[string]*serving.Session{}}
-	model, err := st.load(o.scorer.model)
+	model, manifest, err := st.load(o.scorer.model, nil)
 	if err != nil {
 		return err
 	}
-	// A registry directory (no manifest.json of its own) is polled for newer versions.
-	if _, err := os.Stat(filepath.Join(o.scorer.model, "manifest.json")); errors.Is(err, os.ErrNotExist) && o.reloadEvery > 0 {
-		st.registry = o.scorer.model
-	}
+	st.serving = manifest
 	st.p, err = reranker.New(model, reranker.Options{Bound: o.bound, OnRetire: st.retire})
 	if err != nil {
 		st.closeAll()
@@ -264,7 +290,8 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if err != nil {
 		return err
 	}
-	a.log.Info("reranker running", "model", model.Version, "provider", st.provider(model.Version), "registry", st.registry, "bound", o.bound)
+	a.log.Info("reranker running", "model", model.Version, "provider", st.provider(model.Version), "registry", st.registry,
+		"reload_every", st.pollEvery(), "models_topic", st.followsModels(), "bound", o.bound)
 	reg := prometheus.NewRegistry()
 	st.registerMetrics(reg)
 	counter := func(name, help string, f func() float64) {
@@ -282,7 +309,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	run := func(f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -295,6 +322,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	}
 	run(st.flushLoop)
 	run(st.reloadLoop)
+	run(st.modelsLoop)
 	run(prompts.Run)
 	run(cands.Run)
 	isReady.Store(true)
@@ -308,20 +336,24 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 
 // rerankStage joins the streams runners with the pure reranker.Processor: candidates wait in
 // Process until their request is selected and the selection is acknowledged; a flush loop scores
-// and selects; a reload loop swaps in new registry versions.
+// and selects; a reload loop (registry) and a models loop (models topic) swap in new versions.
 type rerankStage struct {
 	log        *slog.Logger
 	opts       rerankRunOptions
+	brokers    []string
 	p          *reranker.Processor
 	problems   *problemTable
 	selections *streams.Producer[schemas.Selection]
-	registry   string // polled for new versions; "" when a version directory was given
+	registry   string // where new versions come from; "" when a version directory was given
+
+	swapMu  sync.Mutex       // one load and swap at a time, whichever source offers the version
+	serving trainer.Manifest // the version new requests get
 
 	mu       sync.Mutex
 	waiting  map[string]*rerankRequest // by request id
 	sessions map[string]*serving.Session
 
-	swaps, swapFailures, selected, partial atomic.Int64
+	swaps, swapFailures, modelEvents, modelEventsRejected, selected, partial atomic.Int64
 }
 
 // registerMetrics exposes which provider and model version serve new requests, and the selections.
@@ -329,12 +361,15 @@ func (s *rerankStage) registerMetrics(reg *prometheus.Registry) {
 	provider := prometheus.NewDesc("codeverify_reranker_provider",
 		"1 for the ONNX Runtime execution provider serving new requests (cuda or cpu).", []string{"provider"}, nil)
 	version := prometheus.NewDesc("codeverify_reranker_model_info", "1 for the model version serving new requests.", []string{"version"}, nil)
+	open := prometheus.NewDesc("codeverify_reranker_open_requests", "Requests seen and not yet selected.", nil, nil)
 	reg.MustRegister(prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
 		v := s.p.Version()
 		ch <- prometheus.MustNewConstMetric(provider, prometheus.GaugeValue, 1, s.provider(v))
 		ch <- prometheus.MustNewConstMetric(version, prometheus.GaugeValue, 1, v)
+		ch <- prometheus.MustNewConstMetric(open, prometheus.GaugeValue, float64(s.p.Open()))
 	}))
 	for name, c := range map[string]*atomic.Int64{"model_swaps_total": &s.swaps, "model_swap_failures_total": &s.swapFailures,
+		"model_events_total": &s.modelEvents, "model_events_rejected_total": &s.modelEventsRejected,
 		"selections_total": &s.selected, "partial_selections_total": &s.partial} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "codeverify_reranker_" + name,
 			Help: strings.ReplaceAll(strings.TrimSuffix(name, "_total"), "_", " ")}, func() float64 { return float64(c.Load()) }))
@@ -347,23 +382,29 @@ type rerankRequest struct {
 	scores    map[string]schemas.Score
 }
 
-// load opens a model version (or a registry's newest) and keeps its session for retire.
-func (s *rerankStage) load(dir string) (reranker.Model, error) {
-	sf := s.opts.scorer
-	sf.model = dir
-	sess, m, err := sf.open(s.log)
+// load opens a model version (or a registry's newest) and keeps its session for retire; check
+// (optional) vets the manifest, whose model file LoadModel has checked, before a session opens.
+func (s *rerankStage) load(dir string, check func(trainer.Manifest) error) (reranker.Model, trainer.Manifest, error) {
+	m, err := serving.LoadModel(dir)
+	if err == nil && check != nil {
+		err = check(m.Manifest)
+	}
 	if err != nil {
-		return reranker.Model{}, err
+		return reranker.Model{}, m.Manifest, err
+	}
+	sess, err := s.opts.scorer.session(m, s.log)
+	if err != nil {
+		return reranker.Model{}, m.Manifest, err
 	}
 	model := reranker.Model{Version: m.Manifest.Version, Tokenizer: m.Tokenizer, Scorer: sess, MaxBatch: s.opts.maxBatch}
 	if err := model.Validate(); err != nil {
 		sess.Close()
-		return reranker.Model{}, err
+		return reranker.Model{}, m.Manifest, err
 	}
 	s.mu.Lock()
 	s.sessions[model.Version] = sess
 	s.mu.Unlock()
-	return model, nil
+	return model, m.Manifest, nil
 }
 
 func (s *rerankStage) provider(version string) string {
@@ -520,13 +561,69 @@ func (s *rerankStage) flushLoop(ctx context.Context) error {
 	}
 }
 
-// reloadLoop swaps in the registry's newest version when it changes. A version that fails to load
+// modelOffer is a version a reload source found: its files are at dir() once the offer is taken.
+type modelOffer struct {
+	source  string // "registry" or "models topic", for the logs
+	version string
+	created time.Time
+	dir     func() (string, error)
+	check   func(trainer.Manifest) error // nil: LoadModel's own checks only
+}
+
+// newer orders versions as the registry lists them: by creation time, then by name.
+func (o modelOffer) newer(than trainer.Manifest) bool {
+	if c := o.created.Compare(than.CreatedAt); c != 0 {
+		return c > 0
+	}
+	return o.version > than.Version
+}
+
+// swapIn loads an offered version and makes it the one new requests get, when it is newer than the
+// one serving; it reports whether it swapped. Versions only move forward, so the two sources cannot
+// swap each other's versions back and forth, and a retiring version is never offered again.
+func (s *rerankStage) swapIn(o modelOffer) (bool, error) {
+	s.swapMu.Lock()
+	defer s.swapMu.Unlock()
+	if !o.newer(s.serving) {
+		return false, nil
+	}
+	dir, err := o.dir()
+	var m reranker.Model
+	var manifest trainer.Manifest
+	if err == nil {
+		m, manifest, err = s.load(dir, o.check)
+	}
+	if err == nil {
+		if err = s.p.Swap(m); err != nil {
+			s.retire(m)
+		}
+	}
+	if err != nil {
+		s.swapFailures.Add(1)
+		return false, err
+	}
+	s.serving = manifest
+	s.swaps.Add(1)
+	s.log.Info("reranker model swapped in", "model", o.version, "provider", s.provider(o.version), "source", o.source, "dir", dir)
+	return true, nil
+}
+
+func (s *rerankStage) pollEvery() time.Duration {
+	if s.registry == "" {
+		return 0
+	}
+	return s.opts.reloadEvery
+}
+
+func (s *rerankStage) followsModels() bool { return s.registry != "" && s.opts.modelsTopic }
+
+// reloadLoop offers the registry's newest version whenever it polls. A version that fails to load
 // is logged once and not retried until a newer one appears.
 func (s *rerankStage) reloadLoop(ctx context.Context) error {
-	if s.registry == "" {
+	if s.pollEvery() <= 0 {
 		return nil
 	}
-	t := time.NewTicker(s.opts.reloadEvery)
+	t := time.NewTicker(s.pollEvery())
 	defer t.Stop()
 	failed := ""
 	for {
@@ -542,24 +639,79 @@ func (s *rerankStage) reloadLoop(ctx context.Context) error {
 			}
 			continue
 		}
-		newest := versions[len(versions)-1].Version
-		if newest == s.p.Version() || newest == failed {
+		newest := versions[len(versions)-1]
+		if newest.Version == failed {
 			continue
 		}
-		m, err := s.load(filepath.Join(s.registry, newest))
-		if err == nil {
-			err = s.p.Swap(m)
-			if err != nil {
-				s.retire(m)
-			}
-		}
+		dir := filepath.Join(s.registry, newest.Version)
+		_, err = s.swapIn(modelOffer{source: "registry", version: newest.Version, created: newest.CreatedAt,
+			dir: func() (string, error) { return dir, nil }})
 		if err != nil {
-			failed = newest
-			s.swapFailures.Add(1)
-			s.log.Error("new model version not loaded; still serving the old one", "model", newest, "serving", s.p.Version(), "err", err)
+			failed = newest.Version
+			s.log.Error("new model version not loaded; still serving the old one", "model", newest.Version, "serving", s.p.Version(), "err", err)
+		}
+	}
+}
+
+// modelsLoop follows the models topic from its last announcement on (the newest version announced,
+// also when that happened while this reranker was down) and offers every version announced after.
+// Its reader is not a consumer group: every replica sees every announcement, and nothing is
+// committed because a restart starts from the last announcement again. Errors never stop the
+// reranker: the tail resumes after the last event seen, with backoff.
+func (s *rerankStage) modelsLoop(ctx context.Context) error {
+	if !s.followsModels() {
+		return nil
+	}
+	next := streams.TailLast
+	for backoff := time.Second; ; backoff = min(2*backoff, 30*time.Second) {
+		err := streams.Tail(ctx, s.brokers, trainer.TopicModels, 0, next, func(m streams.Message) {
+			next, backoff = m.Offset+1, time.Second
+			s.modelEvent(m)
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.log.Warn("following the models topic failed; retrying", "topic", trainer.TopicModels, "offset", next, "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// modelEvent offers one announced version. A bad event is logged with its reason and counted; the
+// version serving keeps serving.
+func (s *rerankStage) modelEvent(m streams.Message) {
+	s.modelEvents.Add(1)
+	log := s.log.With("topic", trainer.TopicModels, "partition", m.Partition, "offset", m.Offset)
+	ev, err := trainer.DecodeModelEvent(m.Value)
+	swapped := false
+	if err == nil {
+		swapped, err = s.swapIn(modelOffer{source: "models topic", version: ev.Version, created: ev.CreatedAt,
+			dir: func() (string, error) { return s.announcedDir(ev) }, check: ev.Matches})
+	}
+	switch {
+	case err != nil:
+		s.modelEventsRejected.Add(1)
+		log.Error("announced model version not loaded; still serving the old one", "model", ev.Version, "serving", s.p.Version(), "err", err)
+	case !swapped:
+		log.Info("announced model version is not newer than the one serving; ignored", "model", ev.Version, "serving", s.p.Version())
+	}
+}
+
+// announcedDir is where an announced version's files are on this host: the trainer's path when it
+// exists here, else the same version in this reranker's registry.
+func (s *rerankStage) announcedDir(ev trainer.ModelEvent) (string, error) {
+	var tried []string
+	for _, dir := range []string{ev.Path, filepath.Join(s.registry, ev.Version)} {
+		if dir == "" {
 			continue
 		}
-		s.swaps.Add(1)
-		s.log.Info("reranker model swapped in", "model", newest, "provider", s.provider(newest))
+		if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err == nil {
+			return dir, nil
+		}
+		tried = append(tried, dir)
 	}
+	return "", fmt.Errorf("version %s: no manifest.json in %s", ev.Version, strings.Join(tried, " or "))
 }

@@ -38,27 +38,34 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestRerankRunEndToEnd: prompts + candidates topics → rerank run → scores + selections topics over
-// the embedded broker, with a real ONNX model. A complete request, a partial one (the prompt asks
-// for more than arrive), one without a prompt, a redelivered candidate, then a new registry version
-// swapped in while running: later requests carry it.
-func TestRerankRunEndToEnd(t *testing.T) {
-	m1 := rerankTestModel(t) // skips without ONNX Runtime or torch unless CODEVERIFY_REQUIRE_ORT=1
-	registry := filepath.Dir(m1.Dir)
+// rerankRunEnv is `rerank run` over the embedded broker with four HumanEval problems published;
+// logs holds its JSON log.
+type rerankRunEnv struct {
+	a        *app
+	rc       *schemas.RerankCodecs
+	logs     *syncBuffer
+	problems []schemas.Problem
+	prompts  *streams.Producer[schemas.Prompt]
+	cands    *streams.Producer[schemas.Candidate]
+}
+
+// startRerankRun starts rerankRun with o and returns once its consumers run; cleanup stops it and
+// fails the test on its error.
+func startRerankRun(t *testing.T, o rerankRunOptions) *rerankRunEnv {
+	t.Helper()
 	ctx := context.Background()
 	a, codecs := genEnv(t)
-	logs := &syncBuffer{}
-	a.log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	rc, err := schemas.NewRerankCodecs()
-	if err != nil {
+	e := &rerankRunEnv{a: a, logs: &syncBuffer{}}
+	a.log = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var err error
+	if e.rc, err = schemas.NewRerankCodecs(); err != nil {
 		t.Fatal(err)
 	}
 	problemsPath, _ := humanEvalSubset(t, 4)
-	problems, err := producers.LoadProblems(problemsPath)
-	if err != nil {
+	if e.problems, err = producers.LoadProblems(problemsPath); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.publishProblems(ctx, codecs, problems); err != nil {
+	if err := a.publishProblems(ctx, codecs, e.problems); err != nil {
 		t.Fatal(err)
 	}
 
@@ -72,37 +79,77 @@ func TestRerankRunEndToEnd(t *testing.T) {
 	runCtx, cancel := context.WithCancel(ctx)
 	ready := make(chan struct{})
 	done := make(chan error, 1)
-	go func() {
-		done <- a.rerankRun(runCtx, rerankRunOptions{scorer: scorerFlags{model: registry, provider: "cpu", threads: 1},
-			bound: 3 * time.Second, flushEvery: 20 * time.Millisecond, reloadEvery: 100 * time.Millisecond,
-			maxBatch: 4, maxInFlight: 64}, ready)
-	}()
-	defer func() {
+	go func() { done <- a.rerankRun(runCtx, o, ready) }()
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-	}()
+	})
 	select {
 	case <-ready:
 	case err := <-done:
 		t.Fatal(err)
 	}
+	e.prompts = streams.NewProducer(a.brokers(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	t.Cleanup(func() { e.prompts.Close() })
+	e.cands = streams.NewProducer(a.brokers(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	t.Cleanup(func() { e.cands.Close() })
+	return e
+}
 
-	prompts := streams.NewProducer(a.brokers(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
-	defer prompts.Close()
-	cands := streams.NewProducer(a.brokers(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
-	defer cands.Close()
-	request := func(req string, p schemas.Problem, n int) []schemas.Candidate {
-		var cs []schemas.Candidate
-		for i := range n {
-			cs = append(cs, schemas.Candidate{CandidateID: schemas.CandidateID(req, i), RequestID: req, ProblemID: p.ProblemID,
-				Benchmark: p.Benchmark, Split: p.Split, SampleIndex: int32(i), Code: p.Prompt + fmt.Sprintf("    return %d\n", i), Model: "m"})
-		}
-		return cs
+// testRequest is n candidates of problem p for request req (sample i returns i).
+func testRequest(req string, p schemas.Problem, n int) []schemas.Candidate {
+	var cs []schemas.Candidate
+	for i := range n {
+		cs = append(cs, schemas.Candidate{CandidateID: schemas.CandidateID(req, i), RequestID: req, ProblemID: p.ProblemID,
+			Benchmark: p.Benchmark, Split: p.Split, SampleIndex: int32(i), Code: p.Prompt + fmt.Sprintf("    return %d\n", i), Model: "m"})
 	}
+	return cs
+}
+
+// waitLog waits until the log has at least n lines containing s.
+func (e *rerankRunEnv) waitLog(t *testing.T, s string, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for strings.Count(e.logs.String(), s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("log has %d lines with %q, want %d:\n%s", strings.Count(e.logs.String(), s), s, n, e.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// metrics is the reranker's /metrics page.
+func (e *rerankRunEnv) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + e.a.cfg.MetricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
+}
+
+// TestRerankRunEndToEnd: prompts + candidates topics → rerank run → scores + selections topics over
+// the embedded broker, with a real ONNX model. A complete request, a partial one (the prompt asks
+// for more than arrive), one without a prompt, a redelivered candidate, then a new registry version
+// swapped in while running: later requests carry it.
+func TestRerankRunEndToEnd(t *testing.T) {
+	m1 := rerankTestModel(t) // skips without ONNX Runtime or torch unless CODEVERIFY_REQUIRE_ORT=1
+	registry := filepath.Dir(m1.Dir)
+	ctx := context.Background()
+	// Registry polling only: this test is about the registry source.
+	e := startRerankRun(t, rerankRunOptions{scorer: scorerFlags{model: registry, provider: "cpu", threads: 1},
+		bound: 3 * time.Second, flushEvery: 20 * time.Millisecond, reloadEvery: 100 * time.Millisecond,
+		maxBatch: 4, maxInFlight: 64})
+	a, rc, problems, prompts, cands := e.a, e.rc, e.problems, e.prompts, e.cands
 	// A: prompt says 3, 3 arrive (one of them twice). B: prompt says 4, 2 arrive. C: no prompt.
-	a3, b2, c1 := request("A", problems[0], 3), request("B", problems[1], 2), request("C", problems[2], 1)
+	a3, b2, c1 := testRequest("A", problems[0], 3), testRequest("B", problems[1], 2), testRequest("C", problems[2], 1)
 	if err := prompts.Publish(ctx, schemas.Prompt{RequestID: "A", ProblemID: problems[0].ProblemID, N: 3, Purpose: "eval"},
 		schemas.Prompt{RequestID: "B", ProblemID: problems[1].ProblemID, N: 4, Purpose: "eval"}); err != nil {
 		t.Fatal(err)
@@ -122,13 +169,7 @@ func TestRerankRunEndToEnd(t *testing.T) {
 			t.Errorf("selection %+v, want %d candidates of %d, partial %v, model %s", s, w.n, w.expected, w.partial, m1.Manifest.Version)
 		}
 		// The selected candidate is the request's min energy among its scores.
-		best := ""
-		var bestE float64
-		for _, sc := range scores {
-			if sc.RequestID == s.RequestID && (best == "" || sc.Energy < bestE || (sc.Energy == bestE && sc.CandidateID < best)) {
-				best, bestE = sc.CandidateID, sc.Energy
-			}
-		}
+		best, bestE := minEnergy(scores, s.RequestID)
 		if s.CandidateID != best || s.Energy != bestE || s.ProblemID == "" {
 			t.Errorf("selection %s picked %s (%g), min energy is %s (%g)", s.RequestID, s.CandidateID, s.Energy, best, bestE)
 		}
@@ -149,14 +190,8 @@ func TestRerankRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(logs.String(), `"msg":"reranker model swapped in","model":"`+m2.Manifest.Version) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no swap to %s:\n%s", m2.Manifest.Version, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	d2 := request("D", problems[3], 2)
+	e.waitLog(t, `"msg":"reranker model swapped in","model":"`+m2.Manifest.Version, 1, 30*time.Second)
+	d2 := testRequest("D", problems[3], 2)
 	if err := prompts.Publish(ctx, schemas.Prompt{RequestID: "D", ProblemID: problems[3].ProblemID, N: 2, Purpose: "eval"}); err != nil {
 		t.Fatal(err)
 	}
@@ -177,22 +212,27 @@ func TestRerankRunEndToEnd(t *testing.T) {
 	time.Sleep(3500 * time.Millisecond)
 	waitSelections(t, a, rc, 4, 0)
 
-	resp, err := http.Get("http://" + a.cfg.MetricsAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := e.metrics(t)
 	for _, want := range []string{
 		`codeverify_reranker_model_info{version="` + m2.Manifest.Version + `"} 1`,
 		`codeverify_reranker_provider{provider="cpu"} 1`,
 		"codeverify_reranker_model_swaps_total 1", "codeverify_reranker_selections_total 4",
 		"codeverify_reranker_partial_selections_total 2",
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
+}
+
+// minEnergy is a request's min-energy candidate among scores (ties to the smaller id).
+func minEnergy(scores []schemas.Score, requestID string) (best string, bestE float64) {
+	for _, sc := range scores {
+		if sc.RequestID == requestID && (best == "" || sc.Energy < bestE || (sc.Energy == bestE && sc.CandidateID < best)) {
+			best, bestE = sc.CandidateID, sc.Energy
+		}
+	}
+	return best, bestE
 }
 
 // waitSelections polls the selections topic until want distinct requests are selected; a request

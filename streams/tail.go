@@ -1,0 +1,54 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// TailLast starts Tail at the partition's last stored message (its end when it is empty), so a
+// follower of an announcement topic sees the newest announcement at once.
+const TailLast int64 = -1
+
+// Message is one stored record, for topics whose values no schemas codec reads (e.g. JSON).
+type Message struct {
+	Partition  int
+	Offset     int64
+	Time       time.Time
+	Key, Value []byte
+}
+
+// Tail follows one partition of topic without a consumer group (nothing is committed) from start,
+// an offset clamped to what is still stored or TailLast, and calls fn for every message in offset
+// order until ctx is cancelled, when it returns ctx.Err(). A caller that resumes after an error
+// passes the offset after the last message it saw.
+func Tail(ctx context.Context, brokers []string, topic string, partition int, start int64, fn func(Message)) error {
+	if len(brokers) == 0 {
+		return errors.New("tail: no brokers")
+	}
+	first, end, err := partitionOffsets(ctx, brokers[0], topic, partition)
+	if err != nil {
+		return fmt.Errorf("tail %s/%d: %w", topic, partition, err)
+	}
+	if start == TailLast {
+		start = end - 1
+	}
+	start = max(first, min(start, end))
+	// A new message ends the long poll at once whatever MaxWait is; MaxWait only delays shutdown.
+	r, err := partitionReader(brokers, topic, partition, start, 500*time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("tail %s/%d: %w", topic, partition, err)
+	}
+	defer r.Close()
+	for {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("tail %s/%d at offset %d: %w", topic, partition, r.Offset(), err)
+		}
+		fn(Message{Partition: m.Partition, Offset: m.Offset, Time: m.Time, Key: m.Key, Value: m.Value})
+	}
+}
