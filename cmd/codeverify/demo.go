@@ -209,10 +209,15 @@ func (a *app) demoEvaluate(ctx context.Context, modelDir, problemsPath, samplesP
 		fmt.Fprintf(w, "\nStage 4 table skipped: ONNX Runtime is not available (%v)\n", err)
 		return nil
 	}
-	fmt.Fprintf(w, "\nStage 4 on the held-out problems (eval --holdout --n %d --seed 1):\n", demoEvalN)
+	report := filepath.Join(a.cfg.VarDir, "eval-report.html")
+	fmt.Fprintf(w, "\nStage 4 on the held-out problems (eval --holdout --n %d --seed 1 --lookup-clickhouse --clickhouse --html %s):\n", demoEvalN, report)
 	o := evalOptions{problems: problemsPath, samples: samplesPath, n: demoEvalN, seed: 1, resamples: 2000, backend: "zygote", holdout: true,
+		lookupClickHouse: true, clickhouse: true, html: report,
 		scorer: scorerFlags{model: modelDir, provider: serving.ProviderAuto, threads: 2}}
 	err := a.eval(ctx, o, w)
+	if err == nil {
+		fmt.Fprintf(w, "HTML report (energy distributions, per-problem pass rate vs the verifier's pick): %s\n", report)
+	}
 	if errors.Is(err, serving.ErrNoLibrary) {
 		fmt.Fprintf(w, "Stage 4 table skipped: ONNX Runtime could not be loaded (%v)\n", err)
 		return nil
