@@ -6,9 +6,24 @@
 # `npm install` runs its postinstall, which downloads a CUDA build from outside and fails here.
 # The library's sha256 is pinned below; a mismatch deletes the download and fails.
 #
-# Usage: deploy/ort/setup-ort.sh [DEST]   (DEST, else $CODEVERIFY_ORT_LIB, else ./var/ort/libonnxruntime.so.1.29.0)
+# Usage: deploy/ort/setup-ort.sh [--cuda] [DEST]   (DEST, else $CODEVERIFY_ORT_LIB, else ./var/ort/libonnxruntime.so.1.29.0)
+# --cuda also installs, next to DEST, the CUDA 13 execution provider of ORT 1.29.0
+# (libonnxruntime_providers_cuda.so + _shared.so from npm com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9,
+# ~180 MB download, sha256-pinned; the core library stays onnxruntime-node's: the GPU package's own core
+# has no CUDA provider). A GPU host needs CUDA 13 + cuDNN 9 on LD_LIBRARY_PATH (docs: deploy/gpu/README.md).
 # Idempotent: an installed library with the pinned hash is left alone. Prints the path on stdout.
 set -euo pipefail
+
+CUDA=0
+if [[ ${1:-} == --cuda ]]; then
+	CUDA=1
+	shift
+fi
+CUDA_PKG=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
+declare -A CUDA_SHA256=(
+	[libonnxruntime_providers_cuda.so]=56cf3254b118ad837ccc4ed8f6d1b23504bbf7ef91b34cbc0b289cb7f10b3037
+	[libonnxruntime_providers_shared.so]=c6a12593396095f5670160e284c35d1700b7708cf3037b7042e2a5200ccae772
+)
 
 ORT_VERSION=1.29.0
 ORT_SHA256=89688f5cf51c7e31befbb7b9101bc027799009b18d1baa9a5b1146a72e69538d # bin/napi-v6/linux/x64/libonnxruntime.so.1
@@ -21,8 +36,39 @@ say() { echo "setup-ort: $*" >&2; }
 
 have_ok() { [[ -f "$dest" ]] && [[ "$(sha256sum "$dest" | cut -d' ' -f1)" == "$ORT_SHA256" ]]; }
 
+# install_cuda puts the pinned CUDA provider libraries next to the core library (ORT looks there).
+install_cuda() {
+	local dir lib ok=1 w got
+	dir="$(dirname "$dest")"
+	for lib in "${!CUDA_SHA256[@]}"; do
+		[[ -f $dir/$lib && "$(sha256sum "$dir/$lib" | cut -d' ' -f1)" == "${CUDA_SHA256[$lib]}" ]] || ok=0
+	done
+	if [[ $ok == 1 ]]; then
+		say "CUDA execution provider already in $dir"
+		return 0
+	fi
+	command -v npm >/dev/null || { say "npm is needed to fetch $CUDA_PKG: apt-get install npm"; return 1; }
+	w="$(mktemp -d)"
+	say "fetching $CUDA_PKG (~180 MB, npm pack, no install scripts)"
+	(cd "$w" && npm pack --silent --ignore-scripts "$CUDA_PKG" >/dev/null) || { rm -rf "$w"; say "npm pack $CUDA_PKG failed"; return 1; }
+	for lib in "${!CUDA_SHA256[@]}"; do
+		tar -xzf "$w"/*.tgz -C "$w" "package/Plugins/Linux/x64/$lib"
+		got="$(sha256sum "$w/package/Plugins/Linux/x64/$lib" | cut -d' ' -f1)"
+		if [[ $got != "${CUDA_SHA256[$lib]}" ]]; then
+			rm -rf "$w"
+			say "sha256 mismatch for $lib: got $got, want ${CUDA_SHA256[$lib]}"
+			return 1
+		fi
+		install -m 0755 "$w/package/Plugins/Linux/x64/$lib" "$dir/$lib.tmp.$$"
+		mv -f "$dir/$lib.tmp.$$" "$dir/$lib"
+	done
+	rm -rf "$w"
+	say "installed the CUDA execution provider in $dir (the reranker tries it first, CPU otherwise)"
+}
+
 if have_ok; then
 	say "ONNX Runtime $ORT_VERSION already at $dest"
+	[[ $CUDA == 0 ]] || install_cuda
 	echo "$dest"
 	exit 0
 fi
@@ -64,4 +110,5 @@ mkdir -p "$(dirname "$dest")"
 install -m 0644 "$work/$MEMBER" "$dest.tmp.$$"
 mv -f "$dest.tmp.$$" "$dest"
 say "installed ONNX Runtime $ORT_VERSION at $dest"
+[[ $CUDA == 0 ]] || install_cuda
 echo "$dest"
