@@ -31,8 +31,9 @@ func (a *app) demoCmd() *cobra.Command {
 HumanEval problems and the 10,000 CodeGen-Mono-16B samples, runs the executor processor and the
 ClickHouse sink until every published candidate has its verdict in ClickHouse, then prints the
 report. With --train-steps N it then trains a small verifier on the labeled topics, registers it and
-prints its Stage 4 table on the held-out problems (eval --holdout --n 16: baseline_pass@1,
-oracle_pass@16, verifier_pass@1 with 95% intervals; skipped with a message without ONNX Runtime).
+prints its Stage 4 table on the held-out problems (eval --holdout --n 16 --lookup-clickhouse
+--clickhouse --html VAR_DIR/eval-report.html: baseline_pass@1, oracle_pass@16, verifier_pass@1 with
+95% intervals, computed in ClickHouse; skipped with a message without ONNX Runtime).
 ClickHouse must be up (make demo starts it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
