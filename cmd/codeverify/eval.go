@@ -32,8 +32,9 @@ type evalOptions struct {
 	resamples         int
 	backend           string
 	holdout           bool
-	lookupClickHouse  bool // answer already-labelled candidates from ClickHouse's verdicts
-	clickhouse        bool // store the scored candidates and compute the figures in SQL
+	lookupClickHouse  bool     // answer already-labelled candidates from ClickHouse's verdicts
+	clickhouse        bool     // store the scored candidates and compute the figures in SQL
+	pool              []string // eval ids whose stored per-problem figures are pooled (no evaluation)
 	html              string
 }
 
@@ -66,7 +67,13 @@ version and scope, so versions compare side by side. Both ClickHouse flags use -
 --clickhouse-db; without them eval writes nothing and needs no server.
 
 --html FILE writes a self-contained report: the table, the energy distributions of PASS and FAIL
-candidates, and per-problem pass rates with the verifier's pick.`,
+candidates, and per-problem pass rates with the verifier's pick.
+
+--pool ID,ID,... evaluates nothing: it reads those stored evaluations' per-problem figures from
+ClickHouse (as --clickhouse printed their eval ids) and prints the three figures over all their
+problems with one bootstrap. For a cross-validation (train --val-fold K, eval --holdout --clickhouse
+per fold) this is the pooled estimate: every problem judged by the model that never trained on it.
+The evaluations must cover disjoint problems with the same --n.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.eval(cmd.Context(), o, os.Stdout) },
 	}
@@ -84,6 +91,7 @@ candidates, and per-problem pass rates with the verifier's pick.`,
 	f.BoolVar(&o.lookupClickHouse, "lookup-clickhouse", false, "answer candidates already labelled in ClickHouse from there (not with --from-export)")
 	f.BoolVar(&o.clickhouse, "clickhouse", false, "write the scored candidates to ClickHouse, compute the figures in SQL and print every stored evaluation of this input")
 	f.StringVar(&o.html, "html", "", "write an HTML report (table and plots) to this file")
+	f.StringSliceVar(&o.pool, "pool", nil, "pool these stored evaluation ids (disjoint problems, e.g. the folds of a cross-validation) instead of evaluating")
 	return cmd
 }
 
@@ -164,6 +172,9 @@ func hashFiles(paths ...string) (string, error) {
 }
 
 func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
+	if len(o.pool) > 0 {
+		return a.evalPool(ctx, o.pool, o.resamples, o.seed, w)
+	}
 	if err := o.validate(); err != nil {
 		return err
 	}
@@ -470,4 +481,46 @@ func validationFold(problems []string, seed uint64, folds, valFold int) map[stri
 		}
 	}
 	return held
+}
+
+// evalPool prints the three figures over the problems of several stored evaluations (disjoint
+// problems, same n), bootstrapped together: the pooled estimate of a cross-validation.
+func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed uint64, w io.Writer) error {
+	sink, err := a.openClickHouse(ctx)
+	if err != nil {
+		return fmt.Errorf("eval --pool: clickhouse: %w", err)
+	}
+	defer sink.Close()
+	var all []reranker.ProblemValues
+	seen := map[string]string{} // problem → eval id
+	n := -1
+	for _, id := range ids {
+		ps, err := sink.EvalProblems(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return fmt.Errorf("eval --pool: no stored evaluation %q in %s.eval_candidates", id, sink.Database())
+		}
+		for _, p := range ps {
+			if n >= 0 && p.Candidates != n {
+				return fmt.Errorf("eval --pool: evaluation %s has %d candidates for %s, the others %d: pool evaluations of the same --n", id, p.Candidates, p.ProblemID, n)
+			}
+			n = p.Candidates
+			if other, ok := seen[p.ProblemID]; ok {
+				return fmt.Errorf("eval --pool: problem %s is in evaluations %s and %s: pooled evaluations must cover disjoint problems", p.ProblemID, other, id)
+			}
+			seen[p.ProblemID] = id
+			all = append(all, reranker.ProblemValues{ProblemID: p.ProblemID, Baseline: p.Baseline, Oracle: p.Oracle, Verifier: p.Verifier})
+		}
+	}
+	res, err := reranker.Bootstrap(all, resamples, 0.95, seed)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "pooled %d evaluations: problems: %d  candidates per problem: %d\n", len(ids), res.Problems, n)
+	fmt.Fprintf(w, "baseline_pass@1: %s\n", res.Baseline)
+	fmt.Fprintf(w, "oracle_pass@%d: %s\n", n, res.Oracle)
+	fmt.Fprintf(w, "verifier_pass@1: %s\n", res.Verifier)
+	return nil
 }

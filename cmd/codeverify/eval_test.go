@@ -372,3 +372,60 @@ func TestEvalFromExport(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalPool: two stored evaluations over disjoint problems pool to the figures of one evaluation
+// of all of them; overlapping problems, an unknown id or a different n are refused.
+func TestEvalPool(t *testing.T) {
+	db := requireClickHouse(t)
+	m := rerankTestModel(t)
+	rec := func(pid, split, label string, i, copies int) exportRecord {
+		return exportRecord{ProblemID: pid, Split: split, Prompt: "def f(x):\n", Code: fmt.Sprintf("not python %s %d", pid, i), Label: label,
+			Model: "gen", Benchmark: "bench", CandidateID: fmt.Sprintf("%s#%d", pid, i), SampleIndex: int32(i), Copies: copies}
+	}
+	// a: pass rate 0.75 (test); b: 0 (train); c: 0.5 (test).
+	export := writeExportFile(t, []exportRecord{
+		rec("a", "test", schemas.Pass, 0, 3), rec("a", "test", schemas.Fail, 1, 0),
+		rec("b", "train", schemas.Fail, 0, 0), rec("b", "train", schemas.Fail, 1, 0), rec("b", "train", schemas.Fail, 2, 0), rec("b", "train", schemas.Fail, 3, 0),
+		rec("c", "test", schemas.Pass, 0, 2), rec("c", "test", schemas.Fail, 1, 2),
+	})
+	eval := func(extra ...string) (string, string) {
+		t.Helper()
+		args := append([]string{"eval", "--from-export", export, "--model", m.Dir, "--n", "4", "--seed", "3", "--bootstrap", "200",
+			"--threads", "1", "--provider", "cpu", "--clickhouse", "--clickhouse-db", db}, extra...)
+		out, err := runCLI(t, args...)
+		id := evalIDLine.FindStringSubmatch(out)
+		if err != nil || id == nil {
+			t.Fatalf("eval %v: %v\n%s", extra, err, out)
+		}
+		return id[1], out
+	}
+	idTest, _ := eval("--split", "test")
+	idTrain, _ := eval("--split", "train")
+	_, whole := eval()
+	pool := func(ids ...string) (string, error) {
+		return runCLI(t, "eval", "--pool", strings.Join(ids, ","), "--bootstrap", "200", "--clickhouse-db", db)
+	}
+	out, err := pool(idTest, idTrain)
+	if err != nil {
+		t.Fatalf("pool: %v\n%s", err, out)
+	}
+	got, want := evalFigures(t, out), evalFigures(t, whole)
+	for name := range want {
+		if strings.Fields(got[name])[0] != strings.Fields(want[name])[0] {
+			t.Errorf("%s pooled %s, one evaluation of all problems %s", name, got[name], want[name])
+		}
+	}
+	if !strings.Contains(out, "problems: 3 ") || !strings.HasPrefix(got["baseline_pass@1"], "0.4167 ") {
+		t.Errorf("pooled: want 3 problems, baseline 0.4167:\n%s", out)
+	}
+	if out, err := pool(idTest, idTest); err == nil || !strings.Contains(out+err.Error(), "disjoint") {
+		t.Errorf("overlapping evaluations pooled: %v\n%s", err, out)
+	}
+	if out, err := pool(idTest, "0123456789abcdef"); err == nil || !strings.Contains(out+err.Error(), "no stored evaluation") {
+		t.Errorf("unknown id pooled: %v\n%s", err, out)
+	}
+	idN2, _ := eval("--split", "train", "--n", "2")
+	if out, err := pool(idTest, idN2); err == nil || !strings.Contains(out+err.Error(), "same --n") {
+		t.Errorf("different n pooled: %v\n%s", err, out)
+	}
+}
