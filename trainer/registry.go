@@ -86,6 +86,7 @@ type DatasetInfo struct {
 	Models      []string                `json:"models,omitempty"`
 	Consumed    []streams.ConsumedRange `json:"consumed"`
 	Undecodable map[string]int          `json:"undecodable,omitempty"`
+	LabelsFrom  string                  `json:"labels_from,omitempty"` // set when the labels did not come from the verdicts topic
 }
 
 // Manifest describes one registered model version (models/<version>/manifest.json).

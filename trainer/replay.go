@@ -27,6 +27,8 @@ type ReplayOptions struct {
 	Offsets map[string]map[int]int64
 	// Progress, if set, receives a progress bar (e.g. os.Stderr).
 	Progress io.Writer
+	// NoVerdicts leaves the verdicts topic unread: the labels come from elsewhere (ClickHouse).
+	NoVerdicts bool
 }
 
 // Replayed is what a replay of the labeled topics returned, and exactly what it consumed.
@@ -36,6 +38,8 @@ type Replayed struct {
 	Verdicts    []schemas.Verdict
 	Consumed    []streams.ConsumedRange
 	Undecodable map[string]int
+	// LabelsFrom says where Verdicts came from when not from the verdicts topic (e.g. ClickHouse).
+	LabelsFrom string
 }
 
 // ReplayLabeled reads the problems, candidates and verdicts topics with its own readers (no
@@ -57,6 +61,9 @@ func ReplayLabeled(ctx context.Context, brokers []string, codecs *schemas.Codecs
 	}
 	if r.Candidates, err = replayInto(ctx, brokers, TopicCandidates, codecs.Candidate, from(TopicCandidates), r, bar); err != nil {
 		return nil, err
+	}
+	if opt.NoVerdicts {
+		return r, nil
 	}
 	if r.Verdicts, err = replayInto(ctx, brokers, TopicVerdicts, codecs.Verdict, from(TopicVerdicts), r, bar); err != nil {
 		return nil, err

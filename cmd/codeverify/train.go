@@ -23,7 +23,7 @@ import (
 // datasetFlags choose and replay the labeled data (train and export share them).
 type datasetFlags struct {
 	splits, benchmarks, models []string
-	since, offsets             string
+	since, offsets, labels     string
 	k, folds                   int
 	seed                       uint64
 }
@@ -35,6 +35,7 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 	f.StringSliceVar(&d.models, "gen-model", nil, "keep only candidates of these generating models (default: all)")
 	f.StringVar(&d.since, "since", "", "replay verdicts from this RFC 3339 time on (default: the beginning)")
 	f.StringVar(&d.offsets, "offsets", "", "explicit start offsets: topic:partition=offset,… (e.g. verdicts:0=1200)")
+	f.StringVar(&d.labels, "labels", "topic", "where the labels come from: topic (replay verdicts) | clickhouse (verdicts FINAL, e.g. after the topic's retention; --since cuts by execution time)")
 	f.IntVar(&d.k, "k", 4, "FAILs sampled per PASS of the same problem")
 	f.IntVar(&d.folds, "folds", 5, "problems are dealt into this many folds; validation is one of them")
 	f.Uint64Var(&d.seed, "seed", 1, "seed of pairs, folds and training")
@@ -89,9 +90,31 @@ func (a *app) loadDataset(ctx context.Context, brokers []string, d *datasetFlags
 	if err != nil {
 		return nil, nil, err
 	}
+	switch d.labels {
+	case "topic", "":
+	case "clickhouse":
+		if _, ok := ropt.Offsets[trainer.TopicVerdicts]; ok {
+			return nil, nil, fmt.Errorf("--labels clickhouse reads no verdicts topic: drop the verdicts offsets")
+		}
+		ropt.NoVerdicts = true
+	default:
+		return nil, nil, fmt.Errorf("--labels %q: want topic or clickhouse", d.labels)
+	}
 	rep, err := trainer.ReplayLabeled(ctx, brokers, codecs, ropt)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ropt.NoVerdicts {
+		sink, err := a.openClickHouse(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--labels clickhouse: %w", err)
+		}
+		defer sink.Close()
+		if rep.Verdicts, err = sink.ReadVerdicts(ctx, ropt.Since); err != nil {
+			return nil, nil, fmt.Errorf("--labels clickhouse: %w", err)
+		}
+		rep.LabelsFrom = fmt.Sprintf("clickhouse %s.verdicts FINAL (%d rows)", sink.Database(), len(rep.Verdicts))
+		fmt.Fprintf(w, "labels: %s\n", rep.LabelsFrom)
 	}
 	return buildDataset(rep, d, w)
 }
@@ -306,7 +329,7 @@ func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *traine
 		Version: trainer.NewVersion(created, ds.Hash), CreatedAt: created, CodeRevision: trainer.CodeRevision(),
 		Tokenizer: cfg.Tokenizer.Spec(), MaxLen: cfg.Tokenizer.MaxLen, Architecture: res.Arch, Training: res.Training, Metrics: res.Metrics,
 		Dataset: trainer.DatasetInfo{Hash: ds.Hash, Stats: ds.Stats, K: o.K, Splits: o.Splits, Benchmarks: o.Benchmarks, Models: o.Models,
-			Consumed: rep.Consumed, Undecodable: rep.Undecodable},
+			Consumed: rep.Consumed, Undecodable: rep.Undecodable, LabelsFrom: rep.LabelsFrom},
 	}
 	dir, err := trainer.Registry{Dir: modelsDir}.Register(res.ONNXPath, m)
 	if err != nil {
