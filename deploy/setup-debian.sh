@@ -16,3 +16,9 @@ if ! /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-onnx
 fi
+# Debian's torch calls the system BLAS (libblas.so.3); without OpenBLAS that is the reference BLAS and
+# training runs ~3× slower (measured here: 0.9 s vs 2.8 s per step of 48 × 256 tokens, d=64, 2 layers).
+if [ ! -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] && [ "$(uname -m)" = x86_64 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread
+fi
