@@ -246,7 +246,7 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 		model.Version, sess.Provider(), scope, res.Problems, skipped, o.n, len(cands))
 	fmt.Fprintf(w, "labels: %s\n", labelled)
 	rows := []reranker.ReportRow{{ModelVersion: model.Version, Scope: scope, N: o.n, Problems: res.Problems, Candidates: len(cands),
-		Baseline: res.Baseline, Oracle: res.Oracle, Verifier: res.Verifier}}
+		Baseline: res.Baseline, Oracle: res.Oracle, Verifier: res.Verifier, Gain: res.Gain}}
 	if o.clickhouse {
 		// From here on the figures are ClickHouse's: this run's row of the stored evaluations.
 		run := clickhouse.EvalRun{EvalID: reranker.EvalID(model.Version, in.hash, scope, o.n, o.seed), ModelVersion: model.Version,
@@ -261,12 +261,13 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 		if i < 0 {
 			return fmt.Errorf("eval: eval %s is not in ClickHouse after writing it", run.EvalID)
 		}
-		res.Baseline, res.Oracle, res.Verifier = rows[i].Baseline, rows[i].Oracle, rows[i].Verifier
+		res.Baseline, res.Oracle, res.Verifier, res.Gain = rows[i].Baseline, rows[i].Oracle, rows[i].Verifier, rows[i].Gain
 		fmt.Fprintf(w, "eval_id: %s  (figures computed in ClickHouse %s.eval_candidates, %d rows)\n", run.EvalID, sink.Database(), rows[i].Candidates)
 	}
 	fmt.Fprintf(w, "baseline_pass@1: %s\n", res.Baseline)
 	fmt.Fprintf(w, "oracle_pass@%d: %s\n", o.n, res.Oracle)
 	fmt.Fprintf(w, "verifier_pass@1: %s\n", res.Verifier)
+	fmt.Fprintf(w, "verifier_minus_baseline: %s\n", res.Gain)
 	if o.clickhouse {
 		fmt.Fprintf(w, "\nevaluations of this input in ClickHouse (input %s, %s):\n", in.hash[:12], in.name)
 		writeEvalTable(w, rows)
@@ -431,18 +432,18 @@ func storedEvals(ctx context.Context, sink *clickhouse.Sink, inputHash string, r
 		if err != nil {
 			return nil, err
 		}
-		r.Baseline.Value, r.Oracle.Value, r.Verifier.Value = s.Baseline, s.Oracle, s.Verifier
+		r.Baseline.Value, r.Oracle.Value, r.Verifier.Value, r.Gain.Value = s.Baseline, s.Oracle, s.Verifier, s.Verifier-s.Baseline
 		out = append(out, reranker.ReportRow{ModelVersion: s.ModelVersion, EvalID: s.EvalID, Scope: s.Scope, N: s.N,
-			Problems: s.Problems, Candidates: s.Candidates, Baseline: r.Baseline, Oracle: r.Oracle, Verifier: r.Verifier})
+			Problems: s.Problems, Candidates: s.Candidates, Baseline: r.Baseline, Oracle: r.Oracle, Verifier: r.Verifier, Gain: r.Gain})
 	}
 	return out, nil
 }
 
 func writeEvalTable(w io.Writer, rows []reranker.ReportRow) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "model_version\tscope\tn\tproblems\tcandidates\tbaseline_pass@1\toracle_pass@n\tverifier_pass@1\teval_id")
+	fmt.Fprintln(tw, "model_version\tscope\tn\tproblems\tcandidates\tbaseline_pass@1\toracle_pass@n\tverifier_pass@1\tverifier_minus_baseline\teval_id")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", r.ModelVersion, r.Scope, r.N, r.Problems, r.Candidates, r.Baseline, r.Oracle, r.Verifier, r.EvalID)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.ModelVersion, r.Scope, r.N, r.Problems, r.Candidates, r.Baseline, r.Oracle, r.Verifier, r.Gain, r.EvalID)
 	}
 	tw.Flush()
 }
@@ -522,5 +523,6 @@ func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed ui
 	fmt.Fprintf(w, "baseline_pass@1: %s\n", res.Baseline)
 	fmt.Fprintf(w, "oracle_pass@%d: %s\n", n, res.Oracle)
 	fmt.Fprintf(w, "verifier_pass@1: %s\n", res.Verifier)
+	fmt.Fprintf(w, "verifier_minus_baseline: %s\n", res.Gain)
 	return nil
 }

@@ -41,6 +41,7 @@ type EvalResult struct {
 	Baseline Interval // expected pass rate of a uniformly random candidate
 	Oracle   Interval // any candidate passes
 	Verifier Interval // the min-energy candidate passes
+	Gain     Interval // Verifier − Baseline, from the same (paired) resamples
 }
 
 // Values returns p's three per-problem values; the verifier's pick is Best (ties to the smaller id).
@@ -85,29 +86,30 @@ func Bootstrap(problems []ProblemValues, resamples int, level float64, seed uint
 	if len(problems) == 0 {
 		return EvalResult{}, fmt.Errorf("eval: no problems")
 	}
-	vals := make([][3]float64, len(problems))
+	const figures = 4 // baseline, oracle, verifier, verifier − baseline
+	vals := make([][figures]float64, len(problems))
 	for i, p := range problems {
-		vals[i] = [3]float64{p.Baseline, p.Oracle, p.Verifier}
+		vals[i] = [figures]float64{p.Baseline, p.Oracle, p.Verifier, p.Verifier - p.Baseline}
 	}
-	mean := func(idx func(int) int) [3]float64 {
-		var s [3]float64
+	mean := func(idx func(int) int) [figures]float64 {
+		var s [figures]float64
 		for i := range vals {
-			v := vals[idx(i)] // one draw per problem slot: the three figures share each resample (paired)
-			for k := range 3 {
+			v := vals[idx(i)] // one draw per problem slot: the figures share each resample (paired)
+			for k := range figures {
 				s[k] += v[k]
 			}
 		}
-		for k := range 3 {
+		for k := range figures {
 			s[k] /= float64(len(vals))
 		}
 		return s
 	}
 	point := mean(func(i int) int { return i })
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	boot := make([][]float64, 3)
+	boot := make([][]float64, figures)
 	for range resamples {
 		m := mean(func(int) int { return rng.IntN(len(vals)) })
-		for k := range 3 {
+		for k := range figures {
 			boot[k] = append(boot[k], m[k])
 		}
 	}
@@ -120,7 +122,7 @@ func Bootstrap(problems []ProblemValues, resamples int, level float64, seed uint
 		hi := boot[k][min(resamples-1, int(math.Ceil((1+level)/2*float64(resamples)))-1)]
 		return Interval{point[k], lo, hi}
 	}
-	return EvalResult{Problems: len(problems), Baseline: iv(0), Oracle: iv(1), Verifier: iv(2)}, nil
+	return EvalResult{Problems: len(problems), Baseline: iv(0), Oracle: iv(1), Verifier: iv(2), Gain: iv(3)}, nil
 }
 
 // EvalID names one evaluation by its content: the model version, the input (a content hash), the

@@ -1,6 +1,7 @@
 package reranker
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -35,5 +36,31 @@ func TestEvaluate(t *testing.T) {
 	}
 	if _, err := Evaluate([]ProblemResult{{ProblemID: "x", Pass: []bool{true}, Energy: nil}}, 10, 0.95, 1); err == nil {
 		t.Error("mismatched lengths accepted")
+	}
+}
+
+// TestBootstrapPaired: the figures come from the same resamples, so a verifier that always scores
+// what the baseline scores has a gain of exactly 0 in every resample, while its own interval is wide.
+func TestBootstrapPaired(t *testing.T) {
+	var ps []ProblemValues
+	for i := range 40 {
+		v := float64(i % 2) // half the problems pass, half do not: a wide interval
+		ps = append(ps, ProblemValues{ProblemID: fmt.Sprint(i), Baseline: v, Oracle: v, Verifier: v})
+	}
+	r, err := Bootstrap(ps, 500, 0.95, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verifier.High-r.Verifier.Low < 0.2 {
+		t.Errorf("verifier interval %v: want a wide one", r.Verifier)
+	}
+	if r.Gain != (Interval{}) {
+		t.Errorf("gain %v: want exactly 0 [0, 0] (paired resamples)", r.Gain)
+	}
+	ps[0].Verifier, ps[1].Verifier = 1, 0 // problem 0 (fail → pass) and 1 (pass → fail) swap: mean gain 0
+	ps[2].Verifier = 1                     // one more win
+	r, err = Bootstrap(ps, 500, 0.95, 1)
+	if err != nil || math.Abs(r.Gain.Value-(r.Verifier.Value-r.Baseline.Value)) > 1e-12 || r.Gain.Value != 1.0/40 {
+		t.Errorf("gain %v, verifier %v, baseline %v (%v)", r.Gain, r.Verifier, r.Baseline, err)
 	}
 }

@@ -20,6 +20,7 @@ type ReportRow struct {
 	Baseline     Interval
 	Oracle       Interval
 	Verifier     Interval
+	Gain         Interval // Verifier − Baseline (paired bootstrap)
 }
 
 // Report is what the HTML report shows: a table of evaluations and the plots of one of them.
@@ -240,10 +241,10 @@ line.axis { stroke: #666; }
 <h1>{{.Title}}</h1>
 {{if .Input}}<p>Input: <code>{{.Input}}</code></p>{{end}}
 <table id="evaluations">
-<thead><tr><th>model version</th><th>scope</th><th>n</th><th>problems</th><th>candidates</th><th>baseline pass@1</th><th>oracle pass@n</th><th>verifier pass@1</th><th>eval id</th></tr></thead>
+<thead><tr><th>model version</th><th>scope</th><th>n</th><th>problems</th><th>candidates</th><th>baseline pass@1</th><th>oracle pass@n</th><th>verifier pass@1</th><th>verifier − baseline</th><th>eval id</th></tr></thead>
 <tbody>
 {{- range .Rows}}
-<tr class="evaluation"><td>{{.ModelVersion}}</td><td>{{.Scope}}</td><td>{{.N}}</td><td>{{.Problems}}</td><td>{{.Candidates}}</td><td>{{.Baseline}}</td><td>{{.Oracle}}</td><td>{{.Verifier}}</td><td class="id">{{.EvalID}}</td></tr>
+<tr class="evaluation"><td>{{.ModelVersion}}</td><td>{{.Scope}}</td><td>{{.N}}</td><td>{{.Problems}}</td><td>{{.Candidates}}</td><td>{{.Baseline}}</td><td>{{.Oracle}}</td><td>{{.Verifier}}</td><td>{{.Gain}}</td><td class="id">{{.EvalID}}</td></tr>
 {{- end}}
 </tbody>
 </table>
