@@ -313,17 +313,7 @@ func writeExportFile(t *testing.T, recs []exportRecord) string {
 // run), copies count in the draw, --split filters, --holdout deals the problems the trainer kept.
 func TestEvalFromExport(t *testing.T) {
 	m := rerankTestModel(t)
-	rec := func(pid, split, label string, i, copies int) exportRecord {
-		return exportRecord{ProblemID: pid, Split: split, Prompt: "def f(x):\n", Code: fmt.Sprintf("not python %s %d", pid, i), Label: label,
-			Model: "gen", Benchmark: "bench", CandidateID: fmt.Sprintf("%s#%d", pid, i), SampleIndex: int32(i), Copies: copies}
-	}
-	// a: 3 copies of a PASS + 1 FAIL = 4 candidates, pass rate 0.75 (without the copies: 2, skipped)
-	// b: 4 FAIL (split train); c: 2 copies PASS + 2 copies FAIL, pass rate 0.5.
-	export := writeExportFile(t, []exportRecord{
-		rec("a", "test", schemas.Pass, 0, 3), rec("a", "test", schemas.Fail, 1, 0),
-		rec("b", "train", schemas.Fail, 0, 0), rec("b", "train", schemas.Fail, 1, 0), rec("b", "train", schemas.Fail, 2, 0), rec("b", "train", schemas.Fail, 3, 0),
-		rec("c", "test", schemas.Pass, 0, 2), rec("c", "test", schemas.Fail, 1, 2),
-	})
+	export := evalExportFixture(t)
 	args := []string{"eval", "--from-export", export, "--model", m.Dir, "--n", "4", "--seed", "3", "--bootstrap", "200", "--threads", "1", "--provider", "cpu"}
 	out, err := runCLI(t, args...)
 	if err != nil {
@@ -378,16 +368,7 @@ func TestEvalFromExport(t *testing.T) {
 func TestEvalPool(t *testing.T) {
 	db := requireClickHouse(t)
 	m := rerankTestModel(t)
-	rec := func(pid, split, label string, i, copies int) exportRecord {
-		return exportRecord{ProblemID: pid, Split: split, Prompt: "def f(x):\n", Code: fmt.Sprintf("not python %s %d", pid, i), Label: label,
-			Model: "gen", Benchmark: "bench", CandidateID: fmt.Sprintf("%s#%d", pid, i), SampleIndex: int32(i), Copies: copies}
-	}
-	// a: pass rate 0.75 (test); b: 0 (train); c: 0.5 (test).
-	export := writeExportFile(t, []exportRecord{
-		rec("a", "test", schemas.Pass, 0, 3), rec("a", "test", schemas.Fail, 1, 0),
-		rec("b", "train", schemas.Fail, 0, 0), rec("b", "train", schemas.Fail, 1, 0), rec("b", "train", schemas.Fail, 2, 0), rec("b", "train", schemas.Fail, 3, 0),
-		rec("c", "test", schemas.Pass, 0, 2), rec("c", "test", schemas.Fail, 1, 2),
-	})
+	export := evalExportFixture(t) // a: pass rate 0.75 (test); b: 0 (train); c: 0.5 (test)
 	eval := func(extra ...string) (string, string) {
 		t.Helper()
 		args := append([]string{"eval", "--from-export", export, "--model", m.Dir, "--n", "4", "--seed", "3", "--bootstrap", "200",
@@ -428,4 +409,20 @@ func TestEvalPool(t *testing.T) {
 	if out, err := pool(idTest, idN2); err == nil || !strings.Contains(out+err.Error(), "same --n") {
 		t.Errorf("different n pooled: %v\n%s", err, out)
 	}
+}
+
+// evalExportFixture writes a small export: problem a has 3 copies of a PASS + 1 FAIL = 4 candidates,
+// pass rate 0.75 (without the copies: 2, too few for n = 4); b has 4 FAIL (split train); c has 2
+// copies of a PASS + 2 copies of a FAIL, pass rate 0.5. The code is not Python: nothing may run it.
+func evalExportFixture(t *testing.T) string {
+	t.Helper()
+	rec := func(pid, split, label string, i, copies int) exportRecord {
+		return exportRecord{ProblemID: pid, Split: split, Prompt: "def f(x):\n", Code: fmt.Sprintf("not python %s %d", pid, i), Label: label,
+			Model: "gen", Benchmark: "bench", CandidateID: fmt.Sprintf("%s#%d", pid, i), SampleIndex: int32(i), Copies: copies}
+	}
+	return writeExportFile(t, []exportRecord{
+		rec("a", "test", schemas.Pass, 0, 3), rec("a", "test", schemas.Fail, 1, 0),
+		rec("b", "train", schemas.Fail, 0, 0), rec("b", "train", schemas.Fail, 1, 0), rec("b", "train", schemas.Fail, 2, 0), rec("b", "train", schemas.Fail, 3, 0),
+		rec("c", "test", schemas.Pass, 0, 2), rec("c", "test", schemas.Fail, 1, 2),
+	})
 }
