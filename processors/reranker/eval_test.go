@@ -58,7 +58,7 @@ func TestBootstrapPaired(t *testing.T) {
 		t.Errorf("gain %v: want exactly 0 [0, 0] (paired resamples)", r.Gain)
 	}
 	ps[0].Verifier, ps[1].Verifier = 1, 0 // problem 0 (fail → pass) and 1 (pass → fail) swap: mean gain 0
-	ps[2].Verifier = 1                     // one more win
+	ps[2].Verifier = 1                    // one more win
 	r, err = Bootstrap(ps, 500, 0.95, 1)
 	if err != nil || math.Abs(r.Gain.Value-(r.Verifier.Value-r.Baseline.Value)) > 1e-12 || r.Gain.Value != 1.0/40 {
 		t.Errorf("gain %v, verifier %v, baseline %v (%v)", r.Gain, r.Verifier, r.Baseline, err)
