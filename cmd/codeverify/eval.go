@@ -410,9 +410,14 @@ func evalValues(ctx context.Context, sink *clickhouse.Sink, evalID string) ([]re
 	}
 	out := make([]reranker.ProblemValues, len(ps))
 	for i, p := range ps {
-		out[i] = reranker.ProblemValues{ProblemID: p.ProblemID, Baseline: p.Baseline, Oracle: p.Oracle, Verifier: p.Verifier}
+		out[i] = problemValues(p)
 	}
 	return out, nil
+}
+
+// problemValues is one SQL per-problem row as the bootstrap takes it.
+func problemValues(p clickhouse.EvalProblem) reranker.ProblemValues {
+	return reranker.ProblemValues{ProblemID: p.ProblemID, Baseline: p.Baseline, Oracle: p.Oracle, Verifier: p.Verifier}
 }
 
 // storedEvals is every evaluation of an input in ClickHouse: the means from SQL, the intervals
@@ -512,7 +517,7 @@ func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed ui
 				return fmt.Errorf("eval --pool: problem %s is in evaluations %s and %s: pooled evaluations must cover disjoint problems", p.ProblemID, other, id)
 			}
 			seen[p.ProblemID] = id
-			all = append(all, reranker.ProblemValues{ProblemID: p.ProblemID, Baseline: p.Baseline, Oracle: p.Oracle, Verifier: p.Verifier})
+			all = append(all, problemValues(p))
 		}
 	}
 	res, err := reranker.Bootstrap(all, resamples, 0.95, seed)
