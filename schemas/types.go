@@ -252,6 +252,8 @@ type Codecs struct {
 	Prompt    *Codec[Prompt]
 	Candidate *Codec[Candidate]
 	Verdict   *Codec[Verdict]
+	TestCase  *Codec[TestCase]
+	Behavior  *Codec[Behavior]
 }
 
 // NewCodecs builds the codecs of the embedded schemas.
@@ -269,6 +271,12 @@ func NewCodecs() (*Codecs, error) {
 	}
 	if c.Verdict, err = NewCodec(SchemaText("verdict"), verdictToNative, verdictFromNative); err != nil {
 		return nil, fmt.Errorf("verdict: %w", err)
+	}
+	if c.TestCase, err = NewCodec(SchemaText("testcase"), testCaseToNative, testCaseFromNative); err != nil {
+		return nil, fmt.Errorf("test case: %w", err)
+	}
+	if c.Behavior, err = NewCodec(SchemaText("behavior"), behaviorToNative, behaviorFromNative); err != nil {
+		return nil, fmt.Errorf("behavior: %w", err)
 	}
 	return &c, nil
 }
