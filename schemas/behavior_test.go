@@ -31,7 +31,7 @@ func TestTestCaseAndBehaviorRoundTrip(t *testing.T) {
 	}
 
 	bh := Behavior{CandidateID: "c1", RequestID: "r", ProblemID: "HumanEval/0", SampleIndex: 3, TestsHash: "h",
-		Results: []GeneratedTestResult{{GeneratedTestID("assert f(1) == 2"), 2, TestPass, "ab"}, {GeneratedTestID("assert f(0) == 1"), 1, TestTimeout, ""}},
+		Results:   []GeneratedTestResult{{GeneratedTestID("assert f(1) == 2"), 2, TestPass, "ab"}, {GeneratedTestID("assert f(0) == 1"), 1, TestTimeout, ""}},
 		RuntimeMs: 1.5, ExecutorVersion: "v", ExecutedAtMs: 9}
 	b, err = c.Behavior.Encode(bh)
 	if err != nil {
