@@ -27,6 +27,9 @@ func PlanFor(split string) PromptPlan {
 
 // PromptOptions are the settings shared by every prompt of a run. Zero N/Temperature take the plan.
 type PromptOptions struct {
+	// Purpose "" takes the split's plan; schemas.PurposeTests asks for generated tests, and a zero
+	// N, Temperature or MaxTokens is then left for the generator to take from the model's settings.
+	Purpose     string
 	Model       string
 	Run         string // distinguishes deliberate reruns: the same run yields the same request ids
 	N           int32
@@ -43,12 +46,16 @@ func BuildPrompts(problems []schemas.Problem, opt PromptOptions) []schemas.Promp
 	if opt.TopP == 0 {
 		opt.TopP = 0.95
 	}
-	if opt.MaxTokens == 0 {
+	tests := opt.Purpose == schemas.PurposeTests
+	if opt.MaxTokens == 0 && !tests {
 		opt.MaxTokens = 512
 	}
 	out := make([]schemas.Prompt, 0, len(problems))
 	for _, p := range problems {
 		plan := PlanFor(p.Split)
+		if tests {
+			plan = PromptPlan{Purpose: schemas.PurposeTests}
+		}
 		if opt.N > 0 {
 			plan.N = opt.N
 		}

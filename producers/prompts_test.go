@@ -47,3 +47,15 @@ func TestPromptsForRealMBPPTrain(t *testing.T) {
 		t.Fatalf("%d samples planned, want 37400", total)
 	}
 }
+
+func TestBuildPromptsForTests(t *testing.T) {
+	ps := []schemas.Problem{{ProblemID: "HumanEval/0", Split: "test"}}
+	a := BuildPrompts(ps, PromptOptions{Model: "m", Purpose: schemas.PurposeTests})
+	if a[0].Purpose != schemas.PurposeTests || a[0].N != 0 || a[0].Temperature != 0 || a[0].MaxTokens != 0 {
+		t.Fatalf("tests prompt: %+v (zeros are the model's tests settings)", a[0])
+	}
+	b := BuildPrompts(ps, PromptOptions{Model: "m"})
+	if a[0].RequestID == b[0].RequestID {
+		t.Fatal("a tests prompt shares its request id with the candidates prompt")
+	}
+}

@@ -94,7 +94,7 @@ type Prompt struct {
 	ProblemID   string
 	Benchmark   string
 	Split       string
-	Purpose     string // train | eval
+	Purpose     string // PurposeTrain | PurposeEval | PurposeTests
 	N           int32
 	Temperature float64
 	TopP        float64
@@ -103,6 +103,13 @@ type Prompt struct {
 	Model       string
 	CreatedAtMs int64
 }
+
+// Purposes of a Prompt: candidates for training or evaluation, or generated tests for the problem.
+const (
+	PurposeTrain = "train"
+	PurposeEval  = "eval"
+	PurposeTests = "tests"
+)
 
 func promptToNative(p Prompt) map[string]any {
 	return map[string]any{
@@ -263,7 +270,8 @@ func NewCodecs() (*Codecs, error) {
 	if c.Problem, err = NewCodec(SchemaText("problem"), problemToNative, problemFromNative); err != nil {
 		return nil, fmt.Errorf("problem: %w", err)
 	}
-	if c.Prompt, err = NewCodec(SchemaText("prompt"), promptToNative, promptFromNative); err != nil {
+	// prompt_v1 is the schema before the "tests" purpose: prompts already on the topic still decode.
+	if c.Prompt, err = NewCodec(SchemaText("prompt"), promptToNative, promptFromNative, SchemaText("prompt_v1")); err != nil {
 		return nil, fmt.Errorf("prompt: %w", err)
 	}
 	if c.Candidate, err = NewCodec(SchemaText("candidate"), candidateToNative, candidateFromNative); err != nil {

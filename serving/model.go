@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/codeverify/codeverify/trainer"
 )
@@ -58,6 +59,17 @@ func LoadModel(dir string) (Model, error) {
 	if mf.Architecture.Vocab != 0 && mf.Architecture.Vocab < mf.Tokenizer.VocabSize {
 		return m, fmt.Errorf("model %s: vocabulary %d smaller than the tokenizer's %d", dir, mf.Architecture.Vocab, mf.Tokenizer.VocabSize)
 	}
+	// The inputs the graph must have, and the behaviour features it reads, named as this build's
+	// verifier computes them: the same column must mean the same thing in training and serving.
+	hasFeatures := slices.Contains(mf.ModelInputs(), trainer.InputFeatures)
+	if hasFeatures != (len(mf.FeatureNames()) > 0) {
+		return m, fmt.Errorf("model %s: inputs %v but %d feature names", dir, mf.ModelInputs(), len(mf.FeatureNames()))
+	}
+	if hasFeatures {
+		if err := trainer.CheckFeatureNames(mf.FeatureNames()); err != nil {
+			return m, fmt.Errorf("model %s: %w", dir, err)
+		}
+	}
 	file := mf.ModelFile
 	if file == "" {
 		file = "model.onnx"
@@ -79,7 +91,8 @@ func LoadModel(dir string) (Model, error) {
 // Options returns session options for m; the caller sets the library, threads and provider.
 func (m Model) Options() Options {
 	// The embedding and position tables are the hard limits; the manifest's architecture has them.
-	o := Options{ModelPath: m.Path, Vocab: m.Manifest.Tokenizer.VocabSize, MaxLen: m.Manifest.MaxLen}
+	o := Options{ModelPath: m.Path, Vocab: m.Manifest.Tokenizer.VocabSize, MaxLen: m.Manifest.MaxLen,
+		Inputs: m.Manifest.ModelInputs(), Features: len(m.Manifest.FeatureNames())}
 	if a := m.Manifest.Architecture; a.Vocab > 0 && a.MaxLen > 0 {
 		o.Vocab, o.MaxLen = a.Vocab, a.MaxLen
 	}

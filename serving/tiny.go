@@ -25,6 +25,10 @@ type TinyModel struct {
 	DModel int
 	Layers int
 	Seed   int64
+	// Features adds the behaviour-feature input (this build's verifier features); NoText drops the
+	// token inputs (a features-only model; needs Features).
+	Features bool
+	NoText   bool
 }
 
 // BuildTinyModel exports a TinyModel and registers it in the registry at registryDir, returning the
@@ -62,23 +66,41 @@ func BuildTinyModel(ctx context.Context, registryDir string, t TinyModel) (Model
 	}
 	onnxPath := filepath.Join(work, "model.onnx")
 	heads, ff := 4, 2*t.DModel
+	if t.NoText && !t.Features {
+		return Model{}, fmt.Errorf("tiny model: without tokens it needs features")
+	}
+	inputs := []string{trainer.InputIDs, trainer.InputMask}
+	textWeight := 1.0
+	if t.NoText {
+		inputs, textWeight = nil, 0
+	}
+	var spec *trainer.FeatureSpec
+	nFeatures := 0
+	if t.Features {
+		fs := trainer.CurrentFeatures()
+		spec, nFeatures = &fs, len(fs.Names)
+		inputs = append(inputs, trainer.InputFeatures)
+	}
 	cmd := exec.CommandContext(ctx, t.Python, "-W", "ignore", script, "--out", onnxPath,
 		"--vocab", strconv.Itoa(trainer.VocabSize), "--max-len", strconv.Itoa(t.MaxLen),
 		"--d-model", strconv.Itoa(t.DModel), "--layers", strconv.Itoa(t.Layers), "--heads", strconv.Itoa(heads),
-		"--ff", strconv.Itoa(ff), "--seed", strconv.FormatInt(t.Seed, 10))
+		"--ff", strconv.Itoa(ff), "--seed", strconv.FormatInt(t.Seed, 10),
+		"--features", strconv.Itoa(nFeatures), "--text-weight", strconv.FormatFloat(textWeight, 'g', -1, 64))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return Model{}, fmt.Errorf("tiny model export: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	tok := trainer.Tokenizer{MaxLen: t.MaxLen}
 	now := time.Now().UTC()
 	m := trainer.Manifest{
-		Version:   fmt.Sprintf("tiny-d%d-l%d-n%d-s%d-%s", t.DModel, t.Layers, t.MaxLen, t.Seed, now.Format("20060102T150405.000000000Z")),
+		Version:   fmt.Sprintf("tiny-d%d-l%d-n%d-f%d-s%d-%s", t.DModel, t.Layers, t.MaxLen, nFeatures, t.Seed, now.Format("20060102T150405.000000000Z")),
 		CreatedAt: now,
 		Tokenizer: tok.Spec(),
 		MaxLen:    t.MaxLen,
 		Architecture: trainer.Architecture{Kind: "energy-transformer", Vocab: trainer.VocabSize, MaxLen: t.MaxLen,
 			DModel: t.DModel, Layers: t.Layers, Heads: heads, FF: ff, Pooling: "mean", Opset: 17,
-			Inputs: "input_ids,attention_mask", Output: "energy"},
+			Inputs: strings.Join(inputs, ","), Output: "energy", Features: nFeatures, TextWeight: textWeight},
+		Inputs:   inputs,
+		Features: spec,
 	}
 	dir, err := trainer.Registry{Dir: registryDir}.Register(onnxPath, m)
 	if err != nil {

@@ -5,8 +5,8 @@ The model and the exporter are trainer/train.py's own (written beside this file 
 so the graph and its latency are the served model's. Weights are random (seeded): the scores mean
 nothing, the graph and the timing do.
 
-Output: --out FILE, inputs input_ids / attention_mask (int64 [batch, sequence]), output energy
-(float32 [batch]), opset 17. Needs torch and onnx only (Debian's python3-torch 1.13 works).
+Output: --out FILE, inputs input_ids / attention_mask (int64 [batch, sequence]) unless --text-weight 0,
+features (float32 [batch, F]) with --features F, output energy (float32 [batch]), opset 17. Needs torch and onnx only (Debian's python3-torch 1.13 works).
 """
 import argparse
 
@@ -26,9 +26,12 @@ def main():
     ap.add_argument("--ff", type=int, default=256)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--opset", type=int, default=17)
+    ap.add_argument("--features", type=int, default=0)
+    ap.add_argument("--text-weight", type=float, default=1.0)
     a = ap.parse_args()
     torch.manual_seed(a.seed)
-    model = EnergyModel(a.vocab, a.max_len, a.d_model, a.layers, a.heads, a.ff, 0.0).eval()
+    model = EnergyModel(a.vocab, a.max_len, a.d_model, a.layers, a.heads, a.ff, 0.0,
+                        n_features=a.features, text_weight=a.text_weight).eval()
     export_onnx(model, a.out, a.max_len, a.opset)
 
 

@@ -24,7 +24,9 @@ type BatchConfig[T any] struct {
 	MaxWait time.Duration
 	// DrainTimeout bounds the final flush on shutdown (default 10s).
 	DrainTimeout time.Duration
-	Log          *slog.Logger
+	// DeadLetterMaxBytes bounds a dead letter as in RunnerConfig (default DefaultMaxWriteBytes).
+	DeadLetterMaxBytes int
+	Log                *slog.Logger
 }
 
 func (c BatchConfig[T]) withDefaults() (BatchConfig[T], error) {
@@ -35,7 +37,7 @@ func (c BatchConfig[T]) withDefaults() (BatchConfig[T], error) {
 		return c, errors.New("batch config: group and topic are required")
 	case c.Codec == nil:
 		return c, errors.New("batch config: no codec")
-	case c.MaxBatch < 0 || c.MaxWait < 0 || c.DrainTimeout < 0:
+	case c.MaxBatch < 0 || c.MaxWait < 0 || c.DrainTimeout < 0 || c.DeadLetterMaxBytes < 0:
 		return c, errors.New("batch config: negative limit")
 	}
 	if c.MaxBatch == 0 {
@@ -46,6 +48,9 @@ func (c BatchConfig[T]) withDefaults() (BatchConfig[T], error) {
 	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = 10 * time.Second
+	}
+	if c.DeadLetterMaxBytes == 0 {
+		c.DeadLetterMaxBytes = DefaultMaxWriteBytes
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -71,30 +76,29 @@ func RunBatches[T any](ctx context.Context, cfg BatchConfig[T], write func(ctx c
 
 	reader := newGroupReader(cfg.Brokers, cfg.Group, cfg.Topic, 1<<20, func(msg string, args ...any) {
 		log.Warn("kafka: " + fmt.Sprintf(msg, args...))
-	}, nil)
-	transport := &kafka.Transport{}
-	dlqWriter := newWriter(cfg.Brokers, "", transport)
-	dlqWriter.BatchBytes = 16 << 20
+	})
+	// Dead letters are sized to fit and never retried forever (see recordWriter).
+	dlqWriter := newRecordWriter(cfg.Brokers, cfg.DeadLetterMaxBytes, cfg.DeadLetterMaxBytes, log, nil)
 	defer func() {
 		_ = reader.Close()
 		_ = dlqWriter.Close()
-		transport.CloseIdleConnections()
 	}()
 
-	flush := func(msgs []kafka.Message, items []T, dead []kafka.Message) error {
+	flush := func(msgs []kafka.Message, items []T, dead []outbound) error {
 		// The sink first: while it is down, nothing is dead-lettered again and again on redelivery.
 		if err := retry(drain, log, "batch write", func() error { return write(drain, items) }, len(items) > 0); err != nil {
 			return err
 		}
-		if err := retry(drain, log, "dead-letter write", func() error { return dlqWriter.WriteMessages(drain, dead...) }, len(dead) > 0); err != nil {
-			return err
+		if err := dlqWriter.write(drain, dead); err != nil {
+			return fmt.Errorf("dead-letter write: %w", err)
 		}
 		return retry(drain, log, "commit", func() error { return reader.CommitMessages(drain, msgs...) }, true)
 	}
 
 	fetchBackoff := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
-		var msgs, dead []kafka.Message
+		var msgs []kafka.Message
+		var dead []outbound
 		var items []T
 		stopping := false
 		fctx, cancel := ctx, context.CancelFunc(func() {})
@@ -123,7 +127,7 @@ func RunBatches[T any](ctx context.Context, cfg BatchConfig[T], write func(ctx c
 			v, err := cfg.Codec.Decode(m.Value)
 			if err != nil {
 				log.Warn("dead letter", "stage", StageDecode, "reason", err.Error(), "partition", m.Partition, "offset", m.Offset)
-				dead = append(dead, deadLetterMessage(m, StageDecode, err.Error()))
+				dead = append(dead, outbound{msg: deadLetterMessage(m, StageDecode, err.Error(), cfg.DeadLetterMaxBytes), input: m, dead: true})
 				continue
 			}
 			items = append(items, v)
@@ -142,21 +146,20 @@ func RunBatches[T any](ctx context.Context, cfg BatchConfig[T], write func(ctx c
 	}
 }
 
-// retry calls fn until it succeeds or ctx ends, backing off between tries. It does nothing when
-// needed is false (so callers can keep one straight sequence of steps).
-func retry(ctx context.Context, log *slog.Logger, what string, fn func() error, needed bool) error {
-	if !needed {
-		return nil
-	}
-	bo := newBackoff(100*time.Millisecond, 30*time.Second)
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		if err == nil {
-			return nil
-		}
-		log.Warn(what+" failed, will retry", "attempt", attempt, "err", err)
-		if werr := bo.wait(ctx); werr != nil {
-			return fmt.Errorf("%s: %w (last error: %v)", what, werr, err)
-		}
-	}
+// newGroupReader is RunBatches' consumer-group reader: synchronous commits, new groups start at the
+// beginning, fetches large enough for any message we accept. A commit can reach a partition revoked
+// a moment before; as every fetched message is written before its batch is committed, that can
+// only cause duplicates, never a loss.
+func newGroupReader(brokers []string, group, topic string, maxMessageBytes int, log kafka.LoggerFunc) *kafka.Reader {
+	return kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        brokers,
+		GroupID:        group,
+		Topic:          topic,
+		MinBytes:       1,
+		MaxBytes:       max(4*maxMessageBytes, 16<<20), // must exceed the largest message, or it can never be fetched
+		MaxWait:        500 * time.Millisecond,
+		CommitInterval: 0, // CommitMessages returns once the broker stored the offsets
+		StartOffset:    kafka.FirstOffset,
+		ErrorLogger:    log,
+	})
 }

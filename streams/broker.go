@@ -1,7 +1,3 @@
-// Package streams moves codeverify's events through Kafka: the in-process broker, the topic catalog,
-// typed producers, the processor runner (fetch → decode → process → produce → commit, with a
-// dead-letter topic), a batch consumer for sinks and whole-topic reads. It is the only package that
-// imports a Kafka client.
 package streams
 
 import (

@@ -15,8 +15,11 @@ import (
 )
 
 // testLog shows warnings and errors only, so a failing test's output points at the problem.
+// STREAMS_TEST_LOG=debug (or info) shows more.
 func testLog() *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	_ = level.UnmarshalText([]byte(os.Getenv("STREAMS_TEST_LOG")))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
 func startBroker(t testing.TB) *Broker {

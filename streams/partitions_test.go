@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -8,9 +9,9 @@ import (
 )
 
 func trackedSlot(p int, off int64, done bool) *slot[int] {
-	s := &slot[int]{msg: kafka.Message{Partition: p, Offset: off}, done: make(chan struct{})}
+	s := newSlot[int](kafka.Message{Partition: p, Offset: off}, nil)
 	if done {
-		close(s.done)
+		s.finish()
 	}
 	return s
 }
@@ -23,18 +24,65 @@ func offsets(batch []*slot[int]) map[int][]int64 {
 	return m
 }
 
+func mustAdd(t *testing.T, tr *tracker[int], s *slot[int]) {
+	t.Helper()
+	if err := tr.add(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The first input of a partition the generation just assigned may finish after later ones: it is
+// tracked from the start (the assignment is known before anything is fetched), and no commit of its
+// partition passes it.
+func TestTrackerNeverCommitsPastTheFirstInputOfANewPartition(t *testing.T) {
+	tr := newTracker[int]([]int{0, 1})
+	first := trackedSlot(1, 0, false)
+	mustAdd(t, tr, first)
+	mustAdd(t, tr, trackedSlot(1, 1, true))
+	mustAdd(t, tr, trackedSlot(0, 7, true))
+	batch := tr.ready()
+	if got := offsets(batch); len(got[1]) != 0 || !slices.Equal(got[0], []int64{7}) {
+		t.Fatalf("ready %v while offset 0 of partition 1 is unfinished: a commit would skip it", got)
+	}
+	if c := commits(batch); !maps.Equal(c, map[int]int64{0: 8}) {
+		t.Errorf("commits %v, want partition 0 at 8 only", c)
+	}
+	first.finish()
+	batch = tr.ready()
+	if got := offsets(batch); !slices.Equal(got[1], []int64{0, 1}) {
+		t.Fatalf("ready %v, want partition 1's offsets 0 and 1", got)
+	}
+	if c := commits(batch); !maps.Equal(c, map[int]int64{1: 2}) {
+		t.Errorf("commits %v, want partition 1 at 2", c)
+	}
+}
+
+func TestTrackerRefusesWhatItCannotCommitSafely(t *testing.T) {
+	tr := newTracker[int]([]int{0})
+	if err := tr.add(trackedSlot(3, 0, true)); err == nil {
+		t.Error("a slot of an unassigned partition was accepted")
+	}
+	mustAdd(t, tr, trackedSlot(0, 5, false))
+	if err := tr.add(trackedSlot(0, 5, true)); err == nil {
+		t.Error("a slot out of offset order was accepted")
+	}
+	if got := tr.ready(); len(got) != 0 {
+		t.Errorf("ready %v", offsets(got))
+	}
+}
+
 func TestTrackerCommitsEachPartitionsFinishedPrefix(t *testing.T) {
-	tr := newTracker[int]()
+	tr := newTracker[int]([]int{0, 1})
 	slow := trackedSlot(0, 0, false)
-	tr.add(slow)
-	tr.add(trackedSlot(0, 1, true))
-	tr.add(trackedSlot(1, 0, true))
-	tr.add(trackedSlot(1, 1, true))
+	mustAdd(t, tr, slow)
+	mustAdd(t, tr, trackedSlot(0, 1, true))
+	mustAdd(t, tr, trackedSlot(1, 0, true))
+	mustAdd(t, tr, trackedSlot(1, 1, true))
 	got := offsets(tr.ready())
 	if len(got[0]) != 0 || !slices.Equal(got[1], []int64{0, 1}) {
 		t.Fatalf("ready %v: want partition 1's two inputs and nothing of partition 0", got)
 	}
-	close(slow.done)
+	slow.finish()
 	if got := offsets(tr.ready()); !slices.Equal(got[0], []int64{0, 1}) {
 		t.Fatalf("ready %v after the slow input finished", got)
 	}
@@ -44,79 +92,33 @@ func TestTrackerCommitsEachPartitionsFinishedPrefix(t *testing.T) {
 }
 
 func TestTrackerAbandonedSlotBlocksOnlyItsPartition(t *testing.T) {
-	tr := newTracker[int]()
-	stuck := trackedSlot(0, 5, true)
+	tr := newTracker[int]([]int{0, 1})
+	stuck := newSlot[int](kafka.Message{Partition: 0, Offset: 5}, nil)
 	stuck.abandoned = true
-	tr.add(stuck)
-	tr.add(trackedSlot(0, 6, true))
-	tr.add(trackedSlot(1, 9, true))
+	stuck.finish()
+	mustAdd(t, tr, stuck)
+	mustAdd(t, tr, trackedSlot(0, 6, true))
+	mustAdd(t, tr, trackedSlot(1, 9, true))
 	if got := offsets(tr.ready()); len(got[0]) != 0 || !slices.Equal(got[1], []int64{9}) {
 		t.Fatalf("ready %v", got)
 	}
 	if !tr.idle() {
 		t.Error("a partition stuck behind an abandoned input must count as idle")
 	}
-}
-
-func TestTrackerDropsStateOnRevokeAndRefetch(t *testing.T) {
-	tr := newTracker[int]()
-	tr.reassign(1, map[int]bool{0: true, 1: true})
-	inflight := trackedSlot(0, 10, false)
-	tr.add(inflight)
-	tr.add(trackedSlot(0, 11, true))
-	tr.add(trackedSlot(1, 3, true))
-
-	// Partition 1 is revoked: its finished input must not be written or committed.
-	tr.reassign(2, map[int]bool{0: true})
-	if got := offsets(tr.ready()); len(got) != 0 {
-		t.Fatalf("ready %v after revoking partition 1, want nothing", got)
-	}
-	if n := tr.reap(); n != 1 {
-		t.Errorf("reaped %d, want the revoked partition's finished input", n)
-	}
-	tr.add(trackedSlot(1, 4, true)) // a stale fetch of the revoked partition
-	if got := offsets(tr.ready()); len(got) != 0 || !tr.dropped[0].dropped.Load() {
-		t.Fatalf("a stale fetch of a revoked partition was kept: %v", got)
-	}
-
-	// Partition 0 is read again from its committed offset 10: the old copies are dropped, so their
-	// progress (11 done) cannot commit past the new copy of 10.
-	again := trackedSlot(0, 10, false)
-	tr.add(again)
-	tr.add(trackedSlot(0, 11, true))
-	if got := offsets(tr.ready()); len(got) != 0 {
-		t.Fatalf("ready %v before the re-fetched input finished", got)
-	}
-	if !inflight.dropped.Load() {
-		t.Error("the old copy still in flight was not marked dropped")
-	}
-	close(again.done)
-	if got := offsets(tr.ready()); !slices.Equal(got[0], []int64{10, 11}) {
-		t.Fatalf("ready %v, want the new copies 10 and 11", got)
-	}
-	close(inflight.done)
-	if n := tr.reap(); n != 3 || len(tr.dropped) != 0 {
-		t.Errorf("reaped %d, want 3: the stale fetch and the old copies of 10 and 11", n)
+	if left := tr.takeAll(); len(left) != 2 {
+		t.Errorf("takeAll returned %d slots, want the 2 stuck ones", len(left))
 	}
 }
 
-func TestAssignedPartitions(t *testing.T) {
-	type topicPartition struct { // the shape of kafka-go's unexported key
-		topic     string
-		partition int32
+// A dropped slot's credit goes back exactly once, whether its worker finishes before or after the
+// drop.
+func TestSlotCreditReturnsOnce(t *testing.T) {
+	a := newSlot[int](kafka.Message{}, nil)
+	if a.drop() || !a.finish() {
+		t.Error("dropped before finishing: finish must return the credit")
 	}
-	a := &assignment{topic: "in"}
-	if _, parts := a.snapshot(); parts != nil || !a.owns(7) {
-		t.Fatal("before any assignment every partition counts as owned")
-	}
-	parts, ok := a.observe(subscribedFormat, []any{map[topicPartition]int64{{"in", 0}: 5, {"in", 2}: -2, {"other", 1}: 0}})
-	if !ok || len(parts) != 2 || !parts[0] || !parts[2] || a.owns(1) {
-		t.Fatalf("parts %v ok %v", parts, ok)
-	}
-	if _, ok := a.observe(subscribedFormat, []any{"something else"}); ok || !a.owns(1) {
-		t.Error("an unreadable assignment must fall back to unknown, not keep the old one")
-	}
-	if _, ok := a.observe("committed offsets for group %s", []any{"g"}); ok {
-		t.Error("another log line was taken for an assignment")
+	b := newSlot[int](kafka.Message{}, nil)
+	if b.finish() || !b.drop() || b.drop() {
+		t.Error("finished before dropping: the first drop, and only it, must return the credit")
 	}
 }

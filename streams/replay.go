@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -52,28 +53,23 @@ func Replay[T any](ctx context.Context, brokers []string, topic string, codec *s
 	if len(brokers) == 0 {
 		return nil, 0, errors.New("replay: no brokers")
 	}
-	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	parts, err := topicPartitions(ctx, brokers[0], topic)
 	if err != nil {
 		return nil, 0, fmt.Errorf("replay %s: %w", topic, err)
 	}
-	parts, err := conn.ReadPartitions(topic)
-	conn.Close()
-	if err != nil {
-		return nil, 0, fmt.Errorf("replay %s: partitions: %w", topic, err)
-	}
 	for p := range from.Offsets {
-		if !hasPartition(parts, p) {
+		if !slices.Contains(parts, p) {
 			return nil, 0, fmt.Errorf("replay %s: start offset given for partition %d, which does not exist", topic, p)
 		}
 	}
 	// Bounds first, so progress knows the total before reading starts.
 	ranges = make([]ConsumedRange, len(parts))
 	for i, p := range parts {
-		start, end, err := replayBounds(ctx, brokers[0], topic, p.ID, from)
+		start, end, err := replayBounds(ctx, brokers[0], topic, p, from)
 		if err != nil {
 			return nil, 0, err
 		}
-		ranges[i] = ConsumedRange{Topic: topic, Partition: p.ID, First: start, Last: -1, End: end}
+		ranges[i] = ConsumedRange{Topic: topic, Partition: p, First: start, Last: -1, End: end}
 	}
 	var total int64
 	for _, r := range ranges {
@@ -92,7 +88,8 @@ func Replay[T any](ctx context.Context, brokers []string, topic string, codec *s
 		}
 		wg.Go(func() {
 			first := int64(-1)
-			errs[i] = readRange(ctx, brokers, topic, r.Partition, start, r.End, func(m kafka.Message) {
+			// A short MaxWait: Close waits for the long-poll fetch past the end that the reader starts.
+			errs[i] = readPartitionFrom(ctx, brokers, topic, r.Partition, start, r.End, 100*time.Millisecond, func(m kafka.Message) {
 				mu.Lock()
 				defer mu.Unlock()
 				if first < 0 {
@@ -116,15 +113,6 @@ func Replay[T any](ctx context.Context, brokers []string, topic string, codec *s
 	wg.Wait()
 	sort.Slice(ranges, func(i, j int) bool { return ranges[i].Partition < ranges[j].Partition })
 	return ranges, bad, errors.Join(errs...)
-}
-
-func hasPartition(parts []kafka.Partition, id int) bool {
-	for _, p := range parts {
-		if p.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // replayBounds returns the first offset to read and the end (exclusive) of one partition.
@@ -153,24 +141,4 @@ func replayBounds(ctx context.Context, broker, topic string, partition int, from
 		start = max(first, min(at, end))
 	}
 	return start, end, nil
-}
-
-// readRange reads offsets [start, end) of one partition (compaction can leave gaps, hence ≥).
-func readRange(ctx context.Context, brokers []string, topic string, partition int, start, end int64, fn func(kafka.Message)) error {
-	// A short MaxWait: Close waits for the long-poll fetch past the end that the reader starts itself.
-	r, err := partitionReader(brokers, topic, partition, start, 100*time.Millisecond)
-	if err != nil {
-		return fmt.Errorf("replay %s/%d: %w", topic, partition, err)
-	}
-	defer r.Close()
-	for {
-		m, err := r.ReadMessage(ctx)
-		if err != nil {
-			return fmt.Errorf("replay %s/%d at offset %d of %d: %w", topic, partition, r.Offset(), end, err)
-		}
-		fn(m)
-		if m.Offset >= end-1 {
-			return nil
-		}
-	}
 }

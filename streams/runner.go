@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"maps"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -53,29 +51,69 @@ func IsPermanent(err error) bool {
 // ErrAborted is what Run returns after Abort.
 var ErrAborted = errors.New("streams: runner aborted")
 
+// Record is one output message as RunnerConfig.Route addresses it.
+type Record struct {
+	Topic string
+	Key   string
+	Value []byte
+}
+
+// EncodeRecord encodes v with codec into a Record for topic; it is the building block of a Route.
+func EncodeRecord[T any](topic string, codec *schemas.Codec[T], key string, v T) (Record, error) {
+	b, err := codec.Encode(v)
+	if err != nil {
+		return Record{}, fmt.Errorf("encode for %s: %w", topic, err)
+	}
+	return Record{Topic: topic, Key: key, Value: b}, nil
+}
+
 // RunnerConfig configures a Runner. Zero values take the documented defaults.
 type RunnerConfig[In, Out any] struct {
-	Brokers  []string
-	Group    string // consumer group; its committed offsets are the runner's progress
-	Input    string // topic read; undeliverable inputs go to DLQTopic(Input)
-	Output   string // topic written
+	Brokers []string
+	Group   string // consumer group; its committed offsets are the runner's progress
+	Input   string // topic read; undeliverable inputs go to DLQTopic(Input)
+	// Output, OutCodec and OutKey say where and how every output is written, unless Route is set.
+	Output   string
 	InCodec  *schemas.Codec[In]
 	OutCodec *schemas.Codec[Out]
 	OutKey   func(Out) string
+	// Route, when set, addresses each output itself (topic, key, encoded value), so one input can
+	// produce outputs for several topics, each with its own codec: Out is then typically a struct
+	// with one field per kind, and Route encodes the field that is set with EncodeRecord. Output,
+	// OutCodec and OutKey are not used. An error from Route, or a record for no topic or for the
+	// input topic, is a bug: the input is dead-lettered.
+	Route func(Out) (Record, error)
 	// Validate, if set, rejects inputs before Process; a rejected input is dead-lettered.
 	Validate func(In) error
 	// Workers is how many Process calls run at once (default runtime.NumCPU()).
 	Workers int
-	// MaxInFlight bounds fetched but uncommitted messages, and so memory (default 4*Workers). A slow
-	// input holds back the commits of its own partition only, but the inputs finished behind it count
-	// here until it is done, and kafka-go reads all partitions as one stream: once MaxInFlight inputs
-	// wait, every partition waits. Size it above what a slowest input (a timeout) lets pile up.
+	// MaxInFlight bounds fetched but uncommitted inputs, and so memory (default 4*Workers); each
+	// assigned partition may hold one more fetched input while it waits for room. A slow input
+	// holds back the commits of its own partition only, but the inputs finished behind it count
+	// here until it is done: once MaxInFlight inputs wait, every partition waits. Size it above
+	// what a slowest input (a timeout) lets pile up.
 	MaxInFlight int
 	// MaxMessageBytes: larger inputs (key+value) are dead-lettered as "oversized" (default 1 MiB).
 	MaxMessageBytes int
+	// MaxWriteBytes is the most bytes of one produce batch to one partition, and so the largest
+	// output; an output larger than this, or refused by the broker as too large even alone, is
+	// replaced by a dead letter of its input (default DefaultMaxWriteBytes).
+	MaxWriteBytes int
+	// DeadLetterMaxBytes is the most bytes a dead letter may take, key, value and headers counted:
+	// the dead-letter topic's max.message.bytes less a margin. A longer original value is stored
+	// cut, with its size and SHA-256 in headers (default DefaultMaxWriteBytes).
+	DeadLetterMaxBytes int
 	// DrainTimeout bounds graceful shutdown; work not committed by then is redelivered (default 10s).
 	DrainTimeout time.Duration
-	Log          *slog.Logger
+	// SessionTimeout is how long the group waits for a silent member (killed, partitioned) before
+	// giving its partitions to the others: the pause a crash costs (default 6s, the least a default
+	// broker accepts). HeartbeatInterval is how often the member reports in and learns of a
+	// rebalance (default 1s). RebalanceTimeout is how long the group waits for every member to
+	// rejoin in a rebalance (default 10s).
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
+	RebalanceTimeout  time.Duration
+	Log               *slog.Logger
 }
 
 func (c RunnerConfig[In, Out]) withDefaults() (RunnerConfig[In, Out], error) {
@@ -88,15 +126,17 @@ func (c RunnerConfig[In, Out]) withDefaults() (RunnerConfig[In, Out], error) {
 	need(len(c.Brokers) > 0, "no brokers")
 	need(c.Group != "", "no group")
 	need(c.Input != "", "no input topic")
-	need(c.Output != "", "no output topic")
-	need(c.Input != c.Output, "input and output are the same topic")
 	need(c.InCodec != nil, "no input codec")
-	need(c.OutCodec != nil, "no output codec")
-	need(c.OutKey != nil, "no output key function")
-	need(c.Workers >= 0 && c.MaxInFlight >= 0 && c.MaxMessageBytes >= 0 && c.DrainTimeout >= 0, "negative limit")
-	if err := errors.Join(errs...); err != nil {
-		return c, fmt.Errorf("runner config: %w", err)
+	if c.Route == nil {
+		need(c.Output != "", "no output topic (and no route)")
+		need(c.Input != c.Output, "input and output are the same topic")
+		need(c.OutCodec != nil, "no output codec (and no route)")
+		need(c.OutKey != nil, "no output key function (and no route)")
 	}
+	need(c.Workers >= 0 && c.MaxInFlight >= 0 && c.MaxMessageBytes >= 0 && c.MaxWriteBytes >= 0 &&
+		c.DeadLetterMaxBytes >= 0 && c.DrainTimeout >= 0 && c.SessionTimeout >= 0 &&
+		c.HeartbeatInterval >= 0 && c.RebalanceTimeout >= 0, "negative limit")
+	need(c.DeadLetterMaxBytes == 0 || c.DeadLetterMaxBytes >= 4*recordOverhead, "dead-letter limit below 4 KiB")
 	if c.Workers == 0 {
 		c.Workers = runtime.NumCPU()
 	}
@@ -107,11 +147,30 @@ func (c RunnerConfig[In, Out]) withDefaults() (RunnerConfig[In, Out], error) {
 	if c.MaxMessageBytes == 0 {
 		c.MaxMessageBytes = 1 << 20
 	}
+	if c.MaxWriteBytes == 0 {
+		c.MaxWriteBytes = DefaultMaxWriteBytes
+	}
+	if c.DeadLetterMaxBytes == 0 {
+		c.DeadLetterMaxBytes = DefaultMaxWriteBytes
+	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = 10 * time.Second
 	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 6 * time.Second
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = time.Second
+	}
+	if c.RebalanceTimeout == 0 {
+		c.RebalanceTimeout = 10 * time.Second
+	}
+	need(c.HeartbeatInterval < c.SessionTimeout, "heartbeat interval not below the session timeout")
 	if c.Log == nil {
 		c.Log = slog.Default()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("runner config: %w", err)
 	}
 	return c, nil
 }
@@ -119,15 +178,14 @@ func (c RunnerConfig[In, Out]) withDefaults() (RunnerConfig[In, Out], error) {
 // Stats are a Runner's counters since it was created.
 type Stats struct {
 	Processed    int64 // inputs whose outputs were written and offsets committed
-	Outputs      int64 // output messages written
+	Outputs      int64 // output messages written (for committed inputs)
 	DeadLettered int64 // inputs written to the dead-letter topic and committed
-	Errors       int64 // transient failures: Process errors, write and commit failures, fetch errors
+	Errors       int64 // transient failures: Process errors, write, commit, fetch and join failures
 }
 
-// Runner consumes Input with a consumer group, calls a Processor with bounded concurrency, writes
-// outputs and dead letters, and commits an input only after everything it caused was acknowledged.
-// Delivery is at-least-once: after a crash or rebalance an input may be processed again, so
-// processors and output ids must be idempotent.
+// Runner consumes Input as a member of a consumer group, calls a Processor with bounded
+// concurrency, writes outputs and dead letters, and commits an input only after everything it
+// caused was acknowledged. See the package documentation for the delivery guarantees.
 type Runner[In, Out any] struct {
 	cfg     RunnerConfig[In, Out]
 	proc    Processor[In, Out]
@@ -135,6 +193,12 @@ type Runner[In, Out any] struct {
 	started atomic.Bool
 	abort   chan struct{}
 	once    sync.Once
+
+	// Shared by all generations of one Run; see Run.
+	credits chan struct{}
+	todo    chan *slot[In]
+	wake    chan struct{}
+	out     *recordWriter
 
 	processed, outputs, dead, errs atomic.Int64
 }
@@ -148,7 +212,10 @@ func NewRunner[In, Out any](cfg RunnerConfig[In, Out], p Processor[In, Out]) (*R
 	if p == nil {
 		return nil, errors.New("runner config: nil processor")
 	}
-	log := cfg.Log.With("group", cfg.Group, "input", cfg.Input, "output", cfg.Output)
+	log := cfg.Log.With("group", cfg.Group, "input", cfg.Input)
+	if cfg.Route == nil {
+		log = log.With("output", cfg.Output)
+	}
 	return &Runner[In, Out]{cfg: cfg, proc: p, log: log, abort: make(chan struct{})}, nil
 }
 
@@ -170,30 +237,19 @@ func (r *Runner[In, Out]) aborted() bool {
 	}
 }
 
-// slot is one fetched message on its way through the pipeline. The sink keeps slots per partition in
-// fetch order, so that a commit never covers an input whose outputs are not yet written, while a slow
-// input holds back only its own partition.
-type slot[In any] struct {
-	msg       kafka.Message
-	in        In
-	outs      []kafka.Message
-	dead      *kafka.Message // the dead letter, when the input is undeliverable
-	abandoned bool           // shutdown came before Process succeeded: neither write nor commit
-	done      chan struct{}  // closed when outs/dead/abandoned are final
-	dropped   atomic.Bool    // its partition was revoked or read again: skip it, write and commit nothing
-}
-
-func (s *slot[In]) isDone() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
+// generation is what the runner's goroutines know of one consumer-group generation.
+type generation struct {
+	kg *kafka.Generation
+	// ctx ends when the generation ends (revocation, rebalance), on Abort, or when the drain time
+	// after shutdown is up: it bounds Process, writes and commits.
+	ctx context.Context
+	// stop also ends at shutdown: it bounds fetching and the waits between Process retries.
+	stop context.Context
 }
 
 // Run processes until ctx is cancelled (then drains gracefully, returning nil) or Abort is called
-// (returning ErrAborted). It may be called once.
+// (returning ErrAborted). It may be called once. While the broker cannot be reached it keeps
+// trying, with backoff and a warning per attempt.
 func (r *Runner[In, Out]) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return errors.New("streams: Runner.Run called twice")
@@ -214,51 +270,63 @@ func (r *Runner[In, Out]) Run(ctx context.Context) error {
 		}
 	}()
 
-	asg := &assignment{topic: cfg.Input}
-	reader := newGroupReader(cfg.Brokers, cfg.Group, cfg.Input, cfg.MaxMessageBytes, r.kafkaErrorLog(), func(format string, args ...any) {
-		if parts, ok := asg.observe(format, args); ok {
-			r.log.Info("partitions assigned", "partitions", sortedKeys(parts))
-		} else if format == subscribedFormat {
-			r.log.Warn("cannot read kafka-go's assignment; revoked partitions may still be committed", "args", fmt.Sprint(args...))
-		}
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                cfg.Group,
+		Brokers:           cfg.Brokers,
+		Topics:            []string{cfg.Input},
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		SessionTimeout:    cfg.SessionTimeout,
+		RebalanceTimeout:  cfg.RebalanceTimeout,
+		JoinGroupBackoff:  500 * time.Millisecond, // Run's own backoff spaces the attempts
+		StartOffset:       kafka.FirstOffset,      // a new group reads the input from the beginning
+		// Its errors come back from Next, which Run logs; the rest is rebalancing chatter.
+		ErrorLogger: r.kafkaLog(slog.LevelDebug),
 	})
-	transport := &kafka.Transport{}
-	writer := newWriter(cfg.Brokers, "", transport)
-	writer.BatchBytes = int64(max(4*cfg.MaxMessageBytes, 1<<20)) // room for an oversized input's dead letter
+	if err != nil {
+		return fmt.Errorf("streams: consumer group: %w", err)
+	}
+	r.out = newRecordWriter(cfg.Brokers, cfg.MaxWriteBytes, cfg.DeadLetterMaxBytes, r.log, func() { r.errs.Add(1) })
 
-	// credits bound fetched but uncommitted messages: one is taken before each fetch and given back
-	// once the message is committed or dropped.
-	credits := make(chan struct{}, cfg.MaxInFlight)
-	order := make(chan *slot[In], cfg.MaxInFlight) // fetched slots, to the sink in fetch order
-	todo := make(chan *slot[In], cfg.MaxInFlight)
-	wake := make(chan struct{}, 1) // a slot finished
-	var wg sync.WaitGroup
-	wg.Go(func() { r.fetch(stopping, reader, credits, order, todo) })
+	// credits bound fetched but uncommitted inputs: one is taken for each fetched input and given
+	// back once it is committed or dropped. Workers, credits and the writer outlive generations:
+	// an input of an ended generation still holds its credit until its worker lets go of it.
+	r.credits = make(chan struct{}, cfg.MaxInFlight)
+	r.todo = make(chan *slot[In], cfg.MaxInFlight) // never full: one slot per credit
+	r.wake = make(chan struct{}, 1)                // a slot finished
+	var workers sync.WaitGroup
 	for range cfg.Workers {
-		wg.Go(func() {
-			for s := range todo {
-				if s.dropped.Load() {
-					s.abandoned = true
-				} else {
-					r.process(stopping, work, s)
-				}
-				close(s.done)
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-			}
-		})
+		workers.Go(r.work)
 	}
 	r.log.Info("runner started", "workers", cfg.Workers, "max_in_flight", cfg.MaxInFlight)
-	r.sink(work, order, wake, credits, asg, reader, writer)
 
-	stop()
-	cancelWork()
-	wg.Wait()
-	_ = reader.Close() // leaves the group, so the next member gets the partitions at once
-	_ = writer.Close()
-	transport.CloseIdleConnections()
+	bo := newBackoff(100*time.Millisecond, 5*time.Second)
+	for stopping.Err() == nil {
+		kg, err := cg.Next(stopping)
+		if err != nil {
+			if stopping.Err() != nil {
+				break
+			}
+			if errors.Is(err, kafka.RebalanceInProgress) { // a rebalance is how one joins: not a failure
+				r.log.Info("joining the consumer group", "err", err)
+			} else {
+				r.errs.Add(1)
+				r.log.Warn("cannot join the consumer group, will retry", "err", err)
+			}
+			if bo.wait(stopping) != nil {
+				break
+			}
+			continue
+		}
+		bo.reset()
+		r.runGeneration(kg, stopping, work)
+	}
+
+	// Close ends the generation still held (its consumer waits for that, see runGeneration) and
+	// leaves the group, so the next member gets the partitions at once.
+	_ = cg.Close()
+	close(r.todo)
+	workers.Wait()
+	_ = r.out.Close()
 	r.log.Info("runner stopped", "aborted", r.aborted(), "stats", r.Stats())
 	if r.aborted() {
 		return ErrAborted
@@ -266,45 +334,130 @@ func (r *Runner[In, Out]) Run(ctx context.Context) error {
 	return nil
 }
 
-func (r *Runner[In, Out]) kafkaErrorLog() kafka.LoggerFunc {
-	return func(msg string, args ...any) { r.log.Warn("kafka: " + fmt.Sprintf(msg, args...)) }
+// runGeneration consumes the generation's partitions until the generation ends or the runner
+// stops. At shutdown the generation is held (heartbeats go on) until Run leaves the group, so that
+// no member rejoins only to leave.
+func (r *Runner[In, Out]) runGeneration(kg *kafka.Generation, stopping, work context.Context) {
+	finished := make(chan struct{})
+	kg.Start(func(gctx context.Context) {
+		r.consume(gctx, kg, stopping, work)
+		close(finished)
+		if stopping.Err() != nil {
+			<-gctx.Done()
+		}
+	})
+	<-finished
 }
 
-// fetch reads messages in order, screens out undeliverable ones, and hands the rest to workers.
-// Credits are the backpressure: fetching waits while MaxInFlight messages are uncommitted.
-func (r *Runner[In, Out]) fetch(ctx context.Context, reader *kafka.Reader, credits chan struct{}, order, todo chan<- *slot[In]) {
-	defer close(todo)
-	defer close(order)
+// consume runs one generation: a fetcher per assigned partition from its committed offset, and
+// the sink, which writes and commits. When the generation ends, what it did not commit is dropped.
+func (r *Runner[In, Out]) consume(gctx context.Context, kg *kafka.Generation, stopping, work context.Context) {
+	genWork, cancelWork := unlessDone(work, gctx.Done())
+	defer cancelWork()
+	genStop, cancelStop := unlessDone(stopping, gctx.Done())
+	defer cancelStop()
+	g := &generation{kg: kg, ctx: genWork, stop: genStop}
+
+	assigned := kg.Assignments[r.cfg.Input]
+	parts := make([]int, len(assigned))
+	for i, a := range assigned {
+		parts[i] = a.ID
+	}
+	slices.Sort(parts)
+	r.log.Info("partitions assigned", "generation", kg.ID, "partitions", parts)
+
+	fetching, stopFetching := context.WithCancel(genStop)
+	defer stopFetching()
+	order := make(chan *slot[In], r.cfg.MaxInFlight) // never full: one slot per credit
+	var fetchers sync.WaitGroup
+	for _, a := range assigned {
+		fetchers.Go(func() { r.fetch(fetching, g, a.ID, a.Offset, order) })
+	}
+	go func() {
+		fetchers.Wait()
+		close(order)
+	}()
+
+	t := newTracker[In](parts)
+	r.sink(g, t, order)
+
+	stopFetching()
+	left := t.takeAll()
+	for s := range order { // closed once every fetcher returned
+		left = append(left, s)
+	}
+	for _, s := range left {
+		if s.drop() {
+			<-r.credits
+		}
+	}
+	if len(left) > 0 {
+		r.log.Info("generation ended with uncommitted inputs; they will be redelivered", "generation", kg.ID, "inputs", len(left))
+	}
+}
+
+// work is one worker: it processes slots until Run closes todo.
+func (r *Runner[In, Out]) work() {
+	for s := range r.todo {
+		if s.isDropped() {
+			s.abandoned = true
+		} else {
+			r.process(s)
+		}
+		if s.finish() {
+			<-r.credits
+		}
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (r *Runner[In, Out]) kafkaLog(level slog.Level) kafka.LoggerFunc {
+	return func(msg string, args ...any) {
+		if r.log.Enabled(context.Background(), level) {
+			r.log.Log(context.Background(), level, "kafka: "+fmt.Sprintf(msg, args...))
+		}
+	}
+}
+
+// fetch reads one partition from start in offset order, screens out undeliverable inputs, and
+// hands the rest to the workers. Credits are the backpressure: it waits for one per input.
+func (r *Runner[In, Out]) fetch(ctx context.Context, g *generation, partition int, start int64, order chan<- *slot[In]) {
+	reader, err := partitionReader(r.cfg.Brokers, r.cfg.Input, partition, start, 500*time.Millisecond, 4*r.cfg.MaxMessageBytes, r.kafkaLog(slog.LevelWarn))
+	if err != nil { // only a closed reader refuses an offset
+		r.log.Error("cannot read partition", "partition", partition, "offset", start, "err", err)
+		return
+	}
+	defer reader.Close()
 	bo := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
-		select {
-		case credits <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
 		m, err := reader.FetchMessage(ctx)
 		if err != nil {
-			<-credits
-			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+			if ctx.Err() != nil {
 				return
 			}
 			r.errs.Add(1)
-			r.log.Warn("fetch failed", "err", err)
+			r.log.Warn("fetch failed, will retry", "partition", partition, "err", err)
 			if bo.wait(ctx) != nil {
 				return
 			}
 			continue
 		}
 		bo.reset()
-		s := &slot[In]{msg: m, done: make(chan struct{})}
-		r.screen(s)
-		if s.dead != nil {
-			close(s.done)
+		select {
+		case r.credits <- struct{}{}:
+		case <-ctx.Done():
+			return
 		}
-		// Neither channel can be full: each holds at most MaxInFlight slots, one per credit.
+		s := newSlot[In](m, g)
+		r.screen(s)
 		order <- s
 		if s.dead == nil {
-			todo <- s
+			r.todo <- s
+		} else if s.finish() {
+			<-r.credits
 		}
 	}
 }
@@ -313,7 +466,7 @@ func (r *Runner[In, Out]) fetch(ctx context.Context, reader *kafka.Reader, credi
 func (r *Runner[In, Out]) screen(s *slot[In]) {
 	m := s.msg
 	deadLetter := func(stage, reason string) {
-		dl := deadLetterMessage(m, stage, reason)
+		dl := deadLetterMessage(m, stage, reason, r.cfg.DeadLetterMaxBytes)
 		s.dead = &dl
 		r.log.Warn("dead letter", "stage", stage, "reason", reason, "partition", m.Partition, "offset", m.Offset)
 	}
@@ -335,11 +488,12 @@ func (r *Runner[In, Out]) screen(s *slot[In]) {
 	s.in = in
 }
 
-// process calls the processor until it succeeds, fails permanently, or the runner stops.
-func (r *Runner[In, Out]) process(stopping, work context.Context, s *slot[In]) {
+// process calls the processor until it succeeds, fails permanently, or the runner stops or loses
+// the input's partition.
+func (r *Runner[In, Out]) process(s *slot[In]) {
 	bo := newBackoff(100*time.Millisecond, 30*time.Second)
 	for attempt := 1; ; attempt++ {
-		outs, err := r.callProcess(work, s.in)
+		outs, err := r.callProcess(s.gen.ctx, s.in)
 		if err == nil {
 			if s.outs, err = r.encode(outs); err == nil {
 				return
@@ -347,14 +501,18 @@ func (r *Runner[In, Out]) process(stopping, work context.Context, s *slot[In]) {
 			err = Permanent(err) // the processor built an output its own schema rejects: a bug, not bad luck
 		}
 		if IsPermanent(err) {
-			dl := deadLetterMessage(s.msg, StageProcess, err.Error())
+			dl := deadLetterMessage(s.msg, StageProcess, err.Error(), r.cfg.DeadLetterMaxBytes)
 			s.dead = &dl
 			r.log.Warn("dead letter", "stage", StageProcess, "reason", err.Error(), "partition", s.msg.Partition, "offset", s.msg.Offset)
 			return
 		}
+		if s.gen.stop.Err() != nil {
+			s.abandoned = true
+			return
+		}
 		r.errs.Add(1)
 		r.log.Warn("process failed, will retry", "attempt", attempt, "err", err, "partition", s.msg.Partition, "offset", s.msg.Offset)
-		if bo.wait(stopping) != nil {
+		if bo.wait(s.gen.stop) != nil {
 			s.abandoned = true
 			return
 		}
@@ -376,141 +534,147 @@ func (r *Runner[In, Out]) callProcess(ctx context.Context, in In) (outs []Out, e
 func (r *Runner[In, Out]) encode(outs []Out) ([]kafka.Message, error) {
 	msgs := make([]kafka.Message, len(outs))
 	for i, o := range outs {
-		b, err := r.cfg.OutCodec.Encode(o)
+		rec, err := r.record(o)
 		if err != nil {
-			return nil, fmt.Errorf("encode output %d: %w", i, err)
+			return nil, fmt.Errorf("output %d: %w", i, err)
 		}
-		msgs[i] = kafka.Message{Topic: r.cfg.Output, Key: []byte(r.cfg.OutKey(o)), Value: b}
+		msgs[i] = kafka.Message{Topic: rec.Topic, Key: []byte(rec.Key), Value: rec.Value}
 	}
 	return msgs, nil
 }
 
-// sink takes each partition's finished slots in fetch order, writes their outputs and dead letters
-// in one batch, then commits per partition the offset below which everything is written. It returns
-// when the runner must stop, or once fetching ended and nothing more can be written.
-func (r *Runner[In, Out]) sink(ctx context.Context, order <-chan *slot[In], wake <-chan struct{}, credits <-chan struct{}, asg *assignment, reader *kafka.Reader, writer *kafka.Writer) {
-	t := newTracker[In]()
-	release := func(n int) {
-		for range n {
-			<-credits
+func (r *Runner[In, Out]) record(o Out) (Record, error) {
+	if r.cfg.Route == nil {
+		b, err := r.cfg.OutCodec.Encode(o)
+		if err != nil {
+			return Record{}, fmt.Errorf("encode: %w", err)
+		}
+		return Record{Topic: r.cfg.Output, Key: r.cfg.OutKey(o), Value: b}, nil
+	}
+	rec, err := r.cfg.Route(o)
+	switch {
+	case err != nil:
+		return Record{}, fmt.Errorf("route: %w", err)
+	case rec.Topic == "":
+		return Record{}, errors.New("route: no topic")
+	case rec.Topic == r.cfg.Input:
+		return Record{}, fmt.Errorf("route: output to the input topic %s", rec.Topic)
+	}
+	return rec, nil
+}
+
+// sink takes each partition's finished slots in offset order, writes their outputs and dead
+// letters, then commits per partition the offset below which everything is written. It returns
+// when the generation ends, the runner is aborted or out of drain time, or once fetching stopped
+// and nothing more can be committed. What it leaves in t is for consume to drop.
+func (r *Runner[In, Out]) sink(g *generation, t *tracker[In], order <-chan *slot[In]) {
+	add := func(s *slot[In]) {
+		if err := t.add(s); err != nil { // cannot happen: each fetcher reads its own partition in order
+			r.log.Error("fetched input refused", "err", err)
+			if s.drop() {
+				<-r.credits
+			}
 		}
 	}
+	fetching := true
 	for {
 		// Queue every slot fetched so far, so that one batch covers all that is finished.
 	queue:
-		for order != nil {
+		for fetching {
 			select {
 			case s, ok := <-order:
 				if !ok {
-					order = nil
+					fetching = false
 					break queue
 				}
-				t.add(s)
+				add(s)
 			default:
 				break queue
 			}
 		}
-		t.reassign(asg.snapshot())
-		release(t.reap())
 		if batch := t.ready(); len(batch) > 0 {
-			if !r.flush(ctx, batch, asg, reader, writer) {
+			ok := r.flush(g, batch)
+			for range batch { // committed, or never to be: either way done with
+				<-r.credits
+			}
+			if !ok {
 				return
 			}
-			release(len(batch))
 			continue
 		}
-		if order == nil && t.idle() {
+		if !fetching && t.idle() {
 			return
 		}
+		var more <-chan *slot[In]
+		if fetching {
+			more = order
+		}
 		select {
-		case s, ok := <-order:
+		case s, ok := <-more:
 			if !ok {
-				order = nil
+				fetching = false
 				continue
 			}
-			t.add(s)
-		case <-wake:
-		case <-ctx.Done():
+			add(s)
+		case <-r.wake:
+		case <-g.ctx.Done():
 			return
 		}
 	}
 }
 
-// flush writes the batch's outputs and dead letters (one WriteMessages, acks=all), then commits each
-// partition's last input. Partitions revoked meanwhile are neither written nor committed. It
-// reports false when the runner must stop (aborted, or out of drain time).
-func (r *Runner[In, Out]) flush(ctx context.Context, batch []*slot[In], asg *assignment, reader *kafka.Reader, writer *kafka.Writer) bool {
-	var msgs []kafka.Message
-	written := map[int]bool{} // partitions whose outputs are in msgs: only these may be committed
+// flush writes the batch's outputs and dead letters, then commits each partition's last input with
+// the generation's id. It reports false when the generation or the runner is over: nothing of the
+// batch is committed then, and its inputs will be redelivered (their outputs written again).
+func (r *Runner[In, Out]) flush(g *generation, batch []*slot[In]) bool {
+	var items []outbound
 	for _, s := range batch {
-		w, seen := written[s.msg.Partition]
-		if !seen { // decided once per partition, so that a commit never covers an unwritten slot
-			w = asg.owns(s.msg.Partition)
-			written[s.msg.Partition] = w
-		}
-		if !w {
+		if s.dead != nil {
+			items = append(items, outbound{msg: *s.dead, input: s.msg, dead: true})
 			continue
 		}
-		if s.dead != nil {
-			msgs = append(msgs, *s.dead)
-		} else {
-			msgs = append(msgs, s.outs...)
+		for _, m := range s.outs {
+			items = append(items, outbound{msg: m, input: s.msg})
 		}
 	}
-	bo := newBackoff(100*time.Millisecond, 30*time.Second)
-	for len(msgs) > 0 {
-		if r.aborted() {
-			return false
-		}
-		err := writer.WriteMessages(ctx, msgs...)
-		if err == nil {
-			break
-		}
-		// A partial failure is retried whole: duplicates are allowed, losses are not.
-		r.errs.Add(1)
-		r.log.Warn("write failed, will retry", "messages", len(msgs), "err", err)
-		if bo.wait(ctx) != nil {
-			return false
-		}
+	if err := r.out.write(g.ctx, items); err != nil {
+		return false
 	}
-	bo.reset()
+	offsets := map[string]map[int]int64{r.cfg.Input: commits(batch)}
+	bo := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
-		if r.aborted() {
+		// A generation that ended may not commit: its partitions may be someone else's already. The
+		// broker also refuses a commit carrying an old generation id, which closes the gap between
+		// this check and the commit's arrival.
+		if g.ctx.Err() != nil {
 			return false
 		}
-		// Re-checked on every attempt: a failed commit is often a rebalance.
-		last := map[int]kafka.Message{} // a partition's commit covers everything before its last input
-		for _, s := range batch {
-			if p := s.msg.Partition; written[p] && asg.owns(p) {
-				last[p] = s.msg
-			}
-		}
-		if len(last) == 0 {
-			return true
-		}
-		inputs := make([]kafka.Message, 0, len(last))
-		for _, m := range last {
-			inputs = append(inputs, m)
-		}
-		err := reader.CommitMessages(ctx, inputs...)
+		err := g.kg.CommitOffsets(offsets)
 		if err == nil {
-			r.count(batch, last)
+			r.count(batch)
 			return true
 		}
 		r.errs.Add(1)
-		r.log.Warn("commit failed, will retry", "partitions", len(inputs), "err", err)
-		if errors.Is(err, io.ErrClosedPipe) || bo.wait(ctx) != nil {
-			return false // outputs are written; the inputs will be redelivered and written again
+		if generationOver(err) {
+			r.log.Info("commit refused, the generation is over; the inputs will be redelivered", "generation", g.kg.ID, "err", err)
+			return false
+		}
+		r.log.Warn("commit failed, will retry", "partitions", len(offsets[r.cfg.Input]), "err", err)
+		if bo.wait(g.ctx) != nil {
+			return false
 		}
 	}
+}
+
+// generationOver reports whether a commit error means the member's generation ended.
+func generationOver(err error) bool {
+	return errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.RebalanceInProgress) ||
+		errors.Is(err, kafka.UnknownMemberId) || errors.Is(err, kafka.FencedInstanceID)
 }
 
 // count adds the committed slots of batch to the stats.
-func (r *Runner[In, Out]) count(batch []*slot[In], committed map[int]kafka.Message) {
+func (r *Runner[In, Out]) count(batch []*slot[In]) {
 	for _, s := range batch {
-		if _, ok := committed[s.msg.Partition]; !ok {
-			continue
-		}
 		if s.dead != nil {
 			r.dead.Add(1)
 			continue
@@ -518,10 +682,4 @@ func (r *Runner[In, Out]) count(batch []*slot[In], committed map[int]kafka.Messa
 		r.processed.Add(1)
 		r.outputs.Add(int64(len(s.outs)))
 	}
-}
-
-func sortedKeys(m map[int]bool) []int {
-	keys := slices.Collect(maps.Keys(m))
-	slices.Sort(keys)
-	return keys
 }

@@ -4,143 +4,166 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"log/slog"
+	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/segmentio/kafka-go"
 )
 
-// ReadAll reads topic from the beginning up to the end each partition had when ReadAll started,
-// without a consumer group (nothing is committed). Undecodable messages are counted in bad. For a
-// compacted topic it returns the records still stored, older versions of a key included when they
-// have not been compacted yet: callers that want a table keep the last per key.
-func ReadAll[T any](ctx context.Context, brokers []string, topic string, codec *schemas.Codec[T]) (items []T, bad int, err error) {
-	err = readTopic(ctx, brokers, topic, func(m kafka.Message) {
-		v, derr := codec.Decode(m.Value)
-		if derr != nil {
-			bad++
-			return
-		}
-		items = append(items, v)
-	})
-	return items, bad, err
+// TableConfig configures a Table.
+type TableConfig[T any] struct {
+	Brokers []string
+	Topic   string // read whole, every partition; keyed by message key (compacted topics fit best)
+	Codec   *schemas.Codec[T]
+	Log     *slog.Logger
 }
 
-// DeadLetter is one message of a dead-letter topic.
-type DeadLetter struct {
-	Key, Value      []byte
-	Reason, Stage   string
-	SourceTopic     string
-	SourcePartition int
-	SourceOffset    int64
+// Table is a topic held in memory as the newest value per message key: Run reads every partition
+// from its beginning, and after reaching the end each partition had when Run started, it follows
+// the topic, so the table stays up to date. A record with an empty value deletes its key (a
+// tombstone); an undecodable one is skipped and counted. A stage that needs the whole table waits
+// for CaughtUp before it processes anything. No consumer group is used and nothing is committed.
+type Table[T any] struct {
+	cfg      TableConfig[T]
+	log      *slog.Logger
+	mu       sync.RWMutex
+	rows     map[string]T
+	bad      atomic.Int64
+	caughtUp chan struct{}
+	once     sync.Once
 }
 
-// ReadDeadLetters reads a dead-letter topic (e.g. DLQTopic("candidates")) like ReadAll.
-func ReadDeadLetters(ctx context.Context, brokers []string, dlqTopic string) ([]DeadLetter, error) {
-	var out []DeadLetter
-	err := readTopic(ctx, brokers, dlqTopic, func(m kafka.Message) {
-		d := DeadLetter{Key: m.Key, Value: m.Value}
-		for _, h := range m.Headers {
-			v := string(h.Value)
-			switch h.Key {
-			case HeaderReason:
-				d.Reason = v
-			case HeaderStage:
-				d.Stage = v
-			case HeaderTopic:
-				d.SourceTopic = v
-			case HeaderPartition:
-				d.SourcePartition, _ = strconv.Atoi(v)
-			case HeaderOffset:
-				d.SourceOffset, _ = strconv.ParseInt(v, 10, 64)
-			}
-		}
-		out = append(out, d)
-	})
-	return out, err
+// NewTable validates cfg and returns an empty table; nothing connects until Run.
+func NewTable[T any](cfg TableConfig[T]) (*Table[T], error) {
+	switch {
+	case len(cfg.Brokers) == 0:
+		return nil, errors.New("table config: no brokers")
+	case cfg.Topic == "":
+		return nil, errors.New("table config: no topic")
+	case cfg.Codec == nil:
+		return nil, errors.New("table config: no codec")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Table[T]{cfg: cfg, log: cfg.Log.With("table", cfg.Topic), rows: map[string]T{}, caughtUp: make(chan struct{})}, nil
 }
 
-// readTopic calls fn for every message below each partition's high watermark as of the start;
-// messages of one partition arrive in offset order.
-func readTopic(ctx context.Context, brokers []string, topic string, fn func(kafka.Message)) error {
-	if len(brokers) == 0 {
-		return errors.New("read topic: no brokers")
+// CaughtUp is closed once every partition was read up to the end it had when Run started.
+func (t *Table[T]) CaughtUp() <-chan struct{} { return t.caughtUp }
+
+// WaitCaughtUp blocks until the table caught up or ctx ends.
+func (t *Table[T]) WaitCaughtUp(ctx context.Context) error {
+	select {
+	case <-t.caughtUp:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("table %s not caught up: %w", t.cfg.Topic, ctx.Err())
 	}
-	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
-	if err != nil {
-		return fmt.Errorf("read %s: %w", topic, err)
-	}
-	parts, err := conn.ReadPartitions(topic)
-	conn.Close()
-	if err != nil {
-		return fmt.Errorf("read %s: partitions: %w", topic, err)
-	}
-	// Partitions are read concurrently (each read ends with a short long-poll); fn is serialized.
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errs := make([]error, len(parts))
-	for i, p := range parts {
-		wg.Go(func() {
-			errs[i] = readPartition(ctx, brokers, topic, p.ID, func(m kafka.Message) {
-				mu.Lock()
-				defer mu.Unlock()
-				fn(m)
-			})
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
-func readPartition(ctx context.Context, brokers []string, topic string, partition int, fn func(kafka.Message)) error {
-	first, end, err := partitionOffsets(ctx, brokers[0], topic, partition)
-	if err != nil {
-		return fmt.Errorf("read %s/%d: %w", topic, partition, err)
-	}
-	if end <= first {
+// Get returns key's newest value.
+func (t *Table[T]) Get(key string) (T, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	v, ok := t.rows[key]
+	return v, ok
+}
+
+// Len is the number of keys.
+func (t *Table[T]) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.rows)
+}
+
+// Snapshot returns a copy of the table.
+func (t *Table[T]) Snapshot() map[string]T {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return maps.Clone(t.rows)
+}
+
+// Bad is how many undecodable records were skipped.
+func (t *Table[T]) Bad() int64 { return t.bad.Load() }
+
+// Run reads and then follows the topic until ctx ends, when it returns nil. While the broker
+// cannot be reached (at start or later) it keeps trying, with backoff and a warning per attempt.
+func (t *Table[T]) Run(ctx context.Context) error {
+	var parts []int
+	if err := retry(ctx, t.log, "table: list partitions", func() (err error) {
+		parts, err = topicPartitions(ctx, t.cfg.Brokers[0], t.cfg.Topic)
+		return err
+	}, true); err != nil {
 		return nil
 	}
-	// A short MaxWait: Close waits for the long-poll fetch past the end that the reader starts itself.
-	r, err := partitionReader(brokers, topic, partition, first, 100*time.Millisecond)
-	if err != nil {
-		return fmt.Errorf("read %s/%d: %w", topic, partition, err)
-	}
-	defer r.Close()
-	for {
-		// No group, so ReadMessage commits nothing. Compaction can leave offset gaps, hence ≥.
-		m, err := r.ReadMessage(ctx)
-		if err != nil {
-			return fmt.Errorf("read %s/%d at offset %d of %d: %w", topic, partition, r.Offset(), end, err)
+	var behind atomic.Int32 // partitions not yet read to their start-time end
+	behind.Store(int32(len(parts)))
+	caughtUp := func() {
+		if behind.Add(-1) == 0 {
+			t.once.Do(func() { close(t.caughtUp) })
 		}
-		fn(m)
-		if m.Offset >= end-1 {
+	}
+	if len(parts) == 0 {
+		t.once.Do(func() { close(t.caughtUp) })
+	}
+	var wg sync.WaitGroup
+	for _, p := range parts {
+		wg.Go(func() { t.follow(ctx, p, caughtUp) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// follow reads partition p from its beginning until ctx ends, calling caughtUp once when it has
+// read up to the end the partition had at the start.
+func (t *Table[T]) follow(ctx context.Context, p int, caughtUp func()) {
+	var next, end int64
+	if err := retry(ctx, t.log, "table: read offsets", func() (err error) {
+		next, end, err = partitionOffsets(ctx, t.cfg.Brokers[0], t.cfg.Topic, p)
+		return err
+	}, true); err != nil {
+		return
+	}
+	caught := next >= end
+	if caught {
+		caughtUp()
+	}
+	_ = retry(ctx, t.log, "table: follow partition", func() error {
+		err := readPartitionFrom(ctx, t.cfg.Brokers, t.cfg.Topic, p, next, -1, 500*time.Millisecond, func(m kafka.Message) {
+			t.apply(m)
+			next = m.Offset + 1
+			if !caught && m.Offset >= end-1 {
+				caught = true
+				caughtUp()
+			}
+		})
+		if ctx.Err() != nil {
 			return nil
 		}
-	}
+		return err
+	}, true)
 }
 
-// partitionOffsets returns a partition's first stored offset and its end (high watermark).
-func partitionOffsets(ctx context.Context, broker, topic string, partition int) (first, end int64, err error) {
-	leader, err := kafka.DialLeader(ctx, "tcp", broker, topic, partition)
+func (t *Table[T]) apply(m kafka.Message) {
+	key := string(m.Key)
+	if len(m.Value) == 0 {
+		t.mu.Lock()
+		delete(t.rows, key)
+		t.mu.Unlock()
+		return
+	}
+	v, err := t.cfg.Codec.Decode(m.Value)
 	if err != nil {
-		return 0, 0, err
+		t.bad.Add(1)
+		t.log.Warn("undecodable record skipped", "partition", m.Partition, "offset", m.Offset, "err", err)
+		return
 	}
-	defer leader.Close()
-	if first, end, err = leader.ReadOffsets(); err != nil {
-		return 0, 0, fmt.Errorf("offsets: %w", err)
-	}
-	return first, end, nil
-}
-
-// partitionReader reads one partition from start without a consumer group, so ReadMessage commits
-// nothing. Close waits for the long-poll fetch under way, which maxWait bounds.
-func partitionReader(brokers []string, topic string, partition int, start int64, maxWait time.Duration) (*kafka.Reader, error) {
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: partition, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: maxWait})
-	if err := r.SetOffset(start); err != nil {
-		r.Close()
-		return nil, err
-	}
-	return r, nil
+	t.mu.Lock()
+	t.rows[key] = v
+	t.mu.Unlock()
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 )
 
 // TailLast starts Tail at the partition's last stored message (its end when it is empty), so a
@@ -36,19 +38,11 @@ func Tail(ctx context.Context, brokers []string, topic string, partition int, st
 	}
 	start = max(first, min(start, end))
 	// A new message ends the long poll at once whatever MaxWait is; MaxWait only delays shutdown.
-	r, err := partitionReader(brokers, topic, partition, start, 500*time.Millisecond)
-	if err != nil {
-		return fmt.Errorf("tail %s/%d: %w", topic, partition, err)
-	}
-	defer r.Close()
-	for {
-		m, err := r.ReadMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("tail %s/%d at offset %d: %w", topic, partition, r.Offset(), err)
-		}
+	err = readPartitionFrom(ctx, brokers, topic, partition, start, -1, 500*time.Millisecond, func(m kafka.Message) {
 		fn(Message{Partition: m.Partition, Offset: m.Offset, Time: m.Time, Key: m.Key, Value: m.Value})
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("tail: %w", err)
 	}
+	return err
 }

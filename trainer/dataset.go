@@ -1,15 +1,21 @@
 package trainer
 
 import (
+	"bufio"
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/codeverify/codeverify/schemas"
 )
@@ -38,6 +44,7 @@ func (o BuildOptions) Validate() error {
 // Example is one labeled candidate.
 type Example struct {
 	ProblemID   string `json:"problem_id"`
+	RequestID   string `json:"request_id"` // the request it was generated for; the problem id when the candidate has none
 	CandidateID string `json:"candidate_id"`
 	Benchmark   string `json:"benchmark"`
 	Split       string `json:"split"`
@@ -52,27 +59,35 @@ type Example struct {
 	// the code once, while metrics weigh it by how often the generator produced it, so reranked
 	// pass@1 stays comparable with pass@k over the raw samples.
 	Copies int `json:"copies"`
+	// Features is the candidate's behaviour feature row (RequestFeatures over every candidate of its
+	// request, duplicates and unlabeled ones included, as the reranker sees the request).
+	Features []float32 `json:"features"`
 }
 
-// Pair indexes a PASS and a FAIL example of the same problem.
+// Pair indexes a PASS and a FAIL example of the same request.
 type Pair struct {
 	Pass, Fail int
 }
 
 // Stats counts what building kept and dropped.
 type Stats struct {
-	Problems                 int `json:"problems"` // problems with at least one example
-	Examples                 int `json:"examples"`
-	Pass                     int `json:"pass"`
-	Fail                     int `json:"fail"`
-	Pairs                    int `json:"pairs"`
-	ProblemsWithoutPass      int `json:"problems_without_pass"`
-	ProblemsWithoutFail      int `json:"problems_without_fail"`
-	DuplicatesDropped        int `json:"duplicates_dropped"` // same (problem, code) seen again
-	FilteredOut              int `json:"filtered_out"`       // labeled, but not of the chosen splits/benchmarks/models
-	CandidatesWithoutVerdict int `json:"candidates_without_verdict"`
-	VerdictsWithoutCandidate int `json:"verdicts_without_candidate"`
-	CandidatesWithoutProblem int `json:"candidates_without_problem"`
+	Problems                  int `json:"problems"` // problems with at least one example
+	Examples                  int `json:"examples"`
+	Pass                      int `json:"pass"`
+	Fail                      int `json:"fail"`
+	Pairs                     int `json:"pairs"`
+	ProblemsWithoutPass       int `json:"problems_without_pass"`
+	ProblemsWithoutFail       int `json:"problems_without_fail"`
+	DuplicatesDropped         int `json:"duplicates_dropped"` // same (problem, code) seen again
+	FilteredOut               int `json:"filtered_out"`       // labeled, but not of the chosen splits/benchmarks/models
+	CandidatesWithoutVerdict  int `json:"candidates_without_verdict"`
+	VerdictsWithoutCandidate  int `json:"verdicts_without_candidate"`
+	CandidatesWithoutProblem  int `json:"candidates_without_problem"`
+	Requests                  int `json:"requests"`
+	RequestsWithoutPairs      int `json:"requests_without_pairs"` // no PASS or no FAIL: pointwise examples only
+	ExamplesWithBehavior      int `json:"examples_with_behavior"`
+	ExamplesWithoutBehavior   int `json:"examples_without_behavior"` // their features are those of "no tests"
+	BehaviorsWithoutCandidate int `json:"behaviors_without_candidate"`
 }
 
 // Dataset is the joined, filtered, deduplicated training set.
@@ -81,14 +96,22 @@ type Dataset struct {
 	Pairs    []Pair
 	Stats    Stats
 	Options  BuildOptions
+	Features FeatureSpec // the columns of Example.Features
 	// Hash is the content hash of examples (ids, labels, folds, prompt and code bytes) and pairs.
 	Hash string
 }
 
-// Build joins problems, candidates and verdicts (by candidate id; a re-executed candidate keeps its
-// newest verdict), keeps the chosen splits, drops exact duplicate (problem, code), deals problems
-// into folds and draws, per problem, each PASS against k FAILs of the same problem.
+// Build is BuildWithBehaviors without behaviours: every candidate gets the features of "no tests".
 func Build(problems []schemas.Problem, candidates []schemas.Candidate, verdicts []schemas.Verdict, opt BuildOptions) (*Dataset, error) {
+	return BuildWithBehaviors(problems, candidates, verdicts, nil, opt)
+}
+
+// BuildWithBehaviors joins problems, candidates, verdicts and behaviours (by candidate id; a
+// re-executed candidate keeps its newest verdict and behaviour), computes each request's behaviour
+// features over all its candidates (RequestFeatures), keeps the chosen splits, drops exact duplicate
+// (problem, code), deals problems into folds and draws, per request, each PASS against k FAILs of
+// the same request.
+func BuildWithBehaviors(problems []schemas.Problem, candidates []schemas.Candidate, verdicts []schemas.Verdict, behaviors []schemas.Behavior, opt BuildOptions) (*Dataset, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
@@ -121,6 +144,25 @@ func Build(problems []schemas.Problem, candidates []schemas.Candidate, verdicts 
 		ca, cb := cand[a], cand[b]
 		return cmp.Or(cmp.Compare(ca.ProblemID, cb.ProblemID), cmp.Compare(ca.SampleIndex, cb.SampleIndex), cmp.Compare(a, b))
 	})
+	// Features per request, over every candidate of the request: the reranker sees duplicates and
+	// candidates that were never labeled too.
+	beh := NewestBehaviors(behaviors)
+	for id := range beh {
+		if _, ok := cand[id]; !ok {
+			st.BehaviorsWithoutCandidate++
+		}
+	}
+	byRequest := map[string][]string{}
+	for _, id := range ids {
+		r := requestKey(cand[id])
+		byRequest[r] = append(byRequest[r], id)
+	}
+	features := make(map[string][]float32, len(cand))
+	for _, rids := range byRequest {
+		for i, row := range RequestFeatures(rids, beh) {
+			features[rids[i]] = row
+		}
+	}
 	seen := map[[32]byte]int{} // → index in exs
 	var exs []Example
 	for _, id := range ids {
@@ -151,13 +193,19 @@ func Build(problems []schemas.Problem, candidates []schemas.Candidate, verdicts 
 		if v.Label != schemas.Pass && v.Label != schemas.Fail {
 			return nil, fmt.Errorf("dataset: candidate %s has label %q", id, v.Label)
 		}
-		exs = append(exs, Example{ProblemID: c.ProblemID, CandidateID: id, Benchmark: bench, Split: split, Model: c.Model,
-			SampleIndex: c.SampleIndex, Prompt: p.Prompt, Code: c.Code, Label: v.Label, FailureKind: v.FailureKind, Copies: 1})
+		if _, ok := beh[id]; ok {
+			st.ExamplesWithBehavior++
+		} else {
+			st.ExamplesWithoutBehavior++
+		}
+		exs = append(exs, Example{ProblemID: c.ProblemID, RequestID: requestKey(c), CandidateID: id, Benchmark: bench, Split: split, Model: c.Model,
+			SampleIndex: c.SampleIndex, Prompt: p.Prompt, Code: c.Code, Label: v.Label, FailureKind: v.FailureKind, Copies: 1,
+			Features: features[id]})
 	}
 	if len(exs) == 0 {
 		return nil, errors.New("dataset: no labeled candidates left after the join and filters")
 	}
-	ds := &Dataset{Examples: exs, Options: opt}
+	ds := &Dataset{Examples: exs, Options: opt, Features: CurrentFeatures()}
 	ds.Pairs = ds.assign(&st)
 	st.Examples, st.Pairs = len(exs), len(ds.Pairs)
 	ds.Stats = st
@@ -165,15 +213,24 @@ func Build(problems []schemas.Problem, candidates []schemas.Candidate, verdicts 
 	return ds, nil
 }
 
+// requestKey groups a candidate with the others generated for the same request; a candidate
+// without a request id (an export, older records) is grouped by its problem.
+func requestKey(c schemas.Candidate) string {
+	return cmp.Or(c.RequestID, c.ProblemID)
+}
+
 func keep(allowed []string, v string) bool {
 	return len(allowed) == 0 || slices.Contains(allowed, v)
 }
 
-// assign deals problems into folds and draws the pairs; examples are grouped by problem already.
+// assign deals problems into folds and draws the pairs within each request; examples are grouped
+// by problem already.
 func (d *Dataset) assign(st *Stats) []Pair {
 	type group struct{ pass, fail []int }
-	groups := map[string]*group{}
+	groups := map[string]*group{} // by problem, for the counts
 	var order []string
+	requests := map[string]*group{}
+	var reqOrder []string
 	for i, e := range d.Examples {
 		g := groups[e.ProblemID]
 		if g == nil {
@@ -181,28 +238,28 @@ func (d *Dataset) assign(st *Stats) []Pair {
 			groups[e.ProblemID] = g
 			order = append(order, e.ProblemID)
 		}
+		r := requests[e.RequestID]
+		if r == nil {
+			r = &group{}
+			requests[e.RequestID] = r
+			reqOrder = append(reqOrder, e.RequestID)
+		}
 		if e.Label == schemas.Pass {
 			g.pass = append(g.pass, i)
+			r.pass = append(r.pass, i)
 			st.Pass++
 		} else {
 			g.fail = append(g.fail, i)
+			r.fail = append(r.fail, i)
 			st.Fail++
 		}
 	}
-	st.Problems = len(order)
-	// Folds: a seeded shuffle of the sorted problem ids dealt round-robin, so folds differ in size by
-	// at most one problem and a problem's samples never straddle train and validation.
-	shuffled := slices.Clone(order)
-	slices.Sort(shuffled)
-	rand.New(rand.NewPCG(d.Options.Seed, 0x666f6c6473)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-	fold := make(map[string]int, len(shuffled))
-	for i, p := range shuffled {
-		fold[p] = i % d.Options.Folds
-	}
+	st.Problems, st.Requests = len(order), len(reqOrder)
+	slices.Sort(reqOrder)
+	fold := DealFolds(order, d.Options.Seed, d.Options.Folds)
 	for i := range d.Examples {
 		d.Examples[i].Fold = fold[d.Examples[i].ProblemID]
 	}
-	var pairs []Pair
 	for _, pid := range order {
 		g := groups[pid]
 		if len(g.pass) == 0 {
@@ -211,12 +268,17 @@ func (d *Dataset) assign(st *Stats) []Pair {
 		if len(g.fail) == 0 {
 			st.ProblemsWithoutFail++
 		}
+	}
+	var pairs []Pair
+	for _, rid := range reqOrder {
+		g := requests[rid]
 		if len(g.pass) == 0 || len(g.fail) == 0 {
+			st.RequestsWithoutPairs++
 			continue
 		}
-		// One generator per problem: a problem's pairs do not change when other problems are added.
+		// One generator per request: a request's pairs do not change when other requests are added.
 		h := fnv.New64a()
-		h.Write([]byte(pid))
+		h.Write([]byte(rid))
 		rng := rand.New(rand.NewPCG(d.Options.Seed, h.Sum64()))
 		k := min(d.Options.K, len(g.fail))
 		for _, p := range g.pass {
@@ -239,8 +301,12 @@ func (d *Dataset) contentHash() string {
 		num(int64(len(s)))
 		h.Write([]byte(s))
 	}
+	for _, n := range d.Features.Names {
+		str(n)
+	}
 	for _, e := range d.Examples {
 		str(e.ProblemID)
+		str(e.RequestID)
 		str(e.CandidateID)
 		str(e.Split)
 		str(e.Label)
@@ -248,10 +314,122 @@ func (d *Dataset) contentHash() string {
 		num(int64(e.Copies))
 		str(e.Prompt)
 		str(e.Code)
+		num(int64(len(e.Features)))
+		for _, f := range e.Features {
+			num(int64(math.Float32bits(f)))
+		}
 	}
 	for _, p := range d.Pairs {
 		num(int64(p.Pass))
 		num(int64(p.Fail))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// The training export: what train.py reads, written by WriteTrainingFiles.
+//
+//	meta.json       {"features": [names…], "examples": N, "pairs": P}
+//	examples.jsonl  {"i": index, "y": 0 PASS | 1 FAIL, "f": fold, "p": problem, "r": request,
+//	                 "ids": [token ids], "x": [features]}   (p and r: dense indexes)
+//	pairs.json      [[pass_index, fail_index], ...]   (same request, drawn in Go)
+//
+// Features are written with the shortest decimal that reads back as the same float32, so the
+// model sees exactly the values RequestFeatures computed, bit for bit.
+
+// TrainingMeta is meta.json.
+type TrainingMeta struct {
+	Features []string `json:"features"`
+	Examples int      `json:"examples"`
+	Pairs    int      `json:"pairs"`
+}
+
+// WriteTrainingFiles writes the training export of ds into dir.
+func WriteTrainingFiles(dir string, ds *Dataset, tok Tokenizer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "examples.jsonl"))
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	probIdx, reqIdx := map[string]int{}, map[string]int{}
+	index := func(m map[string]int, k string) int {
+		i, ok := m[k]
+		if !ok {
+			i = len(m)
+			m[k] = i
+		}
+		return i
+	}
+	var line []byte
+	for i, e := range ds.Examples {
+		if len(e.Features) != len(ds.Features.Names) {
+			f.Close()
+			return fmt.Errorf("training files: example %d has %d features, the dataset names %d", i, len(e.Features), len(ds.Features.Names))
+		}
+		for _, v := range e.Features {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				f.Close()
+				return fmt.Errorf("training files: example %d (candidate %s) has a non-finite feature %v", i, e.CandidateID, v)
+			}
+		}
+		y := 1
+		if e.Label == schemas.Pass {
+			y = 0
+		}
+		line = fmt.Appendf(line[:0], `{"i":%d,"y":%d,"f":%d,"p":%d,"r":%d,"ids":[`, i, y, e.Fold, index(probIdx, e.ProblemID), index(reqIdx, e.RequestID))
+		for j, id := range tok.Encode(e.Prompt, e.Code) {
+			if j > 0 {
+				line = append(line, ',')
+			}
+			line = strconv.AppendInt(line, id, 10)
+		}
+		line = append(line, `],"x":[`...)
+		line = AppendFeatures(line, e.Features)
+		line = append(line, "]}\n"...)
+		if _, err := w.Write(line); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	pairs := make([][2]int, len(ds.Pairs))
+	for i, p := range ds.Pairs {
+		pairs[i] = [2]int{p.Pass, p.Fail}
+	}
+	b, err := json.Marshal(pairs)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pairs.json"), b, 0o644); err != nil {
+		return err
+	}
+	names := ds.Features.Names
+	if names == nil {
+		names = []string{}
+	}
+	b, err = json.Marshal(TrainingMeta{Features: names, Examples: len(ds.Examples), Pairs: len(ds.Pairs)})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "meta.json"), b, 0o644)
+}
+
+// AppendFeatures appends a feature row as comma-separated decimals that parse back to the same
+// float32 values.
+func AppendFeatures(dst []byte, row []float32) []byte {
+	for j, v := range row {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendFloat(dst, float64(v), 'g', -1, 32)
+	}
+	return dst
 }

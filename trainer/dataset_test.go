@@ -51,7 +51,8 @@ func TestBuildJoinFilterDedupPairs(t *testing.T) {
 	}
 	st := ds.Stats
 	want := Stats{Problems: 10, Examples: 80, Pass: 8*3 + 1, Fail: 80 - 25, ProblemsWithoutPass: 2, ProblemsWithoutFail: 0,
-		DuplicatesDropped: 1, FilteredOut: 12, CandidatesWithoutVerdict: 1, VerdictsWithoutCandidate: 1, Pairs: 25 * 2}
+		DuplicatesDropped: 1, FilteredOut: 12, CandidatesWithoutVerdict: 1, VerdictsWithoutCandidate: 1, Pairs: 25 * 2,
+		Requests: 10, RequestsWithoutPairs: 2, ExamplesWithoutBehavior: 80}
 	if st != want {
 		t.Fatalf("stats\n got %+v\nwant %+v", st, want)
 	}

@@ -33,6 +33,14 @@ type Architecture struct {
 	Opset   int     `json:"opset"`
 	Inputs  string  `json:"inputs"`
 	Output  string  `json:"output"`
+	// The behaviour-feature branch: an MLP of FeatureHidden units on the standardised features,
+	// summed with the token branch's energy scaled by TextWeight (absent: no token branch). During
+	// training TextDropout drops the whole token term of a row with that probability, so the features
+	// must rank on their own.
+	Features      int     `json:"features,omitempty"`
+	FeatureHidden int     `json:"feature_hidden,omitempty"`
+	TextWeight    float64 `json:"text_weight,omitempty"`
+	TextDropout   float64 `json:"text_dropout,omitempty"`
 }
 
 // Validate reports why train.py could not build the architecture.
@@ -44,6 +52,10 @@ func (a Architecture) Validate() error {
 		return fmt.Errorf("architecture: d_model %d is not divisible by %d heads", a.DModel, a.Heads)
 	case a.Dropout < 0 || a.Dropout >= 1:
 		return fmt.Errorf("architecture: dropout %g outside [0, 1)", a.Dropout)
+	case a.TextDropout < 0 || a.TextDropout >= 1 || a.TextWeight < 0:
+		return fmt.Errorf("architecture: text dropout %g outside [0, 1) or text weight %g < 0", a.TextDropout, a.TextWeight)
+	case a.Features > 0 && a.FeatureHidden < 1:
+		return fmt.Errorf("architecture: %d features need a hidden width ≥ 1", a.Features)
 	}
 	return nil
 }
@@ -99,9 +111,15 @@ type Manifest struct {
 	Tokenizer    TokenizerSpec `json:"tokenizer"`
 	MaxLen       int           `json:"max_len"`
 	Architecture Architecture  `json:"architecture"`
-	Dataset      DatasetInfo   `json:"dataset"`
-	Training     TrainingInfo  `json:"training"`
-	Metrics      Metrics       `json:"metrics"`
+	// Inputs names the ONNX graph's inputs: input_ids and attention_mask (int64 [batch, sequence])
+	// and/or features (float32 [batch, len(Features.Names)]). Absent in a version from before
+	// behaviour features: the two token inputs.
+	Inputs []string `json:"inputs,omitempty"`
+	// Features is the behaviour features the model reads; nil for a code-only model.
+	Features *FeatureSpec `json:"features,omitempty"`
+	Dataset  DatasetInfo  `json:"dataset"`
+	Training TrainingInfo `json:"training"`
+	Metrics  Metrics      `json:"metrics"`
 }
 
 // Registry is a directory of model versions: <Dir>/<version>/{model.onnx,manifest.json}.
@@ -239,4 +257,28 @@ func CodeRevision() string {
 		rev += "+dirty"
 	}
 	return rev
+}
+
+// ONNX input names of the verifier's graph.
+const (
+	InputIDs      = "input_ids"
+	InputMask     = "attention_mask"
+	InputFeatures = "features"
+)
+
+// ModelInputs is the graph's inputs as the manifest records them (the token pair for a version that
+// predates the field).
+func (m Manifest) ModelInputs() []string {
+	if len(m.Inputs) == 0 {
+		return []string{InputIDs, InputMask}
+	}
+	return m.Inputs
+}
+
+// FeatureNames is the behaviour features the model reads, in column order (none: code only).
+func (m Manifest) FeatureNames() []string {
+	if m.Features == nil {
+		return nil
+	}
+	return m.Features.Names
 }

@@ -17,6 +17,7 @@ const (
 	TopicProblems   = streams.TopicProblems
 	TopicCandidates = streams.TopicCandidates
 	TopicVerdicts   = streams.TopicVerdicts
+	TopicBehaviors  = streams.TopicBehaviors
 )
 
 // ReplayOptions says where each topic's replay starts. Since cuts the verdicts topic only: it means
@@ -36,14 +37,17 @@ type Replayed struct {
 	Problems    []schemas.Problem
 	Candidates  []schemas.Candidate
 	Verdicts    []schemas.Verdict
+	Behaviors   []schemas.Behavior
 	Consumed    []streams.ConsumedRange
 	Undecodable map[string]int
 	// LabelsFrom says where Verdicts came from when not from the verdicts topic (e.g. ClickHouse).
 	LabelsFrom string
 }
 
-// ReplayLabeled reads the problems, candidates and verdicts topics with its own readers (no
-// consumer group: live groups and their offsets are untouched).
+// ReplayLabeled reads the problems, candidates, verdicts and behaviors topics with its own readers
+// (no consumer group: live groups and their offsets are untouched). The behaviors topic is read
+// whole, like candidates: behaviours are inputs of the features, not labels. It is created (empty)
+// when it does not exist yet, so a broker that never saw a behaviour trains on "no tests" features.
 func ReplayLabeled(ctx context.Context, brokers []string, codecs *schemas.Codecs, opt ReplayOptions) (*Replayed, error) {
 	r := &Replayed{Undecodable: map[string]int{}}
 	bar := newProgressBar(opt.Progress)
@@ -62,6 +66,12 @@ func ReplayLabeled(ctx context.Context, brokers []string, codecs *schemas.Codecs
 	if r.Candidates, err = replayInto(ctx, brokers, TopicCandidates, codecs.Candidate, from(TopicCandidates), r, bar); err != nil {
 		return nil, err
 	}
+	if err := streams.EnsureTopics(ctx, brokers, behaviorsTopic()); err != nil {
+		return nil, err
+	}
+	if r.Behaviors, err = replayInto(ctx, brokers, TopicBehaviors, codecs.Behavior, from(TopicBehaviors), r, bar); err != nil {
+		return nil, err
+	}
 	if opt.NoVerdicts {
 		return r, nil
 	}
@@ -69,6 +79,15 @@ func ReplayLabeled(ctx context.Context, brokers []string, codecs *schemas.Codecs
 		return nil, err
 	}
 	return r, nil
+}
+
+func behaviorsTopic() streams.Catalog {
+	for _, t := range streams.DefaultCatalog() {
+		if t.Name == TopicBehaviors {
+			return streams.Catalog{t}
+		}
+	}
+	return streams.Catalog{{Name: TopicBehaviors, Partitions: 8, Key: "candidate_id"}}
 }
 
 func replayInto[T any](ctx context.Context, brokers []string, topic string, codec *schemas.Codec[T], from streams.ReplayFrom, r *Replayed, bar *progressBar) ([]T, error) {

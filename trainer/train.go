@@ -9,8 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-
-	"github.com/codeverify/codeverify/schemas"
+	"strings"
 )
 
 // TrainConfig is everything train.py is run with besides the data.
@@ -30,6 +29,8 @@ type TrainConfig struct {
 	AMP             string // auto | on | off (mixed precision is CUDA only)
 	Threads         int    // torch CPU threads; 0 leaves torch's default
 	MetricsK        int    // subset size of the seed's pass@1-of-K protocol (16)
+	// NoFeatures trains a code-only model (token inputs only), as before behaviour features.
+	NoFeatures bool
 	// Log receives train.py's non-progress output (warnings, tracebacks); OnEvent its progress.
 	Log     io.Writer
 	OnEvent func(Event)
@@ -40,7 +41,7 @@ func DefaultTrainConfig() TrainConfig {
 	return TrainConfig{
 		Python:    DefaultPython,
 		Tokenizer: Tokenizer{MaxLen: 512},
-		Arch:      Architecture{DModel: 128, Layers: 2, Heads: 4, FF: 256, Dropout: 0.1},
+		Arch:      Architecture{DModel: 128, Layers: 2, Heads: 4, FF: 256, Dropout: 0.1, FeatureHidden: 32, TextWeight: 1, TextDropout: 0.5},
 		Epochs:    10, BatchSize: 64, LR: 3e-4, Margin: 1, PointwiseWeight: 0.5, Patience: 3, Seed: 1,
 		Device: "auto", AMP: "auto", MetricsK: 16,
 	}
@@ -67,72 +68,59 @@ func (c TrainConfig) Validate() error {
 	return nil
 }
 
+// ParityTolerance bounds max |onnx − torch| over the parity batches; a model beyond it is not
+// registered.
+const ParityTolerance = 1e-5
+
 // architecture completes Arch with what the tokenizer and exporter fix.
 func (c TrainConfig) architecture() Architecture {
 	a := c.Arch
-	a.Kind, a.Vocab, a.MaxLen, a.Pooling, a.Opset = "pre-norm transformer encoder → scalar energy", VocabSize, c.Tokenizer.MaxLen, "masked mean", 17
-	a.Inputs, a.Output = "input_ids, attention_mask: int64 [batch, sequence]", "energy: float32 [batch], low = likely PASS"
+	a.Vocab, a.MaxLen, a.Pooling, a.Opset = VocabSize, c.Tokenizer.MaxLen, "masked mean", 17
 	return a
 }
 
-// WriteTrainingFiles writes what train.py reads: examples.jsonl (token ids, label, fold, problem)
-// and pairs.json.
-func WriteTrainingFiles(dir string, ds *Dataset, tok Tokenizer) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+// complete fills the descriptive fields that depend on which branches the model has.
+func (a Architecture) complete() Architecture {
+	a.Output = "energy: float32 [batch], low = likely PASS"
+	switch {
+	case a.TextWeight > 0 && a.Features > 0:
+		a.Kind = "pre-norm transformer encoder on tokens + MLP on behaviour features, summed → scalar energy"
+	case a.Features > 0:
+		a.Kind = "MLP on behaviour features → scalar energy"
+	default:
+		a.Kind = "pre-norm transformer encoder → scalar energy"
 	}
-	f, err := os.Create(filepath.Join(dir, "examples.jsonl"))
-	if err != nil {
-		return err
+	var in []string
+	if a.TextWeight > 0 {
+		in = append(in, "input_ids, attention_mask: int64 [batch, sequence]")
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	probIdx := map[string]int{}
-	var line []byte
-	for i, e := range ds.Examples {
-		p, ok := probIdx[e.ProblemID]
-		if !ok {
-			p = len(probIdx)
-			probIdx[e.ProblemID] = p
-		}
-		y := 1
-		if e.Label == schemas.Pass {
-			y = 0
-		}
-		line = fmt.Appendf(line[:0], `{"i":%d,"y":%d,"f":%d,"p":%d,"ids":[`, i, y, e.Fold, p)
-		for j, id := range tok.Encode(e.Prompt, e.Code) {
-			if j > 0 {
-				line = append(line, ',')
-			}
-			line = strconv.AppendInt(line, id, 10)
-		}
-		line = append(line, "]}\n"...)
-		if _, err := w.Write(line); err != nil {
-			f.Close()
-			return err
-		}
+	if a.Features > 0 {
+		in = append(in, fmt.Sprintf("features: float32 [batch, %d]", a.Features))
+	} else {
+		a.FeatureHidden = 0
 	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
+	a.Inputs = strings.Join(in, "; ")
+	return a
+}
+
+// inputNames is the graph's input names for a model of architecture a.
+func (a Architecture) inputNames() []string {
+	var in []string
+	if a.TextWeight > 0 {
+		in = append(in, InputIDs, InputMask)
 	}
-	if err := f.Close(); err != nil {
-		return err
+	if a.Features > 0 {
+		in = append(in, InputFeatures)
 	}
-	pairs := make([][2]int, len(ds.Pairs))
-	for i, p := range ds.Pairs {
-		pairs[i] = [2]int{p.Pass, p.Fail}
-	}
-	b, err := json.Marshal(pairs)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "pairs.json"), b, 0o644)
+	return in
 }
 
 // FoldResult is one training run: the exported model, how it was trained, and its validation metrics.
 type FoldResult struct {
 	ONNXPath string
 	Arch     Architecture
+	Inputs   []string     // the graph's input names (Manifest.Inputs)
+	Features *FeatureSpec // the behaviour features it reads; nil: code only
 	Training TrainingInfo
 	Metrics  Metrics
 }
@@ -162,6 +150,13 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 		return nil, err
 	}
 	a := cfg.Arch
+	features := len(ds.Features.Names)
+	if cfg.NoFeatures {
+		features = 0
+		if a.TextWeight == 0 {
+			return nil, fmt.Errorf("train: a model without features and without the token branch reads nothing")
+		}
+	}
 	args := []string{
 		"--data", dataDir, "--out", outDir, "--val-fold", strconv.Itoa(valFold),
 		"--vocab", strconv.Itoa(VocabSize), "--max-len", strconv.Itoa(cfg.Tokenizer.MaxLen),
@@ -171,7 +166,9 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 		"--margin", ftoa(cfg.Margin), "--pointwise-weight", ftoa(cfg.PointwiseWeight),
 		"--patience", strconv.Itoa(cfg.Patience), "--max-steps", strconv.Itoa(cfg.MaxSteps),
 		"--seed", strconv.FormatInt(cfg.Seed, 10), "--device", cfg.Device, "--amp", cfg.AMP,
-		"--threads", strconv.Itoa(cfg.Threads), "--opset", "17", "--parity-tol", "1e-4",
+		"--threads", strconv.Itoa(cfg.Threads), "--opset", "17", "--parity-tol", ftoa(ParityTolerance),
+		"--features", strconv.Itoa(features), "--feature-hidden", strconv.Itoa(a.FeatureHidden),
+		"--text-weight", ftoa(a.TextWeight), "--text-dropout", ftoa(a.TextDropout),
 	}
 	if err := runPython(ctx, python, script, args, cfg.OnEvent, cfg.Log); err != nil {
 		return nil, err
@@ -186,8 +183,8 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 		return nil, fmt.Errorf("train.py result: %w", err)
 	}
 	// train.py exits non-zero on a parity failure; this guards against a result that says otherwise.
-	if !(res.ParityMaxAbsDiff <= 1e-4) {
-		return nil, fmt.Errorf("parity check failed: max |onnx - torch| = %g > 1e-4", res.ParityMaxAbsDiff)
+	if !(res.ParityMaxAbsDiff <= ParityTolerance) {
+		return nil, fmt.Errorf("parity check failed: max |onnx - torch| = %g > %g", res.ParityMaxAbsDiff, ParityTolerance)
 	}
 	energies, err := readScores(filepath.Join(outDir, "scores.jsonl"))
 	if err != nil {
@@ -198,12 +195,21 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 			return nil, fmt.Errorf("train.py scored example %d, which is not a validation example", i)
 		}
 	}
-	return &FoldResult{
+	arch := cfg.architecture()
+	arch.Features = features
+	arch = arch.complete()
+	res2 := &FoldResult{
 		ONNXPath: filepath.Join(outDir, "model.onnx"),
-		Arch:     cfg.architecture(),
+		Arch:     arch,
+		Inputs:   arch.inputNames(),
 		Training: withConfig(res, cfg, valFold, ds.Options.Folds),
 		Metrics:  ComputeMetrics(scoredFromExamples(ds.Examples, energies), cfg.MetricsK),
-	}, nil
+	}
+	if features > 0 {
+		spec := ds.Features
+		res2.Features = &spec
+	}
+	return res2, nil
 }
 
 // withConfig completes what train.py measured with how it was asked to train.

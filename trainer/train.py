@@ -5,9 +5,12 @@ Driven by `codeverify train` (trainer/python.go), which writes the dataset files
 writes. Dependencies: torch and onnx only (Debian's python3-torch 1.13 on CPU, torch 2.x with CUDA on a
 GPU host). Progress goes to stdout as one JSON object per line.
 
-Inputs (--data DIR):  examples.jsonl  {"i": index, "y": 0 PASS | 1 FAIL, "f": fold, "p": problem, "ids": [...]}
-                      pairs.json      [[pass_index, fail_index], ...]   (same problem, drawn in Go)
-Outputs (--out DIR):  model.onnx      inputs input_ids, attention_mask (int64 [batch, sequence]),
+Inputs (--data DIR):  examples.jsonl  {"i": index, "y": 0 PASS | 1 FAIL, "f": fold, "p": problem, "r": request,
+                                       "ids": [...], "x": [behaviour features]}
+                      pairs.json      [[pass_index, fail_index], ...]   (same request, drawn in Go)
+                      meta.json       {"features": [names], ...}   (the export format: trainer/dataset.go)
+Outputs (--out DIR):  model.onnx      inputs input_ids, attention_mask (int64 [batch, sequence]) unless
+                                      --text-weight 0, features (float32 [batch, F]) when --features F > 0;
                                       output energy (float32 [batch]); low energy = likely PASS
                       scores.jsonl    {"i": index, "e": energy} for every validation example
                       result.json     history, best epoch, parity, device, timings
@@ -63,15 +66,54 @@ class Block(nn.Module):
 
 
 class EnergyModel(nn.Module):
-    def __init__(self, vocab, max_len, d, layers, heads, ff, dropout):
-        super().__init__()
-        self.tok = nn.Embedding(vocab, d)
-        self.pos = nn.Embedding(max_len, d)
-        self.blocks = nn.ModuleList([Block(d, heads, ff, dropout) for _ in range(layers)])
-        self.ln = nn.LayerNorm(d)
-        self.head = nn.Linear(d, 1)
+    """energy = text_weight * token_energy(ids, mask) + feature_mlp((features - mean) / std).
 
-    def forward(self, input_ids, attention_mask):
+    Either branch may be absent: text_weight 0 builds no token encoder (the graph then has only the
+    features input), n_features 0 no feature MLP (the code-only model). The feature statistics are
+    buffers, so the exported graph standardises exactly as training did. During training, text_dropout
+    drops a row's whole token term with that probability: the features must rank on their own, and
+    the token branch, which overfits on a hundred problems, only adjusts what they leave open."""
+
+    def __init__(self, vocab, max_len, d, layers, heads, ff, dropout, n_features=0, feature_hidden=32, text_weight=1.0, text_dropout=0.0):
+        super().__init__()
+        self.text_weight = float(text_weight)
+        self.text_dropout = float(text_dropout)
+        self.n_features = n_features
+        if self.text_weight > 0:
+            self.tok = nn.Embedding(vocab, d)
+            self.pos = nn.Embedding(max_len, d)
+            self.blocks = nn.ModuleList([Block(d, heads, ff, dropout) for _ in range(layers)])
+            self.ln = nn.LayerNorm(d)
+            self.head = nn.Linear(d, 1)
+        if n_features > 0:
+            self.register_buffer("feat_mean", torch.zeros(n_features))
+            self.register_buffer("feat_std", torch.ones(n_features))
+            self.feat = nn.Sequential(nn.Linear(n_features, feature_hidden), nn.ReLU(),
+                                      nn.Linear(feature_hidden, feature_hidden), nn.ReLU(), nn.Linear(feature_hidden, 1))
+
+    @property
+    def has_text(self):
+        return self.text_weight > 0
+
+    def input_names(self):
+        return (["input_ids", "attention_mask"] if self.has_text else []) + (["features"] if self.n_features else [])
+
+    def forward(self, *inputs):
+        """inputs: (input_ids, attention_mask) and/or (features,), in input_names() order."""
+        e = None
+        if self.has_text:
+            t = self.text_energy(inputs[0], inputs[1]) * self.text_weight
+            if self.training and self.text_dropout > 0:
+                keep = (torch.rand(t.shape, device=t.device) >= self.text_dropout).to(t.dtype)
+                t = t * keep
+            e = t
+        if self.n_features:
+            x = inputs[-1]
+            f = self.feat((x - self.feat_mean) / self.feat_std).squeeze(-1)
+            e = f if e is None else e + f
+        return e
+
+    def text_energy(self, input_ids, attention_mask):
         l = input_ids.shape[1]
         x = self.tok(input_ids) + self.pos.weight[:l].unsqueeze(0)
         m = attention_mask.to(x.dtype)
@@ -85,8 +127,15 @@ class EnergyModel(nn.Module):
         return self.head(pooled).squeeze(-1)
 
 
-def load(data_dir):
-    ids, y, fold, prob = [], [], [], []
+def load(data_dir, n_features):
+    ids, y, fold, prob, feats = [], [], [], [], []
+    meta_path = os.path.join(data_dir, "meta.json")
+    names = []
+    if os.path.exists(meta_path):
+        with open(meta_path) as f:
+            names = json.load(f)["features"]
+    if n_features and n_features != len(names):
+        raise SystemExit("--features %d but the export has %d features" % (n_features, len(names)))
     with open(os.path.join(data_dir, "examples.jsonl")) as f:
         for line in f:
             r = json.loads(line)
@@ -96,9 +145,31 @@ def load(data_dir):
             y.append(r["y"])
             fold.append(r["f"])
             prob.append(r["p"])
+            x = r.get("x", [])
+            if n_features and len(x) != n_features:
+                raise SystemExit("examples.jsonl: example %d has %d features, want %d" % (r["i"], len(x), n_features))
+            feats.append(x)
     with open(os.path.join(data_dir, "pairs.json")) as f:
         pairs = json.load(f)
-    return ids, y, fold, prob, pairs
+    return ids, y, fold, prob, pairs, feats
+
+
+class Data:
+    """The examples as the model reads them: token rows and, when the model has features, a float32
+    matrix whose values are exactly the exported ones."""
+
+    def __init__(self, ids, feats, model):
+        self.ids = ids
+        self.text = model.has_text
+        self.x = torch.tensor(feats, dtype=torch.float32) if model.n_features else None
+
+    def inputs(self, rows, device):
+        out = []
+        if self.text:
+            out.extend(batch_tensors([self.ids[i] for i in rows], device))
+        if self.x is not None:
+            out.append(self.x[rows].to(device))
+        return out
 
 
 def batch_tensors(seqs, device):
@@ -132,17 +203,16 @@ def make_scaler(enabled):
     return torch.cuda.amp.GradScaler(enabled=enabled)
 
 
-def energies(model, ids, idx, device, amp_dtype, bs=256):
+def energies(model, data, idx, device, amp_dtype, bs=256):
     out = {}
     model.eval()
     with torch.no_grad():
         # Length-sorted batches waste little padding.
-        order = sorted(idx, key=lambda i: len(ids[i]))
+        order = sorted(idx, key=lambda i: len(data.ids[i]))
         for s in range(0, len(order), bs):
             chunk = order[s : s + bs]
-            t, m = batch_tensors([ids[i] for i in chunk], device)
             with autocast_ctx(device, amp_dtype):
-                e = model(t, m)
+                e = model(*data.inputs(chunk, device))
             for i, v in zip(chunk, e.float().cpu().tolist()):
                 out[i] = v
     return out
@@ -166,63 +236,73 @@ def val_loss(pairs, en, y, idx, margin, w):
 def export_onnx(model, path, max_len, opset):
     model = model.float().cpu().eval()
     l = min(16, max_len)
-    ids = torch.randint(4, 260, (2, l), dtype=torch.long)
-    mask = torch.ones((2, l), dtype=torch.long)
+    args, axes = [], {"energy": {0: "batch"}}
+    if model.has_text:
+        args += [torch.randint(4, 260, (2, l), dtype=torch.long), torch.ones((2, l), dtype=torch.long)]
+        axes.update({"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}})
+    if model.n_features:
+        args.append(torch.rand((2, model.n_features), dtype=torch.float32))
+        axes["features"] = {0: "batch"}
+    names = model.input_names()
     kw = dict(
-        input_names=["input_ids", "attention_mask"],
+        input_names=names,
         output_names=["energy"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}, "energy": {0: "batch"}},
+        dynamic_axes=axes,
         opset_version=opset,
         do_constant_folding=True,
     )
     # torch ≥ 2.9 defaults to the dynamo exporter, which needs onnxscript; the TorchScript exporter
     # needs nothing beyond torch and onnx and honours dynamic_axes.
     if "dynamo" not in inspect.signature(torch.onnx.export).parameters:
-        torch.onnx.export(model, (ids, mask), path, **kw)
+        torch.onnx.export(model, tuple(args), path, **kw)
         return
     try:
-        torch.onnx.export(model, (ids, mask), path, dynamo=False, **kw)
+        torch.onnx.export(model, tuple(args), path, dynamo=False, **kw)
     except Exception as e:  # a torch whose TorchScript exporter is gone: the dynamo one (needs onnxscript)
         emit("export_fallback", reason=str(e)[:300])
         kw.pop("dynamic_axes")
         b, s = torch.export.Dim("batch"), torch.export.Dim("sequence", max=max_len)
-        shapes = {"input_ids": {0: b, 1: s}, "attention_mask": {0: b, 1: s}}
-        torch.onnx.export(model, (ids, mask), path, dynamo=True, dynamic_shapes=shapes, external_data=False, **kw)
+        shapes = {"input_ids": {0: b, 1: s}, "attention_mask": {0: b, 1: s}, "features": {0: b}}
+        torch.onnx.export(model, tuple(args), path, dynamo=True, dynamic_shapes={n: shapes[n] for n in names}, external_data=False, **kw)
 
 
-def run_onnx(path, ids, mask):
+def run_onnx(path, feeds):
     """Run the exported graph: onnxruntime when it is installed, else the numpy reference checker."""
     try:
         import onnxruntime as ort  # noqa: F401  (present on the GPU host, absent on Debian)
 
         sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        return sess.run(["energy"], {"input_ids": ids, "attention_mask": mask})[0], "onnxruntime " + ort.__version__
+        return sess.run(["energy"], feeds)[0], "onnxruntime " + ort.__version__
     except ImportError:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import onnx_numpy
 
-        return onnx_numpy.run(path, {"input_ids": ids, "attention_mask": mask})["energy"], "onnx_numpy (reference ops)"
+        return onnx_numpy.run(path, feeds)["energy"], "onnx_numpy (reference ops)"
 
 
-def parity(model, path, ids_list, sample, max_len):
+def parity(model, path, data, sample):
     import onnx
 
     m = onnx.load(path)
     onnx.checker.check_model(m)
+    names = [i.name for i in m.graph.input]
+    if names != model.input_names():
+        raise SystemExit("parity: the graph's inputs are %s, the model's %s" % (names, model.input_names()))
     model = model.float().cpu().eval()
     rng = random.Random(7)
     chosen = rng.sample(sample, min(len(sample), 48)) if sample else []
-    seqs = [ids_list[i] for i in chosen] or [[1, 2, 5, 6]]
+    if not chosen:
+        raise SystemExit("parity: no examples to check")
     worst, runtime = 0.0, ""
     # Several batches: uneven lengths (padding), a single row, the longest rows.
-    groups = [seqs[:16], seqs[16:17] or seqs[:1], sorted(seqs, key=len)[-8:], seqs[17:48]]
+    groups = [chosen[:16], chosen[16:17] or chosen[:1], sorted(chosen, key=lambda i: len(data.ids[i]))[-8:], chosen[17:48]]
     for g in groups:
         if not g:
             continue
-        t, msk = batch_tensors(g, "cpu")
+        ins = data.inputs(g, "cpu")
         with torch.no_grad():
-            ref = model(t, msk).numpy()
-        got, runtime = run_onnx(path, t.numpy(), msk.numpy())
+            ref = model(*ins).numpy()
+        got, runtime = run_onnx(path, {n: t.numpy() for n, t in zip(names, ins)})
         if got.shape != ref.shape or str(got.dtype) != "float32":
             raise SystemExit("parity: onnx output %s %s, torch %s" % (got.shape, got.dtype, ref.shape))
         worst = max(worst, float(abs(got - ref).max()))
@@ -256,6 +336,10 @@ def main():
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--parity-tol", type=float, default=1e-4)
     ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--features", type=int, default=0, help="behaviour features per example (0: a code-only model)")
+    ap.add_argument("--feature-hidden", type=int, default=32)
+    ap.add_argument("--text-weight", type=float, default=1.0, help="scale of the token branch's energy (0: no token branch)")
+    ap.add_argument("--text-dropout", type=float, default=0.0, help="probability of dropping a row's token term in training")
     a = ap.parse_args()
 
     t0 = time.time()
@@ -271,7 +355,9 @@ def main():
     elif a.amp == "on":
         raise SystemExit("--amp on needs --device cuda")
 
-    ids, y, fold, prob, pairs = load(a.data)
+    if a.features == 0 and a.text_weight <= 0:
+        raise SystemExit("--features 0 and --text-weight 0: the model would read nothing")
+    ids, y, fold, prob, pairs, feats = load(a.data, a.features)
     if any(len(s) > a.max_len for s in ids):
         raise SystemExit("examples longer than --max-len %d" % a.max_len)
     train_idx = [i for i in range(len(ids)) if fold[i] != a.val_fold]
@@ -281,7 +367,16 @@ def main():
     if not train_pairs or not val_idx:
         raise SystemExit("need training pairs and validation examples (train pairs %d, val examples %d)" % (len(train_pairs), len(val_idx)))
 
-    model = EnergyModel(a.vocab, a.max_len, a.d_model, a.layers, a.heads, a.ff, a.dropout).to(device)
+    model = EnergyModel(a.vocab, a.max_len, a.d_model, a.layers, a.heads, a.ff, a.dropout,
+                        n_features=a.features, feature_hidden=a.feature_hidden, text_weight=a.text_weight, text_dropout=a.text_dropout)
+    data = Data(ids, feats, model)
+    if model.n_features:
+        # Standardise by the training examples' statistics; a constant column keeps std 1.
+        xt = data.x[train_idx]
+        std = xt.std(dim=0, unbiased=False)
+        model.feat_mean.copy_(xt.mean(dim=0))
+        model.feat_std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     scaler = make_scaler(amp_dtype == torch.float16)
     nparams = sum(p.numel() for p in model.parameters())
@@ -306,10 +401,9 @@ def main():
             # examples (problems with no pair still teach the pointwise target).
             pw = [point[(s + j) % len(point)] for j in range(len(bp))]
             rows = [p for p, _ in bp] + [f for _, f in bp] + pw
-            t, m = batch_tensors([ids[i] for i in rows], device)
             target = torch.tensor([float(y[i]) for i in rows[2 * len(bp):]], device=device)
             with autocast_ctx(device, amp_dtype):
-                e = model(t, m).float()
+                e = model(*data.inputs(rows, device)).float()
             n = len(bp)
             rank = F.relu(a.margin + e[:n] - e[n : 2 * n]).mean()
             pointwise = F.binary_cross_entropy_with_logits(e[2 * n :], target)
@@ -328,7 +422,7 @@ def main():
             if a.max_steps and step >= a.max_steps:
                 stop = True
                 break
-        en = energies(model, ids, val_idx, device, amp_dtype)
+        en = energies(model, data, val_idx, device, amp_dtype)
         vl = val_loss(val_pairs, en, y, val_idx, a.margin, a.pointwise_weight)
         acc = pair_accuracy(val_pairs, en)
         h = dict(epoch=epoch, steps=step, train_loss=round(tot / max(1, nb), 5), val_loss=round(vl, 5),
@@ -349,21 +443,21 @@ def main():
     model.load_state_dict(best_state)
 
     os.makedirs(a.out, exist_ok=True)
-    en = energies(model, ids, val_idx, device, None)  # fp32 scores: what the exported model computes
+    en = energies(model, data, val_idx, device, None)  # fp32 scores: what the exported model computes
     with open(os.path.join(a.out, "scores.jsonl"), "w") as f:
         for i in val_idx:
             f.write(json.dumps({"i": i, "e": en[i]}) + "\n")
 
     path = os.path.join(a.out, "model.onnx")
     export_onnx(model, path, a.max_len, a.opset)
-    worst, runtime = parity(model, path, ids, val_idx, a.max_len)
+    worst, runtime = parity(model, path, data, val_idx)
     emit("parity", max_abs_diff=worst, tolerance=a.parity_tol, runtime=runtime)
     result = dict(history=history, best_epoch=best_epoch, best_val_loss=best, steps=step, device=device,
                   amp=str(amp_dtype).replace("torch.", "") if amp_dtype else "off",
                   torch=torch.__version__, cuda_device=torch.cuda.get_device_name(0) if device == "cuda" else "",
                   params=nparams, train_seconds=round(train_seconds, 3), total_seconds=round(time.time() - t0, 3),
                   parity_max_abs_diff=worst, parity_runtime=runtime, opset=a.opset,
-                  train_pairs=len(train_pairs), val_pairs=len(val_pairs))
+                  train_pairs=len(train_pairs), val_pairs=len(val_pairs), inputs=model.input_names())
     with open(os.path.join(a.out, "result.json"), "w") as f:
         json.dump(result, f, indent=1)
     if not worst <= a.parity_tol:

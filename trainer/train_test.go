@@ -2,11 +2,17 @@ package trainer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/codeverify/codeverify/schemas"
 )
 
 // requireTorch fails (skips only with CODEVERIFY_SKIP_TORCH=1) when Debian's python lacks torch:
@@ -25,7 +31,7 @@ func requireTorch(t *testing.T) {
 func tinyConfig() TrainConfig {
 	c := DefaultTrainConfig()
 	c.Tokenizer = Tokenizer{MaxLen: 64}
-	c.Arch = Architecture{DModel: 32, Layers: 1, Heads: 2, FF: 64, Dropout: 0}
+	c.Arch = Architecture{DModel: 32, Layers: 1, Heads: 2, FF: 64, Dropout: 0, FeatureHidden: 16, TextWeight: 1}
 	c.Epochs, c.BatchSize, c.LR, c.Patience, c.Threads, c.Device = 6, 32, 3e-3, 6, 1, "cpu"
 	return c
 }
@@ -99,4 +105,119 @@ func TestMissingTorchIsAClearError(t *testing.T) {
 	if !errors.Is(err, ErrNoTorch) {
 		t.Fatalf("got %v", err)
 	}
+}
+
+// withBehaviors gives each candidate of labeled() a behaviour on 4 generated tests: a PASS passes
+// the first three (one agreement group), a FAIL passes test pass(p, i)-free subsets of its own, and
+// the code carries no label: every candidate's code is the same but for its index.
+func withBehaviors(cs []schemas.Candidate, vs []schemas.Verdict) []schemas.Behavior {
+	label := map[string]string{}
+	for _, v := range vs {
+		label[v.CandidateID] = v.Label
+	}
+	var bs []schemas.Behavior
+	for i := range cs {
+		c := &cs[i]
+		c.Code = fmt.Sprintf("def f():\n    return g(%d)\n", c.SampleIndex)
+		c.RequestID = c.ProblemID + "#r"
+		var res []schemas.GeneratedTestResult
+		for t := range 4 {
+			st := schemas.TestFail
+			if label[c.CandidateID] == schemas.Pass && t < 3 || label[c.CandidateID] != schemas.Pass && t == int(c.SampleIndex)%4 {
+				st = schemas.TestPass
+			}
+			res = append(res, schemas.GeneratedTestResult{TestID: fmt.Sprintf("t%d", t), Frequency: 1, Status: st})
+		}
+		bs = append(bs, schemas.Behavior{CandidateID: c.CandidateID, RequestID: c.RequestID, ProblemID: c.ProblemID, Results: res, ExecutedAtMs: 1})
+	}
+	return bs
+}
+
+// TestPlantedBehaviourIsLearned: only the behaviours separate PASS from FAIL (the code does not); a
+// model with features must rank them apart on problems it never saw, and the export carries each
+// request's RequestFeatures rows bit for bit.
+func TestPlantedBehaviourIsLearned(t *testing.T) {
+	requireTorch(t)
+	ps, cs, vs := labeled(40, 8, "train", func(p, i int) bool { return i < 3 })
+	bs := withBehaviors(cs, vs)
+	ds, err := BuildWithBehaviors(ps, cs, vs, bs, BuildOptions{K: 3, Seed: 1, Folds: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Stats.ExamplesWithBehavior != 320 || ds.Stats.Requests != 40 || len(ds.Features.Names) == 0 {
+		t.Fatalf("stats %+v, features %v", ds.Stats, ds.Features.Names)
+	}
+	cfg := tinyConfig()
+	cfg.Arch.TextDropout = 0.5
+	cfg.Epochs = 4
+	dir := t.TempDir()
+	if err := WriteTrainingFiles(filepath.Join(dir, "data"), ds, cfg.Tokenizer); err != nil {
+		t.Fatal(err)
+	}
+	// The exported rows are RequestFeatures of the request, recomputed here from the behaviours.
+	exported := readExportedFeatures(t, filepath.Join(dir, "data", "examples.jsonl"))
+	byReq := map[string][]string{}
+	for _, c := range cs {
+		byReq[c.RequestID] = append(byReq[c.RequestID], c.CandidateID)
+	}
+	beh := NewestBehaviors(bs)
+	for i, e := range ds.Examples {
+		ids := byReq[e.RequestID]
+		want := RequestFeatures(ids, beh)[slices.Index(ids, e.CandidateID)]
+		if !slices.Equal(exported[i], want) {
+			t.Fatalf("example %d: exported %v, recomputed %v", i, exported[i], want)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	res, err := TrainFold(ctx, ds, cfg, 0, filepath.Join(dir, "data"), filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Metrics
+	t.Logf("planted behaviour in %s: %+v", time.Since(start).Round(time.Millisecond), m)
+	if m.PairwiseAccuracy < 0.9 || m.AUROC < 0.9 {
+		t.Errorf("did not learn the planted behaviour: pairwise %.3f, auroc %.3f", m.PairwiseAccuracy, m.AUROC)
+	}
+	if res.Features == nil || !slices.Equal(res.Features.Names, ds.Features.Names) || !slices.Equal(res.Inputs, []string{InputIDs, InputMask, InputFeatures}) {
+		t.Errorf("inputs %v, features %+v", res.Inputs, res.Features)
+	}
+	if res.Training.ParityMaxAbsDiff > ParityTolerance {
+		t.Errorf("parity %g", res.Training.ParityMaxAbsDiff)
+	}
+
+	// Features only (no token branch): the graph has the features input alone.
+	cfg.Arch.TextWeight = 0
+	res, err = TrainFold(ctx, ds, cfg, 0, filepath.Join(dir, "data"), filepath.Join(dir, "out-features"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Inputs, []string{InputFeatures}) || res.Metrics.PairwiseAccuracy < 0.9 {
+		t.Errorf("features only: inputs %v, pairwise %.3f", res.Inputs, res.Metrics.PairwiseAccuracy)
+	}
+}
+
+// readExportedFeatures reads the "x" rows of examples.jsonl as float32, as train.py does.
+func readExportedFeatures(t *testing.T, path string) [][]float32 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]float32
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r struct {
+			X []float64 `json:"x"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]float32, len(r.X))
+		for i, v := range r.X {
+			row[i] = float32(v)
+		}
+		out = append(out, row)
+	}
+	return out
 }

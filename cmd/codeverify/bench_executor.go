@@ -20,9 +20,11 @@ import (
 )
 
 func (a *app) benchExecutorCmd() *cobra.Command {
-	var n, naiveN int
+	var n, naiveN, dualN, dualTests int
 	var loops float64
 	var soak time.Duration
+	var dual bool
+	var genTest, genTotal time.Duration
 	cmd := &cobra.Command{
 		Use:   "executor",
 		Short: "Executor throughput: zygote backend without and with 2% infinite loops, vs a fresh python3 per candidate",
@@ -33,10 +35,16 @@ baseline (backend simple: a fresh python3 per candidate, same tests) in the same
 A reference labelled wrong under load (a tight calibrated limit while other work shares the
 cores) is re-run alone; only what is still wrong then counts, and makes the command fail after
 the last line. Last line: candidates/s: N  naive: M  ratio: R (N is the run without loops).
---soak D instead runs D of continuous mixed load and checks processes, fds and RSS do not grow.`,
+--soak D instead runs D of continuous mixed load and checks processes, fds and RSS do not grow.
+--dual instead runs the real CodeGen-16B HumanEval samples against their hidden tests alone
+(baseline), then with their generated tests too (--dual-tests per problem, the most frequent of
+CodeT's extraction); last line: candidates/s: N  tests/s: M (of the dual run).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
+			if dual {
+				return a.dualBench(cmd.Context(), w, dualN, dualTests, genTest, genTotal)
+			}
 			problems, err := producers.LoadProblems(filepath.Join(a.cfg.DataDir, "mbpp", "mbpp.jsonl"))
 			if err != nil {
 				return err
@@ -95,6 +103,11 @@ the last line. Last line: candidates/s: N  naive: M  ratio: R (N is the run with
 	f.IntVar(&naiveN, "naive-n", 400, "candidates for the naive baseline")
 	f.Float64Var(&loops, "loops", 0.02, "share of infinite loops in the second run")
 	f.DurationVar(&soak, "soak", 0, "run mixed load this long and check for leaks instead")
+	f.BoolVar(&dual, "dual", false, "measure dual execution (hidden + generated tests) on the real samples instead")
+	f.IntVar(&dualN, "dual-n", 0, "candidates for --dual (default: all 10,000)")
+	f.IntVar(&dualTests, "dual-tests", 100, "generated asserts per problem for --dual")
+	f.DurationVar(&genTest, "gen-test-limit", 100*time.Millisecond, "--dual: CPU limit of one generated test")
+	f.DurationVar(&genTotal, "gen-total-limit", 500*time.Millisecond, "--dual: CPU limit of all of a candidate's generated tests")
 	return cmd
 }
 

@@ -12,9 +12,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/codeverify/codeverify/processors/reranker"
+	"github.com/codeverify/codeverify/processors/testgen"
+	"github.com/codeverify/codeverify/processors/verifier"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
@@ -25,6 +29,8 @@ import (
 type evalOptions struct {
 	scorer            scorerFlags
 	problems, samples string
+	tests             string // a CodeT test-case file: run every sample against its problem's generated asserts
+	energyModel       string // a code-only model scored beside --model
 	fromExport        string
 	splits            []string
 	n                 int
@@ -41,13 +47,22 @@ type evalOptions struct {
 func (a *app) evalCmd() *cobra.Command {
 	var o evalOptions
 	cmd := &cobra.Command{
-		Use:   "eval (--problems P --samples S | --from-export FILE) --model DIR --n 16 --seed N",
-		Short: "Offline Stage 4: label every sample, score it with the verifier, print baseline/oracle/verifier pass rates",
-		Long: `Labels every sample with the sandboxed executor (as codeverify label), scores it with the verifier
-in --model through ONNX Runtime, draws --n candidates per problem (problems with fewer are skipped)
-from --seed, and prints, one "name: value [low, high]" per line with 95% bootstrap intervals over
-problems: baseline_pass@1 (a uniformly random candidate), oracle_pass@N (any candidate passes),
-verifier_pass@1 (the min-energy candidate; ties to the smaller candidate id).
+		Use:   "eval (--problems P --samples S [--tests T] | --from-export FILE) --model DIR [--energy-model DIR] --n 16 --seed N",
+		Short: "Offline Stage 4: label every sample, run the selection methods side by side, print their pass rates",
+		Long: `Labels every sample with the sandboxed executor (as codeverify label), draws --n candidates per
+problem (problems with fewer are skipped) from --seed, lets every selection method choose among the
+same drawn candidates, and prints, one "name: value [low, high]" per line with 95% bootstrap
+intervals over problems (one resampling shared by all figures, so differences are paired):
+baseline_pass@1 (a uniformly random candidate), oracle_pass@N (any candidate passes),
+codet_pass@1 (with --tests: a random candidate of CodeT's best dual-agreement groups, as CodeT
+reports it), energy_pass@1 (with --energy-model: the code-only model's min-energy candidate),
+verifier_pass@1 (the --model's min-energy candidate, reading the behaviour features when the model
+takes them; ties to the smaller candidate id), verifier_minus_baseline and, with --tests,
+verifier_minus_codet.
+
+--tests FILE is a CodeT test-case file for the same problems (CodeT's extraction of the generated
+asserts); every drawn sample then runs in dual execution: its hidden tests label it, the generated
+asserts give its behaviour, from which CodeT and the verifier's features are computed.
 
 Inputs: --problems and --samples as codeverify label; --lookup-clickhouse answers candidates whose
 exact program is already labelled in ClickHouse from there instead of executing them. Or
@@ -70,8 +85,8 @@ version and scope, so versions compare side by side. Both ClickHouse flags use -
 candidates, and per-problem pass rates with the verifier's pick.
 
 --pool ID,ID,... evaluates nothing: it reads those stored evaluations' per-problem figures from
-ClickHouse (as --clickhouse printed their eval ids) and prints the three figures over all their
-problems with one bootstrap. For a cross-validation (train --val-fold K, eval --holdout --clickhouse
+ClickHouse (as --clickhouse printed their eval ids) and prints the figures of the methods every one
+of them ran over all their problems with one bootstrap. For a cross-validation (train --val-fold K, eval --holdout --clickhouse
 per fold) this is the pooled estimate: every problem judged by the model that never trained on it.
 The evaluations must cover disjoint problems with the same --n.`,
 		Args: cobra.NoArgs,
@@ -81,6 +96,8 @@ The evaluations must cover disjoint problems with the same --n.`,
 	o.scorer.add(f)
 	f.StringVar(&o.problems, "problems", "", "problems file (as codeverify label)")
 	f.StringVar(&o.samples, "samples", "", "samples file (as codeverify label)")
+	f.StringVar(&o.tests, "tests", "", "CodeT test-case `FILE` (generated tests of the same problems): dual execution, CodeT and behaviour features")
+	f.StringVar(&o.energyModel, "energy-model", "", "a code-only model `DIR` evaluated beside --model (energy_pass@1)")
 	f.StringVar(&o.fromExport, "from-export", "", "a `FILE` written by codeverify export: problems, code and labels, nothing executed (instead of --problems/--samples)")
 	f.StringSliceVar(&o.splits, "split", nil, "evaluate only problems of these splits (default: all)")
 	f.IntVar(&o.n, "n", 16, "candidates drawn per problem")
@@ -116,6 +133,10 @@ func (o evalOptions) validate() error {
 		return fmt.Errorf("eval: --lookup-clickhouse reuses execution labels; an export is labelled already")
 	case o.fromExport == "" && (o.problems == "" || o.samples == ""):
 		return fmt.Errorf("eval: --problems and --samples (or --from-export) are required")
+	case o.tests != "" && o.fromExport != "":
+		return fmt.Errorf("eval: --tests executes the samples; an export is not executed")
+	case o.tests != "" && o.lookupClickHouse:
+		return fmt.Errorf("eval: --tests needs each sample's behaviour on the generated tests, which stored verdicts do not have")
 	}
 	return nil
 }
@@ -182,13 +203,33 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Open the model first: a bad model should fail before minutes of execution.
+	var tests map[string][]schemas.GeneratedAssert // by problem id
+	if o.tests != "" {
+		if tests, in.hash, err = loadEvalTests(ctx, o, in); err != nil {
+			return err
+		}
+	}
+	// Open the models first: a bad model should fail before minutes of execution.
 	sess, m, err := o.scorer.open(a.log)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 	model := reranker.Model{Version: m.Manifest.Version, Tokenizer: m.Tokenizer, Scorer: sess}
+	methods := []verifier.Method{verifier.Random{}, verifier.CodeTMethod{}, verifier.Verifier{Scorer: modelScorer{model}}}
+	evaluated := model.Version // names the evaluated models in the eval id
+	if o.energyModel != "" {
+		es := o.scorer
+		es.model = o.energyModel
+		esess, em, err := es.open(a.log)
+		if err != nil {
+			return fmt.Errorf("eval: --energy-model: %w", err)
+		}
+		defer esess.Close()
+		methods = append(methods, verifier.Energy{Scorer: modelScorer{reranker.Model{Version: em.Manifest.Version, Tokenizer: em.Tokenizer, Scorer: esess}}})
+		// Evaluations with another code-only model beside the same verifier must not replace each other.
+		evaluated += "+energy:" + em.Manifest.Version
+	}
 	var sink *clickhouse.Sink
 	if o.clickhouse || o.lookupClickHouse {
 		if sink, err = a.openClickHouse(ctx); err != nil {
@@ -209,7 +250,7 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 	for i, j := range drawn {
 		cands[i] = in.cands[j]
 	}
-	pass, labelled, err := a.evalLabels(ctx, o, in, drawn, cands, sink)
+	pass, behaviors, labelled, err := a.evalLabels(ctx, o, in, drawn, cands, tests, sink)
 	if err != nil {
 		return err
 	}
@@ -217,24 +258,21 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 	for _, p := range in.problems {
 		promptOf[p.ProblemID] = p.Prompt
 	}
-	pairs := make([]reranker.Pair, len(cands))
-	for i, c := range cands {
-		pairs[i] = reranker.Pair{Prompt: promptOf[c.ProblemID], Code: c.Code}
-	}
-	energies, err := model.ScorePairs(ctx, pairs)
-	if err != nil {
-		return err
-	}
 	results := make([]reranker.ProblemResult, len(groups))
 	for g, r := range groups {
-		pr := reranker.ProblemResult{ProblemID: cands[r[0]].ProblemID}
+		req := verifier.Request{ProblemID: cands[r[0]].ProblemID, Prompt: promptOf[cands[r[0]].ProblemID]}
+		pr := reranker.ProblemResult{ProblemID: req.ProblemID}
 		for i := r[0]; i < r[1]; i++ {
-			if e := float64(energies[i]); math.IsNaN(e) || math.IsInf(e, 0) {
-				return fmt.Errorf("eval: model %s gave candidate %s energy %v", model.Version, cands[i].CandidateID, e)
+			c := verifier.Candidate{ID: cands[i].CandidateID, Code: cands[i].Code}
+			if behaviors != nil {
+				c.Behavior = behaviors[i]
 			}
+			req.Candidates = append(req.Candidates, c)
 			pr.IDs = append(pr.IDs, cands[i].CandidateID)
 			pr.Pass = append(pr.Pass, pass[i])
-			pr.Energy = append(pr.Energy, energies[i])
+		}
+		if pr, err = chooseAll(ctx, methods, req, pr, tests != nil); err != nil {
+			return err
 		}
 		results[g] = pr
 	}
@@ -245,11 +283,18 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 	fmt.Fprintf(w, "model: %s  provider: %s  %s  problems: %d (skipped %d with < %d samples)  candidates: %d\n",
 		model.Version, sess.Provider(), scope, res.Problems, skipped, o.n, len(cands))
 	fmt.Fprintf(w, "labels: %s\n", labelled)
-	rows := []reranker.ReportRow{{ModelVersion: model.Version, Scope: scope, N: o.n, Problems: res.Problems, Candidates: len(cands),
-		Baseline: res.Baseline, Oracle: res.Oracle, Verifier: res.Verifier, Gain: res.Gain}}
+	if k := (modelScorer{model}).readsFeatures(); k > 0 {
+		fmt.Fprintf(w, "verifier: reads %d behaviour features beside the code\n", k)
+	} else {
+		fmt.Fprintf(w, "verifier: reads the code only (the model takes no behaviour features)\n")
+	}
+	if tests != nil {
+		fmt.Fprintf(w, "generated tests: %s\n", testsSummary(tests, order))
+	}
+	rows := []reranker.ReportRow{reportRow(model.Version, "", scope, o.n, res.Problems, len(cands), res, tests != nil, o.energyModel != "")}
 	if o.clickhouse {
 		// From here on the figures are ClickHouse's: this run's row of the stored evaluations.
-		run := clickhouse.EvalRun{EvalID: reranker.EvalID(model.Version, in.hash, scope, o.n, o.seed), ModelVersion: model.Version,
+		run := clickhouse.EvalRun{EvalID: reranker.EvalID(evaluated, in.hash, scope, o.n, o.seed), ModelVersion: model.Version,
 			InputHash: in.hash, InputName: in.name, Scope: scope, N: o.n, Seed: o.seed}
 		if err := storeEval(ctx, sink, run, results); err != nil {
 			return err
@@ -261,13 +306,12 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 		if i < 0 {
 			return fmt.Errorf("eval: eval %s is not in ClickHouse after writing it", run.EvalID)
 		}
-		res.Baseline, res.Oracle, res.Verifier, res.Gain = rows[i].Baseline, rows[i].Oracle, rows[i].Verifier, rows[i].Gain
-		fmt.Fprintf(w, "eval_id: %s  (figures computed in ClickHouse %s.eval_candidates, %d rows)\n", run.EvalID, sink.Database(), rows[i].Candidates)
+		r := rows[i]
+		res.Baseline, res.Oracle, res.Verifier, res.Gain = r.Baseline, r.Oracle, r.Verifier, r.Gain
+		res.CodeT, res.Energy, res.VerifierMinusCodeT = r.CodeT, r.Energy, r.VerifierMinusCodeT
+		fmt.Fprintf(w, "eval_id: %s  (figures computed in ClickHouse %s.eval_candidates, %d rows)\n", run.EvalID, sink.Database(), r.Candidates)
 	}
-	fmt.Fprintf(w, "baseline_pass@1: %s\n", res.Baseline)
-	fmt.Fprintf(w, "oracle_pass@%d: %s\n", o.n, res.Oracle)
-	fmt.Fprintf(w, "verifier_pass@1: %s\n", res.Verifier)
-	fmt.Fprintf(w, "verifier_minus_baseline: %s\n", res.Gain)
+	writeFigures(w, res, o.n, tests != nil, o.energyModel != "")
 	if o.clickhouse {
 		fmt.Fprintf(w, "\nevaluations of this input in ClickHouse (input %s, %s):\n", in.hash[:12], in.name)
 		writeEvalTable(w, rows)
@@ -277,6 +321,128 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 			Rows: rows, Plotted: model.Version + ", " + scope, Problems: results})
 	}
 	return nil
+}
+
+// chooseAll lets every method choose among one problem's drawn candidates and records what the
+// figures need: the verifier's energies, CodeT's best groups (withTests) and the code-only energies.
+func chooseAll(ctx context.Context, methods []verifier.Method, req verifier.Request, pr reranker.ProblemResult, withTests bool) (reranker.ProblemResult, error) {
+	for _, m := range methods {
+		ch, err := m.Choose(ctx, req)
+		if err != nil {
+			return pr, fmt.Errorf("eval: %s on %s: %w", m.Name(), req.ProblemID, err)
+		}
+		switch m.(type) {
+		case verifier.Verifier:
+			pr.Energy = ch.Scores
+		case verifier.Energy:
+			pr.CodeEnergy = ch.Scores
+		case verifier.CodeTMethod:
+			if withTests {
+				pr.CodeTPool = make([]bool, len(req.Candidates))
+				for _, i := range ch.Pool {
+					pr.CodeTPool[i] = true
+				}
+			}
+		}
+	}
+	return pr, nil
+}
+
+// writeFigures prints one "name: value [low, high]" line per figure; CodeT's only with generated
+// tests, the code-only model's only when one ran.
+func writeFigures(w io.Writer, res reranker.EvalResult, n int, withTests, withEnergy bool) {
+	fmt.Fprintf(w, "baseline_pass@1: %s\n", res.Baseline)
+	fmt.Fprintf(w, "oracle_pass@%d: %s\n", n, res.Oracle)
+	if withTests {
+		fmt.Fprintf(w, "codet_pass@1: %s\n", res.CodeT)
+	}
+	if withEnergy {
+		fmt.Fprintf(w, "energy_pass@1: %s\n", res.Energy)
+	}
+	fmt.Fprintf(w, "verifier_pass@1: %s\n", res.Verifier)
+	fmt.Fprintf(w, "verifier_minus_baseline: %s\n", res.Gain)
+	if withTests {
+		fmt.Fprintf(w, "verifier_minus_codet: %s\n", res.VerifierMinusCodeT)
+	}
+}
+
+func reportRow(version, evalID, scope string, n, problems, cands int, res reranker.EvalResult, withTests, withEnergy bool) reranker.ReportRow {
+	return reranker.ReportRow{ModelVersion: version, EvalID: evalID, Scope: scope, N: n, Problems: problems, Candidates: cands,
+		Baseline: res.Baseline, Oracle: res.Oracle, Verifier: res.Verifier, Gain: res.Gain,
+		CodeT: res.CodeT, Energy: res.Energy, VerifierMinusCodeT: res.VerifierMinusCodeT, HasCodeT: withTests, HasEnergy: withEnergy}
+}
+
+// modelScorer runs a model version for the selection methods. A model that reads behaviour features
+// gets them; one that does not is scored on tokens alone, features or not.
+type modelScorer struct{ model reranker.Model }
+
+// featureScorer is a session that can feed behaviour features to its model: one row per batch row,
+// the columns of verifier.FeatureNames. Features is their width, 0 when the model reads none.
+type featureScorer interface {
+	Features() int
+	ScoreFeatures(ctx context.Context, ids, masks [][]int64, features [][]float32) ([]float32, error)
+}
+
+// readsFeatures is the width of the behaviour features the model reads (0: none).
+func (s modelScorer) readsFeatures() int {
+	if fs, ok := s.model.Scorer.(featureScorer); ok {
+		return fs.Features()
+	}
+	return 0
+}
+
+func (s modelScorer) Score(ctx context.Context, prompt string, codes []string, features [][]float32) ([]float32, error) {
+	fs, ok := s.model.Scorer.(featureScorer)
+	if features == nil || !ok || fs.Features() == 0 {
+		pairs := make([]reranker.Pair, len(codes))
+		for i, c := range codes {
+			pairs[i] = reranker.Pair{Prompt: prompt, Code: c}
+		}
+		return s.model.ScorePairs(ctx, pairs)
+	}
+	rows := make([][]int64, len(codes))
+	width := 0
+	for i, c := range codes {
+		rows[i] = s.model.Tokenizer.Encode(prompt, c)
+		width = max(width, len(rows[i]))
+	}
+	ids, masks := make([][]int64, len(rows)), make([][]int64, len(rows))
+	for i, r := range rows {
+		ids[i], masks[i] = make([]int64, width), make([]int64, width)
+		copy(ids[i], r)
+		for j := range r {
+			masks[i][j] = 1
+		}
+	}
+	return fs.ScoreFeatures(ctx, ids, masks, features)
+}
+
+// loadEvalTests extracts the generated asserts of --tests with CodeT's rules, keyed by problem, and
+// returns the input's hash extended with the tests file, so evaluations with and without tests are
+// different inputs.
+func loadEvalTests(ctx context.Context, o evalOptions, in evalInput) (map[string][]schemas.GeneratedAssert, string, error) {
+	sets, err := producers.LoadCodeTTests(ctx, o.tests, in.problems, "eval", testgen.Python{})
+	if err != nil {
+		return nil, "", fmt.Errorf("eval: --tests: %w", err)
+	}
+	out := make(map[string][]schemas.GeneratedAssert, len(sets))
+	for _, t := range sets {
+		out[t.ProblemID] = append(out[t.ProblemID], t.Asserts...)
+	}
+	hash, err := hashFiles(o.problems, o.samples, o.tests)
+	return out, hash, err
+}
+
+// testsSummary says how many of the evaluated problems have generated asserts, and how many.
+func testsSummary(tests map[string][]schemas.GeneratedAssert, order []string) string {
+	with, asserts := 0, 0
+	for _, pid := range order {
+		if n := len(tests[pid]); n > 0 {
+			with++
+			asserts += n
+		}
+	}
+	return fmt.Sprintf("%d of %d problems have generated asserts (%d distinct in all)", with, len(order), asserts)
 }
 
 // selectProblems groups the input's candidates by problem and keeps, in problem id order, the
@@ -344,32 +510,93 @@ func drawCandidates(order []string, byProblem map[string][]int, n int, seed uint
 func allows(only []string, v string) bool { return len(only) == 0 || slices.Contains(only, v) }
 
 // evalLabels returns whether each drawn candidate passes and says where the labels came from: the
-// export, or the sandbox (answering from ClickHouse's verdicts first with --lookup-clickhouse).
-func (a *app) evalLabels(ctx context.Context, o evalOptions, in evalInput, drawn []int, cands []schemas.Candidate, sink *clickhouse.Sink) ([]bool, string, error) {
-	pass := make([]bool, len(cands))
+// export, or the sandbox (answering from ClickHouse's verdicts first with --lookup-clickhouse). With
+// generated tests every candidate runs in dual execution and its behaviour comes back too (else
+// behaviors is nil).
+func (a *app) evalLabels(ctx context.Context, o evalOptions, in evalInput, drawn []int, cands []schemas.Candidate,
+	tests map[string][]schemas.GeneratedAssert, sink *clickhouse.Sink) (pass []bool, behaviors []schemas.Behavior, labelled string, err error) {
+	pass = make([]bool, len(cands))
 	if in.labels != nil {
 		for i, j := range drawn {
 			pass[i] = in.labels[j] == schemas.Pass
 		}
-		return pass, fmt.Sprintf("from %s (nothing executed)", in.name), nil
+		return pass, nil, fmt.Sprintf("from %s (nothing executed)", in.name), nil
 	}
 	ex, err := a.newExecutorWith(o.backend, 0)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	defer ex.Close()
 	if o.lookupClickHouse {
 		ex.SetLookup(sink)
 	}
-	verdicts, err := labelAll(ctx, ex, in.problems, cands, io.Discard, os.Stderr)
+	var verdicts []schemas.Verdict
+	if tests != nil {
+		d, ok := any(ex).(dualExecutor)
+		if !ok {
+			return nil, nil, "", fmt.Errorf("eval: --tests: this build's executor has no dual execution")
+		}
+		verdicts, behaviors, err = dualAll(ctx, d, in.problems, cands, tests, os.Stderr)
+	} else {
+		verdicts, err = labelAll(ctx, ex, in.problems, cands, io.Discard, os.Stderr)
+	}
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	for i, v := range verdicts {
 		pass[i] = v.Label == schemas.Pass
 	}
 	cs := ex.CacheStats()
-	return pass, fmt.Sprintf("executed %d, from ClickHouse %d, repeated programs %d", cs.Executed, cs.StoreHits, cs.MemoryHits), nil
+	return pass, behaviors, fmt.Sprintf("executed %d, from ClickHouse %d, repeated programs %d", cs.Executed, cs.StoreHits, cs.MemoryHits), nil
+}
+
+// dualExecutor runs a candidate against its problem's hidden tests (the verdict) and against the
+// generated asserts (the behaviour).
+type dualExecutor interface {
+	Dual(ctx context.Context, p schemas.Problem, asserts []schemas.GeneratedAssert, c schemas.Candidate) (schemas.Verdict, schemas.Behavior, error)
+}
+
+// dualAll runs every candidate in dual execution, concurrently (the executor bounds the processes).
+func dualAll(ctx context.Context, ex dualExecutor, problems []schemas.Problem, cands []schemas.Candidate,
+	tests map[string][]schemas.GeneratedAssert, progress io.Writer) ([]schemas.Verdict, []schemas.Behavior, error) {
+	byID := make(map[string]schemas.Problem, len(problems))
+	for _, p := range problems {
+		byID[p.ProblemID] = p
+	}
+	verdicts := make([]schemas.Verdict, len(cands))
+	behaviors := make([]schemas.Behavior, len(cands))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	var firstErr error
+	start := time.Now()
+	sem := make(chan struct{}, 256) // bounds goroutines; the executor bounds processes
+	for i, c := range cands {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			v, b, err := ex.Dual(ctx, byID[c.ProblemID], tests[c.ProblemID], c)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("%s sample %d: %w", c.ProblemID, c.SampleIndex, err)
+			}
+			verdicts[i], behaviors[i] = v, b
+			done++
+			if done%500 == 0 || done == len(cands) {
+				fmt.Fprintf(progress, "executed %d/%d in dual execution (%.0f/s)\n", done, len(cands), float64(done)/time.Since(start).Seconds())
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("interrupted: %w", err)
+	}
+	if firstErr != nil {
+		return nil, nil, firstErr
+	}
+	return verdicts, behaviors, nil
 }
 
 // storeEval writes the evaluation's candidates to ClickHouse and checks that the per-problem figures
@@ -378,7 +605,15 @@ func storeEval(ctx context.Context, sink *clickhouse.Sink, run clickhouse.EvalRu
 	var rows []clickhouse.EvalCandidate
 	for _, r := range results {
 		for i := range r.IDs {
-			rows = append(rows, clickhouse.EvalCandidate{ProblemID: r.ProblemID, CandidateID: r.IDs[i], Position: i, Pass: r.Pass[i], Energy: r.Energy[i]})
+			c := clickhouse.EvalCandidate{ProblemID: r.ProblemID, CandidateID: r.IDs[i], Position: i, Pass: r.Pass[i], Energy: r.Energy[i],
+				HasCodeT: r.CodeTPool != nil, HasCodeEnergy: r.CodeEnergy != nil}
+			if c.HasCodeT {
+				c.CodeTPool = r.CodeTPool[i]
+			}
+			if c.HasCodeEnergy {
+				c.CodeEnergy = r.CodeEnergy[i]
+			}
+			rows = append(rows, c)
 		}
 	}
 	if err := sink.WriteEval(ctx, run, rows); err != nil {
@@ -396,7 +631,8 @@ func storeEval(ctx context.Context, sink *clickhouse.Sink, run clickhouse.EvalRu
 		if err != nil {
 			return err
 		}
-		if s := sqlVals[i]; s.ProblemID != v.ProblemID || math.Abs(s.Baseline-v.Baseline) > 1e-12 || s.Oracle != v.Oracle || s.Verifier != v.Verifier {
+		if s := sqlVals[i]; s.ProblemID != v.ProblemID || math.Abs(s.Baseline-v.Baseline) > 1e-12 || s.Oracle != v.Oracle || s.Verifier != v.Verifier ||
+			math.Abs(s.CodeT-v.CodeT) > 1e-12 || s.Energy != v.Energy {
 			return fmt.Errorf("eval: ClickHouse and Go disagree on problem %s of eval %s: %+v vs %+v", v.ProblemID, run.EvalID, s, v)
 		}
 	}
@@ -417,7 +653,7 @@ func evalValues(ctx context.Context, sink *clickhouse.Sink, evalID string) ([]re
 
 // problemValues is one SQL per-problem row as the bootstrap takes it.
 func problemValues(p clickhouse.EvalProblem) reranker.ProblemValues {
-	return reranker.ProblemValues{ProblemID: p.ProblemID, Baseline: p.Baseline, Oracle: p.Oracle, Verifier: p.Verifier}
+	return reranker.ProblemValues{ProblemID: p.ProblemID, Baseline: p.Baseline, Oracle: p.Oracle, Verifier: p.Verifier, CodeT: p.CodeT, Energy: p.Energy}
 }
 
 // storedEvals is every evaluation of an input in ClickHouse: the means from SQL, the intervals
@@ -438,17 +674,25 @@ func storedEvals(ctx context.Context, sink *clickhouse.Sink, inputHash string, r
 			return nil, err
 		}
 		r.Baseline.Value, r.Oracle.Value, r.Verifier.Value, r.Gain.Value = s.Baseline, s.Oracle, s.Verifier, s.Verifier-s.Baseline
-		out = append(out, reranker.ReportRow{ModelVersion: s.ModelVersion, EvalID: s.EvalID, Scope: s.Scope, N: s.N,
-			Problems: s.Problems, Candidates: s.Candidates, Baseline: r.Baseline, Oracle: r.Oracle, Verifier: r.Verifier, Gain: r.Gain})
+		r.CodeT.Value, r.Energy.Value, r.VerifierMinusCodeT.Value = s.CodeT, s.Energy, s.Verifier-s.CodeT
+		out = append(out, reportRow(s.ModelVersion, s.EvalID, s.Scope, s.N, s.Problems, s.Candidates, r, s.HasCodeT, s.HasEnergy))
 	}
 	return out, nil
 }
 
 func writeEvalTable(w io.Writer, rows []reranker.ReportRow) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "model_version\tscope\tn\tproblems\tcandidates\tbaseline_pass@1\toracle_pass@n\tverifier_pass@1\tverifier_minus_baseline\teval_id")
+	fmt.Fprintln(tw, "model_version\tscope\tn\tproblems\tcandidates\tbaseline_pass@1\toracle_pass@n\tcodet_pass@1\tenergy_pass@1\tverifier_pass@1\tverifier_minus_baseline\tverifier_minus_codet\teval_id")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", r.ModelVersion, r.Scope, r.N, r.Problems, r.Candidates, r.Baseline, r.Oracle, r.Verifier, r.Gain, r.EvalID)
+		codet, energy, minusCodeT := "-", "-", "-"
+		if r.HasCodeT {
+			codet, minusCodeT = r.CodeT.String(), r.VerifierMinusCodeT.String()
+		}
+		if r.HasEnergy {
+			energy = r.Energy.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ModelVersion, r.Scope, r.N, r.Problems, r.Candidates,
+			r.Baseline, r.Oracle, codet, energy, r.Verifier, r.Gain, minusCodeT, r.EvalID)
 	}
 	tw.Flush()
 }
@@ -469,27 +713,23 @@ func writeEvalHTML(path string, r reranker.Report) error {
 	return nil
 }
 
-// validationFold is the set of problems the trainer put in fold valFold: the sorted problem ids
-// shuffled from seed and dealt round-robin into folds, exactly as trainer.Dataset deals them. It holds
+// validationFold is the set of problems the trainer put in fold valFold (trainer.DealFolds). It holds
 // only when problems are the dataset's problems (the same samples, every one labelled), which is the
 // case when the model was trained on the replay of these files. nil when the manifest has no folds.
 func validationFold(problems []string, seed uint64, folds, valFold int) map[string]bool {
 	if folds < 2 || valFold < 0 || valFold >= folds {
 		return nil
 	}
-	shuffled := slices.Clone(problems)
-	slices.Sort(shuffled)
-	rand.New(rand.NewPCG(seed, 0x666f6c6473)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 	held := map[string]bool{}
-	for i, p := range shuffled {
-		if i%folds == valFold {
+	for p, f := range trainer.DealFolds(problems, seed, folds) {
+		if f == valFold {
 			held[p] = true
 		}
 	}
 	return held
 }
 
-// evalPool prints the three figures over the problems of several stored evaluations (disjoint
+// evalPool prints the figures over the problems of several stored evaluations (disjoint
 // problems, same n), bootstrapped together: the pooled estimate of a cross-validation.
 func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed uint64, w io.Writer) error {
 	sink, err := a.openClickHouse(ctx)
@@ -500,6 +740,7 @@ func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed ui
 	var all []reranker.ProblemValues
 	seen := map[string]string{} // problem → eval id
 	n := -1
+	withTests, withEnergy := true, true // every pooled evaluation ran the method
 	for _, id := range ids {
 		ps, err := sink.EvalProblems(ctx, id)
 		if err != nil {
@@ -517,6 +758,7 @@ func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed ui
 				return fmt.Errorf("eval --pool: problem %s is in evaluations %s and %s: pooled evaluations must cover disjoint problems", p.ProblemID, other, id)
 			}
 			seen[p.ProblemID] = id
+			withTests, withEnergy = withTests && p.HasCodeT, withEnergy && p.HasEnergy
 			all = append(all, problemValues(p))
 		}
 	}
@@ -525,9 +767,6 @@ func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed ui
 		return err
 	}
 	fmt.Fprintf(w, "pooled %d evaluations: problems: %d  candidates per problem: %d\n", len(ids), res.Problems, n)
-	fmt.Fprintf(w, "baseline_pass@1: %s\n", res.Baseline)
-	fmt.Fprintf(w, "oracle_pass@%d: %s\n", n, res.Oracle)
-	fmt.Fprintf(w, "verifier_pass@1: %s\n", res.Verifier)
-	fmt.Fprintf(w, "verifier_minus_baseline: %s\n", res.Gain)
+	writeFigures(w, res, n, withTests, withEnergy)
 	return nil
 }

@@ -16,6 +16,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/codeverify/codeverify/processors/reranker"
+	"github.com/codeverify/codeverify/processors/testgen"
+	"github.com/codeverify/codeverify/processors/verifier"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/serving"
@@ -425,4 +428,169 @@ func evalExportFixture(t *testing.T) string {
 		rec("b", "train", schemas.Fail, 0, 0), rec("b", "train", schemas.Fail, 1, 0), rec("b", "train", schemas.Fail, 2, 0), rec("b", "train", schemas.Fail, 3, 0),
 		rec("c", "test", schemas.Pass, 0, 2), rec("c", "test", schemas.Fail, 1, 2),
 	})
+}
+
+// evalTestsFile writes a CodeT test-case file for evalSamples' problems: for the first, asserts its
+// canonical solution passes; for the third, a right assert (twice) and a wrong one the "return
+// None" samples pass; none for the second (a problem without generated tests).
+func evalTestsFile(t *testing.T, problems string) string {
+	t.Helper()
+	ps, err := producers.LoadProblems(problems)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := []map[string]any{
+		{"prompt": testgen.Prompt(ps[0].Prompt, ps[0].EntryPoint), "samples": []string{
+			ps[0].EntryPoint + "([1.0, 2.0, 3.0], 0.5) == False\n",
+			ps[0].EntryPoint + "([1.0, 2.8, 3.0], 0.3) == True\n",
+		}},
+		{"prompt": testgen.Prompt(ps[2].Prompt, ps[2].EntryPoint), "samples": []string{
+			ps[2].EntryPoint + "(3.5) == 0.5\n",
+			ps[2].EntryPoint + "(3.5) == 0.5\n",
+			ps[2].EntryPoint + "(3.5) == None\n",
+		}},
+	}
+	path := filepath.Join(t.TempDir(), "tests.jsonl")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	enc := json.NewEncoder(f)
+	for _, l := range lines {
+		if err := enc.Encode(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+var methodLine = regexp.MustCompile(`(?m)^([a-z_]+(?:@\d+)?): (-?[0-9.]+) \[(-?[0-9.]+), (-?[0-9.]+)\]$`)
+
+// TestEvalWithGeneratedTests: --tests runs every sample in dual execution (a real python3 sandbox)
+// and prints every method on the same draw. CodeT picks the passing group of the third problem
+// (its right assert has frequency 2, the wrong one 1) and falls back to random on the others, so
+// codet_pass@1 = (1 + 0 + 1)/3; --energy-model with the same model gives the verifier's figure.
+func TestEvalWithGeneratedTests(t *testing.T) {
+	m := rerankTestModel(t)
+	problems, samples := evalSamples(t)
+	tests := evalTestsFile(t, problems)
+	args := []string{"eval", "--problems", problems, "--samples", samples, "--tests", tests, "--model", m.Dir, "--energy-model", m.Dir,
+		"--n", "4", "--seed", "3", "--bootstrap", "200", "--threads", "1", "--provider", "cpu"}
+	out, err := runCLI(t, args...)
+	if err != nil {
+		t.Fatalf("eval --tests: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, mt := range methodLine.FindAllStringSubmatch(out, -1) {
+		got[mt[1]] = mt[2]
+		v, _ := strconv.ParseFloat(mt[2], 64)
+		lo, _ := strconv.ParseFloat(mt[3], 64)
+		hi, _ := strconv.ParseFloat(mt[4], 64)
+		if lo > v || hi < v {
+			t.Errorf("%s: interval [%s, %s] does not hold %s", mt[1], mt[3], mt[4], mt[2])
+		}
+	}
+	for _, name := range []string{"baseline_pass@1", "oracle_pass@4", "codet_pass@1", "energy_pass@1", "verifier_pass@1", "verifier_minus_baseline", "verifier_minus_codet"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("no %s line", name)
+		}
+	}
+	if got["baseline_pass@1"] != "0.5000" || got["oracle_pass@4"] != "0.6667" || got["codet_pass@1"] != "0.6667" {
+		t.Errorf("baseline %s (want 0.5000), oracle %s (want 0.6667), codet %s (want 0.6667)", got["baseline_pass@1"], got["oracle_pass@4"], got["codet_pass@1"])
+	}
+	if got["energy_pass@1"] != got["verifier_pass@1"] {
+		t.Errorf("the same model as energy and verifier: %s vs %s", got["energy_pass@1"], got["verifier_pass@1"])
+	}
+	if !strings.Contains(out, "generated tests: 2 of 3 problems have generated asserts") {
+		t.Errorf("no generated tests summary:\n%s", out)
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Logf("output:\n%s", out)
+	}
+	for _, bad := range [][]string{{"--lookup-clickhouse"}} {
+		if out, err := runCLI(t, append(slices.Clone(args), bad...)...); err == nil {
+			t.Errorf("--tests with %v accepted:\n%s", bad, out)
+		}
+	}
+
+	// ClickHouse computes every method's figures from the stored candidates: the same as in process,
+	// and the pool of the one evaluation prints them all again.
+	t.Run("clickhouse", func(t *testing.T) {
+		db := requireClickHouse(t)
+		chOut, err := runCLI(t, append(slices.Clone(args), "--clickhouse", "--clickhouse-db", db)...)
+		if err != nil {
+			t.Fatalf("eval --tests --clickhouse: %v\n%s", err, chOut)
+		}
+		figures := func(out string) map[string]string {
+			got := map[string]string{}
+			for _, mt := range methodLine.FindAllStringSubmatch(out, -1) {
+				got[mt[1]] = mt[2]
+			}
+			return got
+		}
+		if sqlFig := figures(chOut); !maps.Equal(sqlFig, got) {
+			t.Errorf("figures from SQL %v, in process %v", sqlFig, got)
+		}
+		_, table, _ := strings.Cut(chOut, "evaluations of this input in ClickHouse")
+		if !strings.Contains(table, "codet_pass@1") || !strings.Contains(table, got["codet_pass@1"]+" [") {
+			t.Errorf("the stored evaluations' table lacks CodeT:\n%s", chOut)
+		}
+		id := evalIDLine.FindStringSubmatch(chOut)
+		if id == nil {
+			t.Fatalf("no eval_id line:\n%s", chOut)
+		}
+		pooled, err := runCLI(t, "eval", "--pool", id[1], "--seed", "3", "--bootstrap", "200", "--clickhouse-db", db)
+		if err != nil {
+			t.Fatalf("pool: %v\n%s", err, pooled)
+		}
+		if p := figures(pooled); p["codet_pass@1"] != got["codet_pass@1"] || p["energy_pass@1"] != got["energy_pass@1"] || p["verifier_minus_codet"] != got["verifier_minus_codet"] {
+			t.Errorf("pooled %v, evaluated %v", p, got)
+		}
+	})
+}
+
+// featureSession is a scorer whose model reads behaviour features: the energy is minus the first
+// feature, so the candidate of the largest CodeT group wins.
+type featureSession struct{ calls int }
+
+func (f *featureSession) Features() int { return len(verifier.FeatureNames()) }
+
+func (f *featureSession) Score(_ context.Context, ids, _ [][]int64) ([]float32, error) {
+	return make([]float32, len(ids)), nil
+}
+
+func (f *featureSession) ScoreFeatures(_ context.Context, ids, masks [][]int64, features [][]float32) ([]float32, error) {
+	f.calls++
+	if len(features) != len(ids) || len(masks) != len(ids) {
+		return nil, fmt.Errorf("%d feature rows for %d rows", len(features), len(ids))
+	}
+	out := make([]float32, len(ids))
+	for i, r := range features {
+		out[i] = -r[0]
+	}
+	return out, nil
+}
+
+// A model that reads features gets verifier.Features of the request; the code-only path ignores them.
+func TestModelScorerPassesFeatures(t *testing.T) {
+	sess := &featureSession{}
+	ms := modelScorer{reranker.Model{Version: "f", Tokenizer: trainer.Tokenizer{MaxLen: 64}, Scorer: sess}}
+	req := verifier.Request{ProblemID: "p", Prompt: "def f():"}
+	for i, passes := range []bool{false, true, true} {
+		st := schemas.TestFail
+		if passes {
+			st = schemas.TestPass
+		}
+		id := fmt.Sprintf("c%d", i)
+		req.Candidates = append(req.Candidates, verifier.Candidate{ID: id, Code: "return 1",
+			Behavior: schemas.Behavior{CandidateID: id, Results: []schemas.GeneratedTestResult{{TestID: "t", Frequency: 1, Status: st}}}})
+	}
+	ch, err := verifier.Verifier{Scorer: ms}.Choose(context.Background(), req)
+	if err != nil || sess.calls != 1 || ch.Pick != 1 {
+		t.Errorf("verifier: pick %d after %d feature calls (%v), want c1 after 1", ch.Pick, sess.calls, err)
+	}
+	if _, err := (verifier.Energy{Scorer: ms}).Choose(context.Background(), req); err != nil || sess.calls != 1 {
+		t.Errorf("the code-only method sent features (%d calls, %v)", sess.calls, err)
+	}
 }

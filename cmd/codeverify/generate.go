@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/codeverify/codeverify/processors/generator"
+	"github.com/codeverify/codeverify/processors/testgen"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/producers/synthetic"
 	"github.com/codeverify/codeverify/schemas"
@@ -18,9 +19,13 @@ import (
 )
 
 // Generation: prompts from problems (produce-prompts), the LLM processor prompts → candidates
-// (generate), and the GPU-free synthetic candidate source (synthesize).
+// (generate) or, for prompts asking for tests, prompts → generated test sets (generate --tests), and
+// the GPU-free synthetic candidate source (synthesize).
 
-const generatorGroup = "codeverify-generator"
+const (
+	generatorGroup     = "codeverify-generator"
+	testGeneratorGroup = "codeverify-testgen"
+)
 
 // generatorCmds are the generation commands, added to the root in one go.
 func (a *app) generatorCmds() []*cobra.Command {
@@ -31,6 +36,7 @@ func (a *app) generatorCmds() []*cobra.Command {
 type promptFlags struct {
 	problems string
 	splits   []string
+	tests    bool
 	opt      producers.PromptOptions
 }
 
@@ -61,13 +67,16 @@ func (f *promptFlags) load() ([]schemas.Problem, []schemas.Problem, []schemas.Pr
 		return nil, nil, nil, fmt.Errorf("%s: no problems in splits %v", f.problems, f.splits)
 	}
 	f.opt.CreatedAtMs = time.Now().UnixMilli()
+	if f.tests {
+		f.opt.Purpose = schemas.PurposeTests
+	}
 	return all, chosen, producers.BuildPrompts(chosen, f.opt), nil
 }
 
 func (a *app) producePromptsCmd() *cobra.Command {
 	var f promptFlags
 	cmd := &cobra.Command{
-		Use:   "produce-prompts --problems FILE [--split train] [--model NAME]",
+		Use:   "produce-prompts --problems FILE [--split train] [--model NAME] [--tests]",
 		Short: "Publish problems and one generation Prompt per problem (train: n=100 @ T=1.0, others: n=16) to the topics",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -90,11 +99,21 @@ func (a *app) producePromptsCmd() *cobra.Command {
 			for _, p := range prompts {
 				n += int(p.N)
 			}
-			fmt.Printf("published %d problems, %d prompts (%d samples) for model %s\n", len(all), len(prompts), n, f.opt.Model)
+			what := "samples"
+			if f.tests {
+				what = "test generations; 0: the model's tests settings"
+			}
+			fmt.Printf("published %d problems, %d prompts (%d %s) for model %s\n", len(all), len(prompts), n, what, f.opt.Model)
 			return nil
 		},
 	}
 	f.bind(cmd, "deepseek-ai/deepseek-coder-1.3b-instruct")
+	cmd.Flags().BoolVar(&f.tests, "tests", false, "prompts for generated tests (CodeT) instead of candidates; unset --n, --temperature and --max-tokens take the model's tests settings")
+	cmd.PreRun = func(cmd *cobra.Command, _ []string) {
+		if f.tests && !cmd.Flags().Changed("max-tokens") {
+			f.opt.MaxTokens = 0
+		}
+	}
 	return cmd
 }
 
@@ -185,8 +204,54 @@ func (a *app) newGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, mo
 	return r, g, err
 }
 
+// testGeneratorStage maps the test processor's never-succeeding errors to dead letters.
+type testGeneratorStage struct{ t *generator.TestProcessor }
+
+func (s testGeneratorStage) Process(ctx context.Context, p schemas.Prompt) ([]schemas.TestCase, error) {
+	out, err := s.t.Process(ctx, p)
+	if generator.IsPermanent(err) {
+		return nil, streams.Permanent(err)
+	}
+	return out, err
+}
+
+// newTestGeneratorRunner wires the test processor between the prompts and tests topics: it answers
+// the prompts for tests, and commits every other prompt without output.
+func (a *app) newTestGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, models generator.Models, o generatorOptions, rec generator.Recorder) (*streams.Runner[schemas.Prompt, schemas.TestCase], error) {
+	table := &problemTable{refreshEvery: 2 * time.Second, log: a.log, load: func(ctx context.Context) ([]schemas.Problem, error) {
+		ps, bad, err := streams.ReadAll(ctx, a.brokers(), streams.TopicProblems, codecs.Problem)
+		if bad > 0 {
+			a.log.Warn("undecodable records on the problems topic", "count", bad)
+		}
+		return ps, err
+	}}
+	if err := table.refresh(ctx); err != nil {
+		return nil, fmt.Errorf("load problems table: %w", err)
+	}
+	tp, err := generator.NewTestProcessor(generator.Config{
+		BaseURL: o.baseURL, APIKey: o.apiKey, Models: models, Problems: table,
+		MaxRequests: o.maxRequests, MaxSequences: o.maxSequences, MaxAttempts: o.maxAttempts,
+		RequestTimeout: o.timeout, BackoffBase: o.backoffBase, BackoffMax: o.backoffMax, Recorder: rec,
+	}, testgen.Python{})
+	if err != nil {
+		return nil, err
+	}
+	a.log.Info("test generator ready", "base_url", o.baseURL, "models", len(models), "problems", len(table.m),
+		"max_requests", tp.MaxRequests())
+	return streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.TestCase]{
+		Brokers: a.brokers(), Group: testGeneratorGroup, Input: streams.TopicPrompts, Output: streams.TopicTests,
+		InCodec: codecs.Prompt, OutCodec: codecs.TestCase,
+		OutKey:   schemas.TestCaseKey,
+		Validate: generator.ValidatePrompt,
+		// As the candidate generator: one worker per request slot, a small window.
+		Workers: tp.MaxRequests(), MaxInFlight: 2 * tp.MaxRequests(),
+		MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+	}, testGeneratorStage{tp})
+}
+
 func (a *app) generateCmd() *cobra.Command {
 	var o generatorOptions
+	var tests bool
 	cmd := &cobra.Command{
 		Use:   "generate [--models FILE] [--base-url URL]",
 		Short: "Run the LLM generator processor: prompts → candidates through an OpenAI-compatible server (consumer group " + generatorGroup + ")",
@@ -212,6 +277,14 @@ prompts.dlq with the reason. The API key is read from OPENAI_API_KEY.`,
 			if err != nil {
 				return err
 			}
+			if tests {
+				r, err := a.newTestGeneratorRunner(cmd.Context(), codecs, models, o, rec)
+				if err != nil {
+					return err
+				}
+				ready.Store(true)
+				return r.Run(cmd.Context())
+			}
 			r, _, err := a.newGeneratorRunner(cmd.Context(), codecs, models, o, rec)
 			if err != nil {
 				return err
@@ -221,6 +294,7 @@ prompts.dlq with the reason. The API key is read from OPENAI_API_KEY.`,
 		},
 	}
 	o.bind(cmd)
+	cmd.Flags().BoolVar(&tests, "tests", false, "run the test generator instead: prompts for tests → generated test sets on the tests topic (consumer group "+testGeneratorGroup+")")
 	return cmd
 }
 

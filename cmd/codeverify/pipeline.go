@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/codeverify/codeverify/processors/executor"
+	"github.com/codeverify/codeverify/processors/testgen"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
@@ -20,10 +21,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const (
-	executorGroup = "codeverify-executor"
-	sinkGroup     = "codeverify-sink-clickhouse"
-)
+const executorGroup = "codeverify-executor"
 
 func (a *app) brokers() []string {
 	if len(a.cfg.Brokers) > 0 {
@@ -72,12 +70,12 @@ func (a *app) topicsCmd() *cobra.Command {
 }
 
 func (a *app) produceCmd() *cobra.Command {
-	var problemsPath, samplesPath, model string
+	var problemsPath, samplesPath, testsPath, model string
 	var temperature, topP float64
 	var noTruncate bool
 	cmd := &cobra.Command{
-		Use:   "produce --problems FILE [--samples FILE]",
-		Short: "Publish problems (and pre-generated samples as candidates) to the topics",
+		Use:   "produce --problems FILE [--samples FILE] [--tests FILE]",
+		Short: "Publish problems (and pre-generated samples as candidates, generated tests as test sets) to the topics",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if problemsPath == "" {
@@ -99,13 +97,25 @@ func (a *app) produceCmd() *cobra.Command {
 				return err
 			}
 			fmt.Printf("published %d problems, %d candidates\n", np, len(nc))
+			if testsPath != "" {
+				tcs, err := a.publishTests(cmd.Context(), codecs, problemsPath, testsPath, model)
+				if err != nil {
+					return err
+				}
+				asserts := 0
+				for _, tc := range tcs {
+					asserts += len(tc.Asserts)
+				}
+				fmt.Printf("published %d test sets (%d distinct asserts) from %s\n", len(tcs), asserts, model)
+			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&problemsPath, "problems", "", "problems file (MBPP .jsonl/.json, HumanEval .jsonl)")
 	f.StringVar(&samplesPath, "samples", "", "pre-generated samples (CodeT or human-eval format)")
-	f.StringVar(&model, "model", "unknown", "model that generated the samples")
+	f.StringVar(&testsPath, "tests", "", "generated test cases (CodeT test-case format), replayed onto the tests topic")
+	f.StringVar(&model, "model", "unknown", "model that generated the samples and tests")
 	f.Float64Var(&temperature, "temperature", 0, "sampling temperature of the samples")
 	f.Float64Var(&topP, "top-p", 1, "top_p of the samples")
 	f.BoolVar(&noTruncate, "no-truncate", false, "do not cut CodeT completions at stop sequences")
@@ -142,6 +152,32 @@ func (a *app) publish(ctx context.Context, codecs *schemas.Codecs, problemsPath,
 		}
 	}
 	return len(problems), cands, nil
+}
+
+// publishTests replays a CodeT test-case file onto the tests topic, with CodeT's extraction. Test
+// set ids come from the content, so replaying the same file again yields the same ids.
+func (a *app) publishTests(ctx context.Context, codecs *schemas.Codecs, problemsPath, testsPath, model string) ([]schemas.TestCase, error) {
+	problems, err := producers.LoadProblems(problemsPath)
+	if err != nil {
+		return nil, err
+	}
+	tcs, err := producers.LoadCodeTTests(ctx, testsPath, problems, model, testgen.Python{})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixMilli()
+	for i := range tcs {
+		tcs[i].CreatedAtMs = now
+	}
+	tp := streams.NewProducer(a.brokers(), streams.TopicTests, codecs.TestCase, schemas.TestCaseKey)
+	defer tp.Close()
+	const chunk = 20 // a test set carries its 100 raw generations: keep requests moderate
+	for i := 0; i < len(tcs); i += chunk {
+		if err := tp.Publish(ctx, tcs[i:min(i+chunk, len(tcs))]...); err != nil {
+			return nil, fmt.Errorf("publish tests: %w", err)
+		}
+	}
+	return tcs, nil
 }
 
 // problemTable serves the executor's lookups from the compacted problems topic; a miss re-reads the
@@ -326,27 +362,6 @@ func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *ex
 		// Commits follow fetch order; a deep window keeps workers busy behind a slow (timing-out) candidate.
 		MaxInFlight: 64 * ex.Workers(),
 	}, executorStage{&executor.Processor{Exec: ex, Problems: table}})
-}
-
-func (a *app) openClickHouse(ctx context.Context) (*clickhouse.Sink, error) {
-	c := a.cfg.ClickHouse
-	return clickhouse.Open(ctx, clickhouse.Config{Addr: c.Addr, Database: c.Database, Username: c.Username, Password: c.Password})
-}
-
-// runSink consumes verdicts into ClickHouse; onWritten (optional) sees every batch after the insert.
-func (a *app) runSink(ctx context.Context, codecs *schemas.Codecs, sink *clickhouse.Sink, onWritten func([]schemas.Verdict)) error {
-	return streams.RunBatches(ctx, streams.BatchConfig[schemas.Verdict]{
-		Brokers: a.brokers(), Group: sinkGroup, Topic: "verdicts", Codec: codecs.Verdict,
-		MaxBatch: a.cfg.Sink.MaxBatch, MaxWait: a.cfg.Sink.MaxWait, Log: a.log,
-	}, func(ctx context.Context, batch []schemas.Verdict) error {
-		if err := sink.WriteVerdicts(ctx, batch); err != nil {
-			return err
-		}
-		if onWritten != nil {
-			onWritten(batch)
-		}
-		return nil
-	})
 }
 
 func (a *app) reportCmd() *cobra.Command {

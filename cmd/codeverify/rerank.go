@@ -112,6 +112,9 @@ func (a *app) rerankServe(ctx context.Context, o rerankServeOptions, ln net.List
 		return err
 	}
 	defer sess.Close()
+	if names := m.Manifest.FeatureNames(); len(names) > 0 {
+		return fmt.Errorf("rerank serve: model %s reads %d behaviour features, which the HTTP API does not carry: serve a code-only model, or use rerank run (it joins the behaviors topic)", m.Manifest.Version, len(names))
+	}
 	model := reranker.Model{Version: m.Manifest.Version, Tokenizer: m.Tokenizer, Scorer: sess, MaxBatch: o.maxBatch}
 	if err := model.Validate(); err != nil {
 		return err
@@ -152,6 +155,7 @@ const (
 	topicSelections = "selections"
 	rerankGroup     = "codeverify-reranker"
 	rerankPrompts   = "codeverify-reranker-prompts"
+	rerankBehaviors = "codeverify-reranker-behaviors"
 )
 
 func rerankTopics() streams.Catalog {
@@ -161,7 +165,20 @@ func rerankTopics() streams.Catalog {
 		{Name: topicSelections, Partitions: 4, Key: "request_id", Retention: month},
 		{Name: streams.DLQTopic(streams.TopicCandidates), Partitions: 1, Key: "the input's key", Retention: month},
 		{Name: streams.DLQTopic(streams.TopicPrompts), Partitions: 1, Key: "the input's key", Retention: month},
+		{Name: streams.DLQTopic(streams.TopicBehaviors), Partitions: 1, Key: "the input's key", Retention: month},
+		behaviorsTopic(),
 	}
+}
+
+// behaviorsTopic is the catalog's declaration of the behaviors topic (the reranker reads it, and
+// may start before anything wrote it).
+func behaviorsTopic() streams.Topic {
+	for _, t := range streams.DefaultCatalog() {
+		if t.Name == streams.TopicBehaviors {
+			return t
+		}
+	}
+	panic("the default catalog declares no " + streams.TopicBehaviors + " topic")
 }
 
 type rerankRunOptions struct {
@@ -178,14 +195,18 @@ func (a *app) rerankRunCmd() *cobra.Command {
 	var o rerankRunOptions
 	cmd := &cobra.Command{
 		Use:   "run --model REGISTRY|VERSION_DIR",
-		Short: "The streaming reranker: candidates (+ prompts for expected counts) → scores and selections topics",
-		Long: `Consumes candidates (consumer group ` + rerankGroup + `) and prompts (group ` + rerankPrompts + `, for how many
-candidates each request expects), scores candidates in batches across requests, writes one Score per
-candidate to "scores" and one Selection per request (min energy, ties to the smaller candidate id) to
-"selections". A request whose candidates do not all arrive within --bound is selected among those
-present and marked partial. Every Score and Selection carries the model version. A candidate is
-committed only after its request's Selection and its own Score were acknowledged, so a crash
-re-scores, never loses.
+		Short: "The streaming reranker: candidates + behaviors (+ prompts for expected counts) → scores and selections topics",
+		Long: `Consumes candidates (consumer group ` + rerankGroup + `), their behaviours on the generated tests (topic
+"` + streams.TopicBehaviors + `", group ` + rerankBehaviors + `) and prompts (group ` + rerankPrompts + `, for how many candidates
+each request expects). A request is scored once all its candidates are in and, for a model that reads
+behaviour features, all their behaviours; its features are computed over its candidates (the same
+function the training export uses), and its candidates are scored in batches across the requests
+ready together. It writes one Score per candidate to "scores" and one Selection per request (min
+energy, ties to the smaller candidate id) to "selections". A request that is not ready within
+--bound is scored among the candidates present (a candidate without a behaviour gets the features of
+"no tests") and marked partial. Every Score and Selection carries the model version. A candidate and
+a behaviour are committed only after their request's Selection (and the candidate's Score) were
+acknowledged, so a crash re-scores, never loses.
 
 Hot reload, with --model a registry directory (its newest version serves at start):
   --models-topic (default on) follows the "` + trainer.TopicModels + `" topic that train announces each version on,
@@ -232,7 +253,8 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if err != nil {
 		return err
 	}
-	st := &rerankStage{log: a.log, opts: o, brokers: a.brokers(), waiting: map[string]*rerankRequest{}, sessions: map[string]*serving.Session{}}
+	st := &rerankStage{log: a.log, opts: o, brokers: a.brokers(), waiting: map[string]*rerankRequest{}, held: map[string][]chan struct{}{},
+		sessions: map[string]*serving.Session{}}
 	// A registry directory (no manifest.json of its own) is where new versions come from; a version
 	// directory pins its version.
 	if _, err := os.Stat(filepath.Join(o.scorer.model, "manifest.json")); errors.Is(err, os.ErrNotExist) {
@@ -250,7 +272,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 		return err
 	}
 	st.serving = manifest
-	st.p, err = reranker.New(model, reranker.Options{Bound: o.bound, OnRetire: st.retire})
+	st.p, err = reranker.New(model, reranker.Options{Bound: o.bound, OnRetire: st.retire, OnDrop: st.release})
 	if err != nil {
 		st.closeAll()
 		return err
@@ -290,6 +312,18 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if err != nil {
 		return err
 	}
+	// Behaviours wait in Process until their request's selection is out, like candidates: each holds
+	// a worker. The runner writes nothing for them (Output is never used).
+	behaviors, err := streams.NewRunner(streams.RunnerConfig[schemas.Behavior, schemas.Selection]{
+		Brokers: a.brokers(), Group: rerankBehaviors, Input: streams.TopicBehaviors, Output: topicSelections,
+		InCodec: codecs.Behavior, OutCodec: rc.Selection,
+		OutKey:   func(s schemas.Selection) string { return s.RequestID },
+		Validate: func(b schemas.Behavior) error { return b.Validate() },
+		Workers:  o.maxInFlight, MaxInFlight: o.maxInFlight, MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+	}, streams.ProcessorFunc[schemas.Behavior, schemas.Selection](st.behavior))
+	if err != nil {
+		return err
+	}
 	a.log.Info("reranker running", "model", model.Version, "provider", st.provider(model.Version), "registry", st.registry,
 		"reload_every", st.pollEvery(), "models_topic", st.followsModels(), "bound", o.bound)
 	reg := prometheus.NewRegistry()
@@ -309,7 +343,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 5)
+	errc := make(chan error, 6)
 	run := func(f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -324,6 +358,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	run(st.reloadLoop)
 	run(st.modelsLoop)
 	run(prompts.Run)
+	run(behaviors.Run)
 	run(cands.Run)
 	isReady.Store(true)
 	if ready != nil {
@@ -350,7 +385,8 @@ type rerankStage struct {
 	serving trainer.Manifest // the version new requests get
 
 	mu       sync.Mutex
-	waiting  map[string]*rerankRequest // by request id
+	waiting  map[string]*rerankRequest  // by request id
+	held     map[string][]chan struct{} // behaviours waiting for their request's selection, by request id
 	sessions map[string]*serving.Session
 
 	swaps, swapFailures, modelEvents, modelEventsRejected, selected, partial atomic.Int64
@@ -396,7 +432,8 @@ func (s *rerankStage) load(dir string, check func(trainer.Manifest) error) (rera
 	if err != nil {
 		return reranker.Model{}, m.Manifest, err
 	}
-	model := reranker.Model{Version: m.Manifest.Version, Tokenizer: m.Tokenizer, Scorer: sess, MaxBatch: s.opts.maxBatch}
+	model := reranker.Model{Version: m.Manifest.Version, Tokenizer: m.Tokenizer, Scorer: sess, MaxBatch: s.opts.maxBatch,
+		Features: m.Manifest.FeatureNames()}
 	if err := model.Validate(); err != nil {
 		sess.Close()
 		return reranker.Model{}, m.Manifest, err
@@ -438,10 +475,51 @@ func (s *rerankStage) closeAll() {
 }
 
 func (s *rerankStage) prompt(_ context.Context, p schemas.Prompt) ([]schemas.Selection, error) {
-	if p.RequestID == "" || p.N < 1 {
-		return nil, nil // nothing to expect
+	if p.RequestID == "" || p.N < 1 || p.Purpose == schemas.PurposeTests {
+		return nil, nil // nothing to expect (a prompt for tests yields no candidates)
 	}
 	return nil, s.p.Expect(p.RequestID, int(p.N), time.Now())
+}
+
+// behavior records a candidate's behaviour and holds it (uncommitted) until its request's selection
+// is out, so a crash before that replays it with the request's candidates.
+func (s *rerankStage) behavior(ctx context.Context, b schemas.Behavior) ([]schemas.Selection, error) {
+	if b.RequestID == "" {
+		return nil, streams.Permanent(fmt.Errorf("behaviour of %s: no request id to join", b.CandidateID))
+	}
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.held[b.RequestID] = append(s.held[b.RequestID], ch)
+	s.mu.Unlock()
+	if err := s.p.AddBehavior(b, time.Now()); err != nil {
+		s.mu.Lock()
+		s.held[b.RequestID] = slices.DeleteFunc(s.held[b.RequestID], func(c chan struct{}) bool { return c == ch })
+		if len(s.held[b.RequestID]) == 0 {
+			delete(s.held, b.RequestID)
+		}
+		s.mu.Unlock()
+		if errors.Is(err, reranker.ErrSelected) {
+			return nil, nil // its request was selected without it: nothing left to do with it
+		}
+		return nil, streams.Permanent(err)
+	}
+	select {
+	case <-ch:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// release lets the behaviours held for a request be committed: its selection is out, or it was
+// dropped with no candidate.
+func (s *rerankStage) release(requestID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.held[requestID] {
+		close(ch)
+	}
+	delete(s.held, requestID)
 }
 
 func (s *rerankStage) candidate(ctx context.Context, c schemas.Candidate) ([]schemas.Score, error) {
@@ -542,6 +620,10 @@ func (s *rerankStage) flushLoop(ctx context.Context) error {
 			if sel.Partial {
 				s.partial.Add(1)
 			}
+			for _, ch := range s.held[sel.RequestID] {
+				close(ch)
+			}
+			delete(s.held, sel.RequestID)
 			r := s.waiting[sel.RequestID]
 			delete(s.waiting, sel.RequestID)
 			if r == nil {

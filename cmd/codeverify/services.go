@@ -56,29 +56,35 @@ func (a *app) executeCmd() *cobra.Command {
 func (a *app) sinkCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "sink",
-		Short: "Run the ClickHouse sink: verdicts → ClickHouse (consumer group " + sinkGroup + ")",
+		Short: "Run the ClickHouse sink: verdicts and behaviors → ClickHouse (consumer groups " + sinkGroup + ", " + behaviorSinkGroup + ")",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
 			reg := prometheus.NewRegistry()
 			var ready atomic.Bool
-			stop := a.serveObservability(cmd.Context(), reg, &ready)
+			stop := a.serveObservability(ctx, reg, &ready)
 			defer stop()
-			rows := prometheus.NewCounter(prometheus.CounterOpts{Name: "codeverify_sink_rows_total", Help: "verdicts inserted into ClickHouse"})
-			batches := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "codeverify_sink_batch_rows", Help: "rows per insert", Buckets: prometheus.ExponentialBuckets(1, 4, 8)})
-			reg.MustRegister(rows, batches)
+			rows := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codeverify_sink_rows_total", Help: "rows inserted into ClickHouse"}, []string{"table"})
+			refused := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codeverify_sink_dead_lettered_total", Help: "events refused as invalid and sent to their topic's dead-letter topic"}, []string{"table"})
+			batches := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "codeverify_sink_batch_rows", Help: "rows per insert", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}, []string{"table"})
+			reg.MustRegister(rows, refused, batches)
 			codecs, err := schemas.NewCodecs()
 			if err != nil {
 				return err
 			}
-			sink, err := a.openClickHouse(cmd.Context())
-			if err != nil {
+			// Not ready until ClickHouse answers; until then the sink waits instead of exiting.
+			sink, err := a.openClickHouseWhenUp(ctx, 500*time.Millisecond, 30*time.Second)
+			if err != nil || sink == nil {
 				return err
 			}
 			defer sink.Close()
 			ready.Store(true)
-			return a.runSink(cmd.Context(), codecs, sink, func(b []schemas.Verdict) {
-				rows.Add(float64(len(b)))
-				batches.Observe(float64(len(b)))
+			return a.runSinks(ctx, codecs, sink, sinkMetrics{
+				written: func(table string, n int) {
+					rows.WithLabelValues(table).Add(float64(n))
+					batches.WithLabelValues(table).Observe(float64(n))
+				},
+				rejected: func(table string, n int) { refused.WithLabelValues(table).Add(float64(n)) },
 			})
 		},
 	}

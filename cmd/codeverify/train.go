@@ -121,13 +121,18 @@ func (a *app) loadDataset(ctx context.Context, brokers []string, d *datasetFlags
 
 // buildDataset joins what was replayed (or read from an export) into the dataset, reporting on w.
 func buildDataset(rep *trainer.Replayed, d *datasetFlags, w io.Writer) (*trainer.Dataset, *trainer.Replayed, error) {
-	ds, err := trainer.Build(rep.Problems, rep.Candidates, rep.Verdicts, d.buildOptions())
+	ds, err := trainer.BuildWithBehaviors(rep.Problems, rep.Candidates, rep.Verdicts, rep.Behaviors, d.buildOptions())
 	if err != nil {
 		return nil, nil, err
 	}
 	s := ds.Stats
-	fmt.Fprintf(w, "replayed %d problems, %d candidates, %d verdicts (undecodable: %v)\n", len(rep.Problems), len(rep.Candidates), len(rep.Verdicts), rep.Undecodable)
-	fmt.Fprintf(w, "dataset %s: %d problems, %d examples (%d PASS, %d FAIL), %d pairs (k=%d)\n", ds.Hash[:12], s.Problems, s.Examples, s.Pass, s.Fail, s.Pairs, d.k)
+	fmt.Fprintf(w, "replayed %d problems, %d candidates, %d verdicts, %d behaviours (undecodable: %v)\n", len(rep.Problems), len(rep.Candidates), len(rep.Verdicts), len(rep.Behaviors), rep.Undecodable)
+	fmt.Fprintf(w, "dataset %s: %d problems, %d requests, %d examples (%d PASS, %d FAIL), %d pairs within requests (k=%d)\n", ds.Hash[:12], s.Problems, s.Requests, s.Examples, s.Pass, s.Fail, s.Pairs, d.k)
+	fmt.Fprintf(w, "  behaviour features (%d): %d examples with a behaviour, %d without (features of \"no tests\"), %d behaviours without a candidate; %d requests without a PASS×FAIL pair\n",
+		len(ds.Features.Names), s.ExamplesWithBehavior, s.ExamplesWithoutBehavior, s.BehaviorsWithoutCandidate, s.RequestsWithoutPairs)
+	if s.ExamplesWithBehavior == 0 {
+		fmt.Fprintf(w, "  warning: no candidate has a behaviour (nothing on the %s topic?): the features carry no signal\n", trainer.TopicBehaviors)
+	}
 	fmt.Fprintf(w, "  problems without PASS %d, without FAIL %d; duplicates dropped %d, filtered out %d, candidates without verdict %d, verdicts without candidate %d, candidates without problem %d\n",
 		s.ProblemsWithoutPass, s.ProblemsWithoutFail, s.DuplicatesDropped, s.FilteredOut, s.CandidatesWithoutVerdict, s.VerdictsWithoutCandidate, s.CandidatesWithoutProblem)
 	return ds, rep, nil
@@ -194,7 +199,10 @@ version under --models-dir, writes the metrics to ClickHouse and announces it on
 the manifest records it and eval --holdout evaluates on exactly that fold, so training K = 0…folds-1
 gives a 5-fold evaluation by problem. --cv N instead trains N models, one per fold held out, and
 reports the metrics over folds (nothing is registered). --from-export FILE trains on a codeverify
-export file instead of the topics (no broker; nothing is announced).`,
+export file instead of the topics (no broker; nothing is announced). Behaviours (topic "behaviors", by
+candidate id) give each candidate its behaviour features, computed per request over all its
+candidates exactly as the reranker computes them; pairs are PASS×FAIL within a request. After
+registering, the last line printed is the version's directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -268,6 +276,10 @@ export file instead of the topics (no broker; nothing is announced).`,
 	f.IntVar(&cfg.Arch.Heads, "heads", cfg.Arch.Heads, "attention heads")
 	f.IntVar(&cfg.Arch.FF, "ff", cfg.Arch.FF, "feed-forward width")
 	f.Float64Var(&cfg.Arch.Dropout, "dropout", cfg.Arch.Dropout, "dropout")
+	f.IntVar(&cfg.Arch.FeatureHidden, "feature-hidden", cfg.Arch.FeatureHidden, "hidden width of the behaviour-feature MLP (2 layers)")
+	f.Float64Var(&cfg.Arch.TextWeight, "text-weight", cfg.Arch.TextWeight, "scale of the token branch's energy; 0: no token branch (a features-only model, inputs: features)")
+	f.Float64Var(&cfg.Arch.TextDropout, "text-dropout", cfg.Arch.TextDropout, "training only: probability of dropping a row's token term, so the behaviour features must rank on their own")
+	f.BoolVar(&cfg.NoFeatures, "no-features", false, "train a code-only model (token inputs only), as before behaviour features")
 	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs (over the training pairs)")
 	f.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "pairs per step")
 	f.Float64Var(&cfg.LR, "lr", cfg.LR, "AdamW learning rate")
@@ -327,7 +339,8 @@ func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *traine
 	o := ds.Options
 	m := trainer.Manifest{
 		Version: trainer.NewVersion(created, ds.Hash), CreatedAt: created, CodeRevision: trainer.CodeRevision(),
-		Tokenizer: cfg.Tokenizer.Spec(), MaxLen: cfg.Tokenizer.MaxLen, Architecture: res.Arch, Training: res.Training, Metrics: res.Metrics,
+		Tokenizer: cfg.Tokenizer.Spec(), MaxLen: cfg.Tokenizer.MaxLen, Architecture: res.Arch, Inputs: res.Inputs, Features: res.Features,
+		Training: res.Training, Metrics: res.Metrics,
 		Dataset: trainer.DatasetInfo{Hash: ds.Hash, Stats: ds.Stats, K: o.K, Splits: o.Splits, Benchmarks: o.Benchmarks, Models: o.Models,
 			Consumed: rep.Consumed, Undecodable: rep.Undecodable, LabelsFrom: rep.LabelsFrom},
 	}
@@ -352,6 +365,12 @@ func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *traine
 		}
 		fmt.Printf("announced %s on topic %s\n", m.Version, trainer.TopicModels)
 	}
+	// The version's directory, alone on the last line, for scripts (make verifier).
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	fmt.Println(abs)
 	return dir, nil
 }
 

@@ -48,16 +48,26 @@ func normalizeCode(code string) string {
 	return strings.TrimRight(strings.Join(lines, "\n"), "\n")
 }
 
-type cacheKey struct{ problem, suite, code string }
+// cacheKey: tests is the generated tests' TestsHash for a dual result, "" for a verdict alone.
+type cacheKey struct{ problem, suite, code, tests string }
 
 func keyOf(p schemas.Problem, code string) cacheKey {
 	sum := sha256.Sum256([]byte(normalizeCode(code)))
-	return cacheKey{p.ProblemID, p.SuiteHash(), hex.EncodeToString(sum[:])}
+	return cacheKey{p.ProblemID, p.SuiteHash(), hex.EncodeToString(sum[:]), ""}
 }
 
-// cacheable: a timeout depends on limits and load, not only on the program; errors are no label.
+// cacheable: a timeout depends on limits and load, not only on the program (a generated test's
+// too); errors are no label.
 func cacheable(r Result) bool {
-	return r.Err == nil && r.Label != "" && r.Kind != schemas.KindTimeout
+	if r.Err != nil || r.Label == "" || r.Kind == schemas.KindTimeout {
+		return false
+	}
+	for _, g := range r.gen {
+		if g.Status == schemas.TestTimeout {
+			return false
+		}
+	}
+	return true
 }
 
 // verdictCache is an LRU of results plus single-flight for identical candidates running at once.
@@ -124,6 +134,35 @@ func (c *verdictCache) do(ctx context.Context, k cacheKey, exec func() Result) R
 	}
 	c.mu.Unlock()
 	return r
+}
+
+// peek returns the entry for k, if any, without counting a hit.
+func (c *verdictCache) peek(k cacheKey) (Result, bool) {
+	if c == nil {
+		return Result{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.m[k]
+	if !ok {
+		return Result{}, false
+	}
+	c.order.MoveToFront(el)
+	r := el.Value.(*cacheEntry).r
+	r.Runtime = 0
+	return r, true
+}
+
+// offer remembers r for k when it is cacheable and k has no entry yet.
+func (c *verdictCache) offer(k cacheKey, r Result) {
+	if c == nil || !cacheable(r) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; !ok {
+		c.put(k, r)
+	}
 }
 
 func (c *verdictCache) put(k cacheKey, r Result) {

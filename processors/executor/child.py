@@ -10,12 +10,25 @@
 # the end line carrying the nonce, read from fd 4 after the last test.
 # Lines on fd 3: {"t":"phase"...} | {"t":"val","i":k,"v":enc} | {"t":"test","i":k,"ok":..}
 #              | {"t":"end","nonce":..,"tests":n}
+#
+# Generated tests (job "gen", same item shapes) run only after the end line, when the hidden
+# verdict is settled: stdout/stderr then go to /dev/null, the module namespace and the watched
+# modules are put back before each test, and each test has its own CPU limit (ITIMER_PROF) inside
+# a CPU budget for them all. Their lines follow the end line:
+#   {"t":"gstart"} | {"t":"gval","i":k,"v":enc} | {"t":"gtest","i":k,"ok":..,"kind":..}
+#   | {"t":"gstop","i":k} (budget spent: k and the rest did not run) | {"t":"gend","tests":n}
+# A gen-only job ("gen_only": a continuation after a generated test ended the process) loads the
+# program and runs only the generated tests, with no end line.
 
 import builtins as _b
 import json as _json
 import os as _os
 import sys as _sys
 import types as _types
+import resource as _resource
+import signal as _signal
+import time as _time
+import operator as _operator
 
 
 def _make(stdlib):
@@ -173,7 +186,7 @@ def _make(stdlib):
             return "memory"
         return "exception"
 
-    def finish(n):
+    def finish(n, gen=None):
         for f in (stdout, stderr):
             try:
                 f.flush()
@@ -194,6 +207,8 @@ def _make(stdlib):
         except BaseException_:
             nonce = ""
         frame({"t": "end", "nonce": nonce, "tests": n})
+        if gen:
+            run_gen(gen, None, code_co[0])
         exit_(0)
 
     # Snapshot of what nonce-path asserts rely on; restored before each of them so that a
@@ -231,6 +246,8 @@ def _make(stdlib):
 
         items = job["items"]
         entry = job["entry"]
+        gen = job.get("gen")
+        gen_conf[0] = job
         phases = [("imports", job["imports"]), ("code", job["code"]), ("setup", job["setup"])]
         for name, src in phases:
             if not src:
@@ -240,6 +257,8 @@ def _make(stdlib):
             except (SyntaxError_, ValueError_) as e:
                 frame({"t": "phase", "name": name, "kind": "syntax", "msg": describe(e)})
                 finish(0)
+            if name == "code":
+                code_co[0] = code
             try:
                 exec_(code, ns)
             except BaseException_ as e:
@@ -281,6 +300,159 @@ def _make(stdlib):
                     frame({"t": "test", "i": i, "ok": True, "kind": "none", "msg": ""})
             except BaseException_ as e:  # SystemExit/KeyboardInterrupt fail the test too
                 frame({"t": "test", "i": i, "ok": False, "kind": kind_of(e), "msg": describe(e)})
-        finish(len_(items))
+        if job.get("gen_only"):
+            for f in (stdout, stderr):
+                try:
+                    f.flush()
+                except BaseException_:
+                    pass
+            run_gen(gen, ns, None)
+        finish(len_(items), gen)
+
+    class GenTimeout(BaseException_):
+        pass
+
+    def on_timer(signum, frm):
+        # Two periodic timers run through the whole phase (arming per test costs 4 syscalls); a
+        # tick only counts while a test (or the program's load) runs, against that test's start.
+        if not active[0]:
+            return
+        if signum == SIGPROF_:
+            if process_time() - t0[0] <= lim[0]:
+                return
+        elif monotonic() - w0[0] <= 5 * lim[0] + 0.2:
+            return
+        fired[0] = True
+        raise GenTimeout()
+
+    fired, active, t0, w0, lim = [False], [False], [0.0], [0.0], [0.0]
+    risky = [False]  # the previous test may have changed the watched modules
+    gen_conf = [None]
+    code_co = [None]
+    setitimer, ITIMER_PROF, ITIMER_REAL = _signal.setitimer, _signal.ITIMER_PROF, _signal.ITIMER_REAL
+    SIGPROF_ = _signal.SIGPROF
+    process_time, monotonic = _time.process_time, _time.monotonic
+
+    def arm(cpu_s, now):
+        # CPU time is the limit (load does not inflate it); a wall limit well above it catches
+        # a test that sleeps or waits.
+        lim[0], t0[0], w0[0], fired[0] = cpu_s, now, monotonic(), False
+        active[0] = True
+
+    def disarm():
+        active[0] = False
+    is_, all_, map_ = _operator.is_, all, map
+    dup2, open_, O_RDWR = _os.dup2, _os.open, _os.O_RDWR
+
+    def unchanged(d, keys, vals):
+        return len_(d) == len_(keys) and all_(map_(is_, keys, d)) and all_(map_(is_, vals, d.values()))
+
+    def run_gen(gen, ns, co):
+        """Runs the generated tests and ends the process. With co (after the hidden tests) the
+        program is first executed again in a fresh module, so that nothing the hidden tests did to
+        its globals reaches these tests; a gen-only job passes the namespace it just loaded."""
+        job = gen_conf[0]
+        per_test, budget_s, flush_every = job["gen_test_s"], job["gen_cpu_s"], job["gen_flush"]
+        buf = []
+
+        def flush():
+            if buf:
+                data = "".join(buf).encode()
+                del buf[:]
+                while data:
+                    data = data[write(3, data):]
+        try:
+            devnull = open_("/dev/null", O_RDWR)
+            dup2(devnull, 1)
+            dup2(devnull, 2)
+            lim = _resource.getrlimit(_resource.RLIMIT_CPU)
+            _resource.setrlimit(_resource.RLIMIT_CPU, (lim[1], lim[1]))
+            _signal.signal(_signal.SIGPROF, on_timer)
+            _signal.signal(_signal.SIGALRM, on_timer)
+            tick = per_test / 4
+            setitimer(ITIMER_PROF, tick, tick)
+            setitimer(ITIMER_REAL, tick, tick)
+            start = process_time()
+            if co is not None:
+                mod = _types.ModuleType("__main__")
+                mod.__dict__["__builtins__"] = _b
+                _sys.modules["__main__"] = mod
+                ns = mod.__dict__
+                try:
+                    arm(budget_s, start)
+                    exec_(co, ns)
+                    disarm()
+                except BaseException_:
+                    disarm()
+                    frame({"t": "gnoload"})
+                    exit_(0)
+            frame({"t": "gstart"})
+            # What a test may not change for the tests after it: the program's globals and the
+            # watched modules (builtins, math...), compared by identity, put back when changed.
+            nkeys, nvals = list_(ns), list_(ns.values())
+            nsnap = dict_(ns)
+            msnaps = [(m.__dict__, list_(d), list_(d.values())) for m, d in snap]
+            n = len_(gen)
+            for i, it in enumerate_(gen):
+                now = process_time()
+                if now - start > budget_s:
+                    buf.append('{"t":"gstop","i":%d}\n' % i)
+                    break
+                if not unchanged(ns, nkeys, nvals):
+                    ns.clear()
+                    ns.update(nsnap)
+                # The watched modules are compared only after a test that could reach them: one
+                # the zygote found naming nothing risky ("r" false) cannot (see zygote.py).
+                if risky[0]:
+                    for md, keys, vals in msnaps:
+                        if not unchanged(md, keys, vals):
+                            restore(ns, {})
+                            break
+                risky[0] = it.get("r", True)
+                try:
+                    arm(per_test, now)
+                    if "e" in it:
+                        c = it.get("c")
+                        if c is None:
+                            c = compile_(it["e"], "<gen %d>" % i, "eval", dont_inherit=True)
+                        v = eval_(c, ns)
+                        disarm()
+                        if fired[0]:
+                            raise GenTimeout()
+                        budget[0] = 200000
+                        line = '{"t":"gval","i":%d,"v":' % i + enc(v, 0) + "}\n"
+                    else:
+                        g = dict_(ns)
+                        for k, f in list_(g.items()):
+                            if type_(f) is _types.FunctionType and getattr_(f, "__module__", None) == "__main__":
+                                g[k] = guard(f)
+                        c = it.get("c")
+                        if c is None:
+                            c = compile_(it["s"], "<gen %d>" % i, "exec", dont_inherit=True)
+                        exec_(c, g)
+                        disarm()
+                        if fired[0]:
+                            raise GenTimeout()
+                        line = '{"t":"gtest","i":%d,"ok":true,"kind":"none"}\n' % i
+                except BaseException_ as e:  # SystemExit and KeyboardInterrupt included
+                    disarm()
+                    k = "timeout" if fired[0] or isinstance_(e, GenTimeout) else kind_of(e)
+                    line = '{"t":"gtest","i":%d,"ok":false,"kind":"%s"}\n' % (i, k)
+                buf.append(line)
+                if len_(buf) >= flush_every:
+                    flush()
+            else:
+                buf.append('{"t":"gend","tests":%d,"cpu":%d,"cpu0":%d}\n' % (n, int((process_time() - start) * 1e6), int(start * 1e6)))
+            disarm()
+            flush()
+        except BaseException_:
+            # The harness itself was hit (a late timer, memory): what was reported stands, Go
+            # runs the rest in a continuation.
+            try:
+                disarm()
+                flush()
+            except BaseException_:
+                pass
+        exit_(0)
 
     return run

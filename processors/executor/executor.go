@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -75,6 +76,11 @@ type Config struct {
 	// Backend: "zygote" (default: fork servers in namespaces, split asserts judged in Go) or
 	// "simple" (a fresh interpreter per candidate, the reference design of the first issue).
 	Backend string
+	// GenTestLimit is the CPU time of one generated test (Dual), default 100ms; GenTotalLimit the
+	// CPU time of all of a candidate's generated tests in one job, default 500ms (the tests it
+	// leaves unrun are timeouts). A candidate that loops on its tests costs up to GenTotalLimit.
+	GenTestLimit  time.Duration
+	GenTotalLimit time.Duration
 }
 
 // Backends.
@@ -92,6 +98,10 @@ type Result struct {
 	Tests   []schemas.TestOutcome // outcomes of the tests that ran, in order
 	Runtime time.Duration         // wall time of the process, interpreter start-up included
 	Err     error
+
+	phase      string                        // the program phase that failed (imports, code, setup), if one did
+	gen        []schemas.GeneratedTestResult // Dual: the generated tests' results
+	genRuntime time.Duration                 // Dual: wall time the generated tests took
 }
 
 // sandbox is how the process is isolated; chosen once in New by trying each in turn.
@@ -112,6 +122,10 @@ type Executor struct {
 	plans     sync.Map    // suite hash → plan
 	timeouts  sync.Map    // problem id + suite hash → calibrated timeout
 	cache     *verdictCache
+	dualCache *verdictCache // Dual results, keyed with the generated tests too
+	genPlans  sync.Map      // TestsHash → genPlan
+	// genPlanCount bounds genPlans (cleared when it passes genPlanCacheMax).
+	genPlanCount atomic.Int64
 }
 
 // New checks that the interpreter works and picks the strongest sandbox this kernel allows.
@@ -140,6 +154,12 @@ func New(cfg Config) (*Executor, error) {
 	if cfg.Backend == "" {
 		cfg.Backend = BackendZygote
 	}
+	if cfg.GenTestLimit <= 0 {
+		cfg.GenTestLimit = 100 * time.Millisecond
+	}
+	if cfg.GenTotalLimit <= 0 {
+		cfg.GenTotalLimit = 500 * time.Millisecond
+	}
 	if cfg.Backend != BackendZygote && cfg.Backend != BackendSimple {
 		return nil, fmt.Errorf("executor: unknown backend %q (zygote or simple)", cfg.Backend)
 	}
@@ -149,6 +169,8 @@ func New(cfg Config) (*Executor, error) {
 	}
 	if cfg.CacheSize > 0 {
 		e.cache = newVerdictCache(cfg.CacheSize)
+		// A dual result holds a result per generated test (~100): fewer of them fit the memory.
+		e.dualCache = newVerdictCache(max(cfg.CacheSize/20, 100))
 	}
 
 	// Resolve the real interpreter once: a launcher such as a pyenv shim needs an environment
@@ -243,12 +265,8 @@ func (e *Executor) Execute(ctx context.Context, p schemas.Problem, code string) 
 	if err := p.Validate(); err != nil {
 		return Result{Err: fmt.Errorf("%w: %v", ErrInvalidProblem, err)}
 	}
-	// Decided without running anything: there is no program to run.
-	if !utf8.ValidString(code) {
-		return Result{Label: schemas.Fail, Kind: schemas.KindSyntax, Detail: "code is not valid UTF-8"}
-	}
-	if strings.TrimSpace(code) == "" {
-		return Result{Label: schemas.Fail, Kind: schemas.KindSyntax, Detail: "code is empty"}
+	if r, decided := precheck(code); decided {
+		return r
 	}
 	if e.cache == nil {
 		return e.executeUncached(ctx, p, code)
@@ -267,12 +285,24 @@ func (e *Executor) Execute(ctx context.Context, p schemas.Problem, code string) 
 	})
 }
 
-// CacheStats reports how candidates were answered so far.
+// precheck decides what needs no run: there is no program to run.
+func precheck(code string) (Result, bool) {
+	if !utf8.ValidString(code) {
+		return Result{Label: schemas.Fail, Kind: schemas.KindSyntax, Detail: "code is not valid UTF-8"}, true
+	}
+	if strings.TrimSpace(code) == "" {
+		return Result{Label: schemas.Fail, Kind: schemas.KindSyntax, Detail: "code is empty"}, true
+	}
+	return Result{}, false
+}
+
+// CacheStats reports how candidates were answered so far (Execute and Dual together).
 func (e *Executor) CacheStats() CacheStats {
 	if e.cache == nil {
 		return CacheStats{}
 	}
-	return CacheStats{Executed: e.cache.stats.executed.Load(), MemoryHits: e.cache.stats.memory.Load(), StoreHits: e.cache.stats.store.Load()}
+	c, d := &e.cache.stats, &e.dualCache.stats
+	return CacheStats{Executed: c.executed.Load() + d.executed.Load(), MemoryHits: c.memory.Load() + d.memory.Load(), StoreHits: c.store.Load()}
 }
 
 // executeUncached runs the candidate (the caller validated p and code).
@@ -297,6 +327,11 @@ func (e *Executor) Verdict(ctx context.Context, p schemas.Problem, c schemas.Can
 	if r.Err != nil {
 		return schemas.Verdict{}, r.Err
 	}
+	return e.verdictOf(p, c, r, started), nil
+}
+
+// verdictOf fills every Verdict field from a Result that has a label.
+func (e *Executor) verdictOf(p schemas.Problem, c schemas.Candidate, r Result, started time.Time) schemas.Verdict {
 	kind := r.Kind
 	if r.Label == schemas.Pass {
 		kind = schemas.KindNone
@@ -320,7 +355,7 @@ func (e *Executor) Verdict(ctx context.Context, p schemas.Problem, c schemas.Can
 		TestSuiteHash: p.SuiteHash(),
 		CodeSHA256:    hex.EncodeToString(sum[:]),
 		ExecutedAtMs:  started.UnixMilli(),
-	}, nil
+	}
 }
 
 // job is what the harness reads on stdin before any candidate code runs.
@@ -563,79 +598,14 @@ func harnessKind(k string) bool {
 	return false
 }
 
-// label decides the Result from the frames and how the process ended. Order: a malformed frame
-// stream; else the first failure the harness reported (program order); else why the process was
-// stopped; else PASS only with every test frame, the end frame with this run's nonce, and exit 0.
+// label decides the simple backend's Result: its tests are all statements (nonce path), judged by
+// the one frame parser, labelItems.
 func (e *Executor) label(raw []byte, j job, x exitInfo, timeout time.Duration) Result {
-	fail := func(kind, detail string, tests []schemas.TestOutcome) Result {
-		return Result{Label: schemas.Fail, Kind: kind, Detail: detail, Tests: tests}
+	pl := plan{items: make([]item, len(j.Tests))}
+	for i, t := range j.Tests {
+		pl.items[i] = item{Stmt: t}
 	}
-	var tests []schemas.TestOutcome
-	var firstFail *frame
-	var end *frame
-	if len(raw) > frameCap {
-		return fail(schemas.KindException, "bad result frames: too large", nil)
-	}
-	// Frames are whole lines; a last line without its newline was cut short by a kill: ignored.
-	lines := strings.Split(string(raw), "\n")
-	for _, line := range lines[:len(lines)-1] {
-		var f frame
-		if err := json.Unmarshal([]byte(line), &f); err != nil {
-			return fail(schemas.KindException, "bad result frames: "+err.Error(), tests)
-		}
-		if end != nil {
-			return fail(schemas.KindException, "bad result frames: frame after end", tests)
-		}
-		switch f.T {
-		case "phase":
-			if !harnessKind(f.Kind) || firstFail != nil {
-				return fail(schemas.KindException, "bad result frames: unexpected phase frame", tests)
-			}
-			firstFail = &f
-		case "test":
-			if f.I != len(tests) || len(tests) >= len(j.Tests) || (!f.OK && !harnessKind(f.Kind)) {
-				return fail(schemas.KindException, "bad result frames: unexpected test frame", tests)
-			}
-			kind := f.Kind
-			if f.OK {
-				kind = schemas.KindNone
-			}
-			tests = append(tests, schemas.TestOutcome{Index: int32(f.I), Passed: f.OK, Kind: kind, Message: f.Msg})
-			if !f.OK && firstFail == nil {
-				firstFail = &f
-			}
-		case "end":
-			end = &f
-		default:
-			return fail(schemas.KindException, "bad result frames: unknown frame "+f.T, tests)
-		}
-	}
-
-	switch {
-	case firstFail != nil && firstFail.T == "phase":
-		return fail(firstFail.Kind, firstFail.Name+": "+firstFail.Msg, tests)
-	case firstFail != nil:
-		return fail(firstFail.Kind, fmt.Sprintf("test %d: %s", firstFail.I, firstFail.Msg), tests)
-	case x.outputLimit:
-		return fail(schemas.KindOutputLimit, fmt.Sprintf("output exceeded %d bytes", e.cfg.OutputBytes), tests)
-	case x.timedOut:
-		return fail(schemas.KindTimeout, fmt.Sprintf("wall timeout %v", timeout), tests)
-	case x.status.Signaled() && (x.status.Signal() == syscall.SIGXCPU ||
-		x.status.Signal() == syscall.SIGKILL && x.cpu >= time.Duration(j.Limits.CPUSeconds)*time.Second):
-		return fail(schemas.KindTimeout, fmt.Sprintf("cpu limit %ds", j.Limits.CPUSeconds), tests)
-	case x.status.Signaled() && x.maxRSS >= e.cfg.MemoryBytes/2,
-		end == nil && strings.Contains(x.tail, "MemoryError"):
-		return fail(schemas.KindMemory, "memory exhausted: "+exitDetail(x), tests)
-	case x.status.Signaled():
-		return fail(schemas.KindException, exitDetail(x), tests)
-	case end == nil || len(tests) != len(j.Tests) || end.Tests != len(j.Tests):
-		return fail(schemas.KindException, "exited before all tests ran: "+exitDetail(x), tests)
-	case end.Nonce != j.Nonce:
-		return fail(schemas.KindException, "bad result frames: wrong nonce", tests)
-	case x.status.ExitStatus() != 0:
-		return fail(schemas.KindException, exitDetail(x), tests)
-	}
-	return Result{Label: schemas.Pass, Kind: schemas.KindNone, Tests: tests}
+	return e.labelItems(raw, pl, j.Nonce, x, timeout, j.Limits.CPUSeconds)
 }
 
 func exitDetail(x exitInfo) string {

@@ -327,3 +327,40 @@ func (v pyValue) short() string {
 	}
 	return s
 }
+
+// canonicalKey renders a plain value so that values Python considers equal render alike: numbers
+// by value (1, 1.0, True), sets and dict items in sorted order. ok is false for a value that is
+// not plain, at any depth.
+func canonicalKey(v pyValue) (string, bool) {
+	switch v.k {
+	case pyOpaque:
+		return "", false
+	case pyList, pyTuple, pySet:
+		parts := make([]string, len(v.elems))
+		for n, e := range v.elems {
+			s, ok := canonicalKey(e)
+			if !ok {
+				return "", false
+			}
+			parts[n] = s
+		}
+		if v.k == pySet {
+			sort.Strings(parts)
+		}
+		open := map[pyKind]string{pyList: "l[", pyTuple: "t(", pySet: "F("}[v.k]
+		return open + strings.Join(parts, ",") + ")", true
+	case pyDict:
+		parts := make([]string, len(v.elems))
+		for n, e := range v.elems {
+			k, ok := canonicalKey(e)
+			x, ok2 := canonicalKey(v.vals[n])
+			if !ok || !ok2 {
+				return "", false
+			}
+			parts[n] = k + ":" + x
+		}
+		sort.Strings(parts)
+		return "d{" + strings.Join(parts, ",") + "}", true
+	}
+	return hashKey(v), true
+}

@@ -292,7 +292,7 @@ func readResponse(r io.Reader) ([]byte, []byte, error) {
 		return nil, nil, err
 	}
 	fl := binary.LittleEndian.Uint32(n[:])
-	if fl > frameCap+(1<<20) {
+	if fl > 2*frameCap+(1<<20) { // hidden tests' lines and generated tests' lines, each capped
 		return nil, nil, fmt.Errorf("frames of %d bytes", fl)
 	}
 	frames := make([]byte, fl)
@@ -312,6 +312,14 @@ type zjob struct {
 	HardS   float64        `json:"hard_wall_s"`
 	CPUS    float64        `json:"cpu_budget_s"`
 	Limits  map[string]any `json:"limits"`
+	// Generated tests (dual.go): run after the hidden tests' end line, or alone (GenOnly).
+	Gen      []zitem `json:"gen,omitempty"`
+	GenOnly  bool    `json:"gen_only,omitempty"`
+	GenTestS float64 `json:"gen_test_s,omitempty"`
+	GenCPUS  float64 `json:"gen_cpu_s,omitempty"`
+	GenWallS float64 `json:"gen_wall_s,omitempty"`
+	GenHardS float64 `json:"gen_hard_s,omitempty"`
+	GenFlush int     `json:"gen_flush,omitempty"`
 }
 
 type zitem struct {
@@ -328,6 +336,9 @@ type zresult struct {
 	Tail        string  `json:"tail"`
 	Clean       bool    `json:"clean"`
 	Error       string  `json:"error"`
+	GenAt       int     `json:"gen_at"`        // offset of the generated tests' lines in the frames; -1: none
+	GenTimedOut bool    `json:"gen_timed_out"` // killed at the generated tests' wall limit
+	GenS        float64 `json:"gen_s"`         // wall seconds from the hidden tests' end line on
 }
 
 // plan is a problem turned into items once (cached per suite hash).
@@ -375,32 +386,39 @@ func (z *zygotePool) plan(p schemas.Problem) plan {
 
 // execute runs one candidate, retrying on a fresh worker when the machinery failed.
 func (z *zygotePool) execute(ctx context.Context, p schemas.Problem, code string) Result {
+	r, _ := z.executeJob(ctx, p, code, nil)
+	return r
+}
+
+// executeJob is execute with generated tests (g may be nil): what the job reported about them
+// comes back separately; for a gen-only job the Result's label means nothing.
+func (z *zygotePool) executeJob(ctx context.Context, p schemas.Problem, code string, g *genRequest) (Result, genRun) {
 	var last error
 	for attempt := 0; attempt <= maxInfraRetries; attempt++ {
 		if attempt > 0 {
 			z.Retries.Add(1)
 		}
-		r := z.once(ctx, p, code)
+		r, gr := z.once(ctx, p, code, g)
 		if r.Err == nil || !errors.Is(r.Err, errInfra) {
-			return r
+			return r, gr
 		}
 		last = r.Err
 		if ctx.Err() != nil {
-			return Result{Err: ctx.Err()}
+			return Result{Err: ctx.Err()}, genRun{}
 		}
 	}
-	return Result{Err: last}
+	return Result{Err: last}, genRun{}
 }
 
-func (z *zygotePool) once(ctx context.Context, p schemas.Problem, code string) Result {
+func (z *zygotePool) once(ctx context.Context, p schemas.Problem, code string, g *genRequest) (Result, genRun) {
 	var w *worker
 	select {
 	case w = <-z.free:
 	case <-ctx.Done():
-		return Result{Err: ctx.Err()}
+		return Result{Err: ctx.Err()}, genRun{}
 	}
 	if w == nil {
-		return z.replace(nil, fmt.Errorf("%w: no worker", errInfra))
+		return z.replace(nil, fmt.Errorf("%w: no worker", errInfra)), genRun{}
 	}
 	timeout := z.e.timeout(p)
 	hard := timeout
@@ -417,20 +435,23 @@ func (z *zygotePool) once(ctx context.Context, p schemas.Problem, code string) R
 	for _, it := range pl.items {
 		j.Items = append(j.Items, zitem{E: it.Expr, S: it.Stmt})
 	}
+	if g != nil {
+		z.e.addGen(&j, g)
+	}
 	body, err := json.Marshal(j)
 	if err != nil {
 		z.free <- w
-		return Result{Err: err}
+		return Result{Err: err}, genRun{}
 	}
 	var nb [16]byte
 	if _, err := rand.Read(nb[:]); err != nil {
 		z.free <- w
-		return Result{Err: err}
+		return Result{Err: err}, genRun{}
 	}
 	nonce := hex.EncodeToString(nb[:])
 	start := time.Now()
 	if err := w.send(body, nonce); err != nil {
-		return z.replace(w, fmt.Errorf("%w: send: %v", errInfra, err))
+		return z.replace(w, fmt.Errorf("%w: send: %v", errInfra, err)), genRun{}
 	}
 	type resp struct {
 		hdr, frames []byte
@@ -449,15 +470,15 @@ func (z *zygotePool) once(ctx context.Context, p schemas.Problem, code string) R
 		z.kill(w) // the job is abandoned: the worker's state is unknown
 		<-got
 		z.refill()
-		return Result{Err: ctx.Err()}
+		return Result{Err: ctx.Err()}, genRun{}
 	}
 	elapsed := time.Since(start)
 	if rs.err != nil {
-		return z.replace(w, fmt.Errorf("%w: %v; zygote output: %.300s", errInfra, rs.err, w.stderr.String()))
+		return z.replace(w, fmt.Errorf("%w: %v; zygote output: %.300s", errInfra, rs.err, w.stderr.String())), genRun{}
 	}
 	var zr zresult
 	if err := json.Unmarshal(rs.hdr, &zr); err != nil || zr.Error != "" {
-		return z.replace(w, fmt.Errorf("%w: bad response %q: %v", errInfra, rs.hdr, err))
+		return z.replace(w, fmt.Errorf("%w: bad response %q: %v", errInfra, rs.hdr, err)), genRun{}
 	}
 	w.jobs++
 	if !zr.Clean || w.jobs >= recycleAfter {
@@ -468,9 +489,24 @@ func (z *zygotePool) once(ctx context.Context, p schemas.Problem, code string) R
 	}
 	x := exitInfo{timedOut: zr.TimedOut, outputLimit: zr.OutputLimit, status: syscall.WaitStatus(zr.Status),
 		cpu: time.Duration(zr.CPU * float64(time.Second)), maxRSS: zr.MaxRSS, tail: zr.Tail}
-	r := z.e.labelItems(rs.frames, pl, nonce, x, timeout, int64(math.Ceil(timeout.Seconds()))+1)
+	frames := rs.frames
+	var gr genRun
+	if g != nil && zr.GenAt >= 0 && zr.GenAt <= len(frames) {
+		gr = genRun{frames: frames[zr.GenAt:], timedOut: zr.GenTimedOut, x: x, wall: elapsed}
+		frames = frames[:zr.GenAt]
+		if !g.only {
+			gr.wall = time.Duration(zr.GenS * float64(time.Second))
+			// The hidden tests ended with their end line, where the child used to exit 0: their
+			// label is decided as of that moment, whatever the generated tests did afterwards.
+			x = exitInfo{outputLimit: zr.OutputLimit, cpu: x.cpu, maxRSS: x.maxRSS, tail: x.tail}
+			elapsed -= time.Duration(zr.GenS * float64(time.Second))
+		}
+	} else if g != nil {
+		gr = genRun{timedOut: zr.GenTimedOut, x: x}
+	}
+	r := z.e.labelItems(frames, pl, nonce, x, timeout, int64(math.Ceil(timeout.Seconds()))+1)
 	r.Runtime = elapsed
-	return r
+	return r, gr
 }
 
 // replace retires w (if any) and puts a fresh worker in its slot; err is returned as the Result.
@@ -524,8 +560,10 @@ func (w *worker) send(body []byte, nonce string) error {
 	return nil
 }
 
-// labelItems decides the Result from the child's lines and how it ended. Same order of rules as
-// label (simple backend); split items are judged here against expected values the sandbox never saw.
+// labelItems decides the Result from the child's lines and how it ended (both backends). Order: a
+// malformed line stream; else the first failure reported (program order); else why the process
+// was stopped; else PASS only with every test's line, the end line with this run's nonce, and exit
+// 0. Split items are judged here against expected values the sandbox never saw.
 func (e *Executor) labelItems(raw []byte, pl plan, nonce string, x exitInfo, timeout time.Duration, cpuLimit int64) Result {
 	fail := func(kind, detail string, tests []schemas.TestOutcome) Result {
 		return Result{Label: schemas.Fail, Kind: kind, Detail: detail, Tests: collapse(pl, tests)}
@@ -568,7 +606,7 @@ func (e *Executor) labelItems(raw []byte, pl plan, nonce string, x exitInfo, tim
 					return fail(schemas.KindException, "bad result frames: unexpected test frame", tests)
 				}
 				o.Passed, o.Kind, o.Message = false, f.Kind, f.Msg
-			case f.T == "test" && it.Stmt == "":
+			case f.T == "test" && it.Expr != "":
 				return fail(schemas.KindException, "bad result frames: a split test reported ok", tests)
 			case f.T == "val":
 				if it.Expr == "" {
@@ -596,7 +634,9 @@ func (e *Executor) labelItems(raw []byte, pl plan, nonce string, x exitInfo, tim
 	}
 	switch {
 	case phase != nil:
-		return fail(phase.Kind, phase.Name+": "+phase.Msg, tests)
+		r := fail(phase.Kind, phase.Name+": "+phase.Msg, tests)
+		r.phase = phase.Name
+		return r
 	case firstFail != nil:
 		idx := firstFail.Index
 		if pl.checkStyle {

@@ -302,6 +302,13 @@ def wipe_tmp():
     return ok
 
 
+def gen_limits(job, pid, now):
+    """Wall deadline, hard wall limit and CPU budget (all since the job's start) of the generated
+    tests, which begin now."""
+    return (now + job["gen_wall_s"], now + job["gen_hard_s"],
+            child_cpu(pid) + job["gen_cpu_s"] + job["gen_test_s"])
+
+
 def run_job(job, nonce_fd):
     limits = job["limits"]
     res_r, res_w = os.pipe()
@@ -320,7 +327,10 @@ def run_job(job, nonce_fd):
             os.dup2(nonce_fd, 4)
             os.closerange(5, 1 << 16)
             os.chdir(work)
-            for res, soft, hard in ((resource.RLIMIT_CPU, limits["cpu_s"], limits["cpu_s"] + 1),
+            # The generated tests' CPU comes on top of the hidden tests' limit; the child raises
+            # its soft limit to the hard one when they start.
+            cpu_hard = limits["cpu_s"] + 1 + limits.get("cpu_gen_s", 0)
+            for res, soft, hard in ((resource.RLIMIT_CPU, limits["cpu_s"], cpu_hard),
                                     (resource.RLIMIT_AS, limits["as_bytes"], limits["as_bytes"]),
                                     (resource.RLIMIT_FSIZE, limits["fsize_bytes"], limits["fsize_bytes"]),
                                     (resource.RLIMIT_NOFILE, limits["nofile"], limits["nofile"]),
@@ -341,10 +351,25 @@ def run_job(job, nonce_fd):
     frames = bytearray()
     tail = bytearray()
     total = 0
-    timed_out = output_limit = False
+    timed_out = output_limit = gen_timed_out = False
     deadline = job["wall_s"]
     hard, cpu_budget = job["hard_wall_s"], job["cpu_budget_s"]
     start = time.monotonic()
+    # Generated tests: their lines follow the hidden tests' end line and are kept apart (gen,
+    # capped on their own), and from that end line on the time limits are theirs: gen_wall_s,
+    # extended up to gen_hard_s while the child has not used their CPU budget (a loaded machine
+    # starves it; a test stuck in C code that no signal interrupts burns it). gen_at is where they
+    # begin in the frames sent back, -1 when they never began.
+    dual = bool(job.get("gen"))
+    gen = bytearray()
+    gen_at = -1
+    gen_start = None
+    scan = 0
+    # A gen-only job loads the program under the hidden tests' limit, then its tests get theirs.
+    wait_gstart = bool(job.get("gen_only"))
+    if wait_gstart:
+        gen_at = 0
+        hard = deadline
     open_fds = [res_r, out_r]
     status, ru = None, None
     while True:
@@ -354,7 +379,10 @@ def run_job(job, nonce_fd):
             if deadline < hard and child_cpu(pid) < cpu_budget:
                 deadline = min(hard, deadline + max(0.05, cpu_budget / 2))
                 continue
-            timed_out = True
+            if gen_at >= 0:
+                gen_timed_out = True
+            else:
+                timed_out = True
             break
         watch = open_fds + ([pidfd] if pidfd is not None else [])
         r, _, _ = select.select(watch, [], [], min(left, 0.05 if pidfd is None else left))
@@ -370,8 +398,29 @@ def run_job(job, nonce_fd):
             if not data:
                 open_fds.remove(fd)
             elif fd == res_r:
+                if gen_at >= 0:
+                    if len(gen) <= FRAME_CAP:
+                        gen += data
+                    if wait_gstart and gen.find(b'{"t":"gstart"') >= 0:
+                        wait_gstart = False
+                        gen_start = time.monotonic()
+                        deadline, hard, cpu_budget = gen_limits(job, pid, gen_start - start)
+                    continue
                 if len(frames) <= FRAME_CAP:
                     frames += data
+                if dual:
+                    at = frames.find(b'{"t":"end"', scan)
+                    nl = frames.find(b"\n", at) if at >= 0 else -1
+                    if nl >= 0:
+                        gen += frames[nl + 1:]
+                        del frames[nl + 1:]
+                        gen_at = len(frames)
+                        gen_start = time.monotonic()
+                        deadline, hard, cpu_budget = gen_limits(job, pid, gen_start - start)
+                    elif at < 0:
+                        scan = max(0, len(frames) - 16)
+                    else:
+                        scan = at
             else:
                 total += len(data)
                 tail += data
@@ -393,8 +442,9 @@ def run_job(job, nonce_fd):
             if not data:
                 break
             if fd == res_r:
-                if len(frames) <= FRAME_CAP:
-                    frames += data
+                buf = gen if gen_at >= 0 else frames
+                if len(buf) <= FRAME_CAP:
+                    buf += data
             else:
                 total += len(data)
                 tail += data
@@ -406,7 +456,13 @@ def run_job(job, nonce_fd):
     if pidfd is not None:
         os.close(pidfd)
     clean = wipe_tmp()
+    if gen_at > 0:
+        frames += gen
+    elif gen_at == 0:
+        frames = gen
     return {"status": status, "timed_out": timed_out, "output_limit": output_limit,
+            "gen_at": gen_at, "gen_timed_out": gen_timed_out,
+            "gen_s": time.monotonic() - gen_start if gen_start is not None else 0.0,
             "cpu": ru.ru_utime + ru.ru_stime, "maxrss": ru.ru_maxrss * 1024,
             "tail": tail[-TAIL:].decode("utf-8", "replace"), "clean": clean,
             "wall": time.monotonic() - start}, bytes(frames)
@@ -419,10 +475,58 @@ del _hns
 ready = dict(facts)
 ready["ready"] = True
 ready["python"] = sys.version.split()[0]
-CODES = {}  # (index, test source) → compiled code, shared by every job of the suite (trusted test code only)
+# Compiled test code, shared by every job: (index, source) of the problems' own tests, ("g", source)
+# of generated asserts. Generated asserts are model output: compiling one runs none of it, and only
+# short ones are compiled here (a longer one the child compiles itself, inside its limits).
+CODES = {}
+GEN_COMPILE_MAX = 2000
 gc.collect()
 gc.freeze()  # objects made so far are never touched by the collector: children keep them shared
 respond(ready, b"")
+
+
+# Names through which an expression can reach the builtins or a module's namespace to change
+# them; a generated assert naming none of them (and no dunder name, at any depth) cannot, and the
+# child then skips comparing the watched modules after it. A statement always counts as risky.
+RISKY = frozenset(("setattr", "delattr", "globals", "vars", "locals", "exec", "eval", "compile",
+                   "getattr", "breakpoint", "builtins", "sys", "importlib", "gc", "ctypes", "operator",
+                   "functools", "inspect", "types", "copyreg", "open"))
+
+
+def risky(co):
+    for name in co.co_names:
+        if name.startswith("__") or name in RISKY:
+            return True
+    for c in co.co_consts:
+        if type(c) is types.CodeType and risky(c):
+            return True
+    return False
+
+
+def attach_code(items, gen):
+    for i, it in enumerate(items):
+        e, st = it.get("e"), it.get("s")
+        key = ("g", e, st) if gen else (i, e, st)
+        got = CODES.get(key)
+        if got is None:
+            if len(CODES) > 50000:
+                CODES.clear()
+            co = False  # the child compiles it and reports the error as before
+            if not gen or len(e or st or "") <= GEN_COMPILE_MAX:
+                try:
+                    if e is not None:
+                        co = compile(e, "<gen>" if gen else "<test %d>" % i, "eval", dont_inherit=True)
+                    else:
+                        co = compile(st, "<gen>" if gen else "<test %d>" % i, "exec", dont_inherit=True)
+                except Exception:
+                    pass
+            got = (co, co is False or e is None or risky(co))
+            CODES[key] = got
+        if got[0] is not False:
+            it["c"] = got[0]
+            if gen:
+                it["r"] = got[1]
+
 
 while True:
     msg, fds, _, _ = socket.recv_fds(CTRL, 4, 1, socket.MSG_WAITALL)
@@ -430,22 +534,8 @@ while True:
         os._exit(0)
     (n,) = struct.unpack("<I", msg)
     job = json.loads(read_exact(n))
-    for i, it in enumerate(job["items"]):
-        key = (i, it.get("e"), it.get("s"))
-        co = CODES.get(key)
-        if co is None:
-            if len(CODES) > 20000:
-                CODES.clear()
-            try:
-                if "e" in it:
-                    co = compile(it["e"], "<test %d>" % i, "eval", dont_inherit=True)
-                else:
-                    co = compile(it["s"], "<test %d>" % i, "exec", dont_inherit=True)
-            except Exception:
-                co = False  # the child compiles it and reports the error as before
-            CODES[key] = co
-        if co is not False:
-            it["c"] = co
+    attach_code(job["items"], False)
+    attach_code(job.get("gen") or (), True)
     if len(fds) != 1:
         respond({"error": "no nonce pipe"}, b"")
         continue

@@ -131,7 +131,7 @@ func ValidatePrompt(p schemas.Prompt) error {
 		return fmt.Errorf("%w: empty request_id", ErrInvalidPrompt)
 	case p.ProblemID == "":
 		return fmt.Errorf("%w: %s: empty problem_id", ErrInvalidPrompt, p.RequestID)
-	case p.N <= 0 || p.N > 100000:
+	case p.N < 0 || p.N > 100000 || (p.N == 0 && p.Purpose != schemas.PurposeTests): // tests: 0 takes the model's
 		return fmt.Errorf("%w: %s: n=%d", ErrInvalidPrompt, p.RequestID, p.N)
 	case p.Temperature < 0 || p.TopP < 0 || p.TopP > 1 || p.MaxTokens < 0:
 		return fmt.Errorf("%w: %s: sampling parameters out of range", ErrInvalidPrompt, p.RequestID)
@@ -148,8 +148,12 @@ type sample struct {
 }
 
 // Process samples p.N completions and returns one Candidate per sample, ordered by sample index,
-// with ids derived from (request id, sample index). Errors wrapping ErrPermanent never succeed.
+// with ids derived from (request id, sample index). Errors wrapping ErrPermanent never succeed. A
+// prompt for tests yields no candidates: the TestProcessor answers it.
 func (g *Generator) Process(ctx context.Context, p schemas.Prompt) ([]schemas.Candidate, error) {
+	if p.Purpose == schemas.PurposeTests {
+		return nil, nil
+	}
 	if err := ValidatePrompt(p); err != nil {
 		g.rec.PromptFailed("invalid")
 		return nil, err

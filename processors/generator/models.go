@@ -50,6 +50,36 @@ type Model struct {
 	// MBPPShots are the MBPP task ids of the few-shot examples (DeepSeek-Coder's eval uses 2, 3, 4);
 	// empty takes that default, [-1] means zero-shot.
 	MBPPShots []int `yaml:"mbpp_shots"`
+	// Tests say how the model is sampled for generated tests (the "tests" purpose).
+	Tests TestSettings `yaml:"tests"`
+}
+
+// TestSettings sample a model for generated tests. Zero values take CodeT's: 100 samples at
+// temperature 0.8, top_p 0.95, up to 300 tokens. A tests Prompt's own non-zero values win.
+type TestSettings struct {
+	N           int32   `yaml:"n"`
+	Temperature float64 `yaml:"temperature"`
+	TopP        float64 `yaml:"top_p"`
+	MaxTokens   int32   `yaml:"max_tokens"`
+}
+
+func (t TestSettings) withDefaults() (TestSettings, error) {
+	if t.N < 0 || t.Temperature < 0 || t.TopP < 0 || t.TopP > 1 || t.MaxTokens < 0 {
+		return t, fmt.Errorf("tests: n, temperature, top_p or max_tokens out of range: %+v", t)
+	}
+	if t.N == 0 {
+		t.N = 100
+	}
+	if t.Temperature == 0 {
+		t.Temperature = 0.8
+	}
+	if t.TopP == 0 {
+		t.TopP = 0.95
+	}
+	if t.MaxTokens == 0 {
+		t.MaxTokens = 300
+	}
+	return t, nil
 }
 
 // ModelsFile is the models YAML file.
@@ -126,6 +156,10 @@ func (m Model) withDefaults() (Model, error) {
 	}
 	if len(m.MBPPShots) == 0 {
 		m.MBPPShots = []int{2, 3, 4}
+	}
+	var err error
+	if m.Tests, err = m.Tests.withDefaults(); err != nil {
+		return m, fmt.Errorf("%s: %w", m.Name, err)
 	}
 	return m, nil
 }

@@ -10,22 +10,29 @@ import (
 	"strconv"
 )
 
-// ProblemResult is one problem's drawn candidates: execution labels and verifier energies, in the
-// same order, with candidate ids for the deterministic tie break.
+// ProblemResult is one problem's drawn candidates: execution labels, verifier energies and the other
+// selection methods' inputs, in the same order, with candidate ids for the deterministic tie break.
 type ProblemResult struct {
 	ProblemID string
 	IDs       []string
 	Pass      []bool
-	Energy    []float32
+	Energy    []float32 // the verifier's
+	// CodeTPool marks the candidates of CodeT's best groups (CodeT picks uniformly among them);
+	// nil when the evaluation ran no generated tests.
+	CodeTPool []bool
+	// CodeEnergy is the code-only model's energies; nil when the evaluation had none.
+	CodeEnergy []float32
 }
 
-// ProblemValues is one problem's contribution to the three figures. It is what ClickHouse computes
-// per problem in SQL, so the bootstrap can resample either source.
+// ProblemValues is one problem's contribution to the figures. It is what ClickHouse computes per
+// problem in SQL, so the bootstrap can resample either source.
 type ProblemValues struct {
 	ProblemID string
 	Baseline  float64 // fraction of the drawn candidates that pass
 	Oracle    float64 // 1 when any passes
 	Verifier  float64 // 1 when the min-energy candidate passes
+	CodeT     float64 // fraction of CodeT's best groups that pass (its expected pass@1)
+	Energy    float64 // 1 when the code-only model's min-energy candidate passes
 }
 
 // Interval is a point estimate with a bootstrap confidence interval.
@@ -35,19 +42,25 @@ type Interval struct {
 
 func (i Interval) String() string { return fmt.Sprintf("%.4f [%.4f, %.4f]", i.Value, i.Low, i.High) }
 
-// EvalResult holds the three figures of the seed's Stage 4.
+// EvalResult holds the figures of every selection method over the same draw.
 type EvalResult struct {
 	Problems int
 	Baseline Interval // expected pass rate of a uniformly random candidate
 	Oracle   Interval // any candidate passes
 	Verifier Interval // the min-energy candidate passes
 	Gain     Interval // Verifier − Baseline, from the same (paired) resamples
+	CodeT    Interval // expected pass rate of a random candidate of CodeT's best groups
+	Energy   Interval // the code-only model's min-energy candidate passes
+	// VerifierMinusCodeT is Verifier − CodeT, from the same (paired) resamples.
+	VerifierMinusCodeT Interval
 }
 
-// Values returns p's three per-problem values; the verifier's pick is Best (ties to the smaller id).
+// Values returns p's per-problem values; a model's pick is Best (ties to the smaller id).
 func Values(p ProblemResult) (ProblemValues, error) {
-	if len(p.Pass) == 0 || len(p.Pass) != len(p.Energy) || (p.IDs != nil && len(p.IDs) != len(p.Pass)) {
-		return ProblemValues{}, fmt.Errorf("eval: problem %s: %d labels, %d energies, %d ids", p.ProblemID, len(p.Pass), len(p.Energy), len(p.IDs))
+	if len(p.Pass) == 0 || len(p.Pass) != len(p.Energy) || (p.IDs != nil && len(p.IDs) != len(p.Pass)) ||
+		(p.CodeTPool != nil && len(p.CodeTPool) != len(p.Pass)) || (p.CodeEnergy != nil && len(p.CodeEnergy) != len(p.Pass)) {
+		return ProblemValues{}, fmt.Errorf("eval: problem %s: %d labels, %d energies, %d ids, %d CodeT marks, %d code-only energies",
+			p.ProblemID, len(p.Pass), len(p.Energy), len(p.IDs), len(p.CodeTPool), len(p.CodeEnergy))
 	}
 	v := ProblemValues{ProblemID: p.ProblemID}
 	n := 0
@@ -62,6 +75,21 @@ func Values(p ProblemResult) (ProblemValues, error) {
 	}
 	if p.Pass[Best(p.Energy, p.IDs)] {
 		v.Verifier = 1
+	}
+	if p.CodeEnergy != nil && p.Pass[Best(p.CodeEnergy, p.IDs)] {
+		v.Energy = 1
+	}
+	pool, passing := 0, 0
+	for i, in := range p.CodeTPool {
+		if in {
+			pool++
+			if p.Pass[i] {
+				passing++
+			}
+		}
+	}
+	if pool > 0 {
+		v.CodeT = float64(passing) / float64(pool)
 	}
 	return v, nil
 }
@@ -86,10 +114,11 @@ func Bootstrap(problems []ProblemValues, resamples int, level float64, seed uint
 	if len(problems) == 0 {
 		return EvalResult{}, fmt.Errorf("eval: no problems")
 	}
-	const figures = 4 // baseline, oracle, verifier, verifier − baseline
+	// baseline, oracle, verifier, verifier − baseline, codet, energy, verifier − codet
+	const figures = 7
 	vals := make([][figures]float64, len(problems))
 	for i, p := range problems {
-		vals[i] = [figures]float64{p.Baseline, p.Oracle, p.Verifier, p.Verifier - p.Baseline}
+		vals[i] = [figures]float64{p.Baseline, p.Oracle, p.Verifier, p.Verifier - p.Baseline, p.CodeT, p.Energy, p.Verifier - p.CodeT}
 	}
 	mean := func(idx func(int) int) [figures]float64 {
 		var s [figures]float64
@@ -122,7 +151,8 @@ func Bootstrap(problems []ProblemValues, resamples int, level float64, seed uint
 		hi := boot[k][min(resamples-1, int(math.Ceil((1+level)/2*float64(resamples)))-1)]
 		return Interval{point[k], lo, hi}
 	}
-	return EvalResult{Problems: len(problems), Baseline: iv(0), Oracle: iv(1), Verifier: iv(2), Gain: iv(3)}, nil
+	return EvalResult{Problems: len(problems), Baseline: iv(0), Oracle: iv(1), Verifier: iv(2), Gain: iv(3),
+		CodeT: iv(4), Energy: iv(5), VerifierMinusCodeT: iv(6)}, nil
 }
 
 // EvalID names one evaluation by its content: the model version, the input (a content hash), the

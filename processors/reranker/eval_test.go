@@ -64,3 +64,28 @@ func TestBootstrapPaired(t *testing.T) {
 		t.Errorf("gain %v, verifier %v, baseline %v (%v)", r.Gain, r.Verifier, r.Baseline, err)
 	}
 }
+
+// CodeT's figure is its pool's pass rate and the code-only model's its min-energy pick; the
+// verifier's difference to CodeT shares the resamples.
+func TestEvaluateMethods(t *testing.T) {
+	ps := []ProblemResult{
+		{ProblemID: "a", IDs: []string{"0", "1", "2", "3"}, Pass: []bool{false, true, true, false}, Energy: []float32{1, 2, 3, 4},
+			CodeTPool: []bool{true, true, true, false}, CodeEnergy: []float32{4, 3, 1, 2}},
+		{ProblemID: "b", IDs: []string{"0", "1"}, Pass: []bool{true, false}, Energy: []float32{0, 1},
+			CodeTPool: []bool{false, true}, CodeEnergy: []float32{2, 2}}, // tie: id "0" passes
+	}
+	r, err := Evaluate(ps, 500, 0.95, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+	if !near(r.CodeT.Value, (2.0/3+0)/2) || !near(r.Energy.Value, 1) || !near(r.Verifier.Value, 0.5) ||
+		!near(r.VerifierMinusCodeT.Value, r.Verifier.Value-r.CodeT.Value) {
+		t.Errorf("%+v", r)
+	}
+	bad := ps[0]
+	bad.CodeTPool = []bool{true}
+	if _, err := Values(bad); err == nil {
+		t.Error("a CodeT pool of the wrong length accepted")
+	}
+}

@@ -21,6 +21,12 @@ type ReportRow struct {
 	Oracle       Interval
 	Verifier     Interval
 	Gain         Interval // Verifier − Baseline (paired bootstrap)
+	CodeT        Interval // CodeT's dual execution agreement; meaningful when HasCodeT
+	Energy       Interval // the code-only model; meaningful when HasEnergy
+	// VerifierMinusCodeT is Verifier − CodeT (paired bootstrap); meaningful when HasCodeT.
+	VerifierMinusCodeT Interval
+	HasCodeT           bool // the evaluation ran generated tests
+	HasEnergy          bool // a code-only model ran beside the verifier
 }
 
 // Report is what the HTML report shows: a table of evaluations and the plots of one of them.
@@ -241,16 +247,19 @@ line.axis { stroke: #666; }
 <h1>{{.Title}}</h1>
 {{if .Input}}<p>Input: <code>{{.Input}}</code></p>{{end}}
 <table id="evaluations">
-<thead><tr><th>model version</th><th>scope</th><th>n</th><th>problems</th><th>candidates</th><th>baseline pass@1</th><th>oracle pass@n</th><th>verifier pass@1</th><th>verifier − baseline</th><th>eval id</th></tr></thead>
+<thead><tr><th>model version</th><th>scope</th><th>n</th><th>problems</th><th>candidates</th><th>baseline pass@1</th><th>oracle pass@n</th><th>CodeT pass@1</th><th>energy pass@1</th><th>verifier pass@1</th><th>verifier − baseline</th><th>verifier − CodeT</th><th>eval id</th></tr></thead>
 <tbody>
 {{- range .Rows}}
-<tr class="evaluation"><td>{{.ModelVersion}}</td><td>{{.Scope}}</td><td>{{.N}}</td><td>{{.Problems}}</td><td>{{.Candidates}}</td><td>{{.Baseline}}</td><td>{{.Oracle}}</td><td>{{.Verifier}}</td><td>{{.Gain}}</td><td class="id">{{.EvalID}}</td></tr>
+<tr class="evaluation"><td>{{.ModelVersion}}</td><td>{{.Scope}}</td><td>{{.N}}</td><td>{{.Problems}}</td><td>{{.Candidates}}</td><td>{{.Baseline}}</td><td>{{.Oracle}}</td><td class="codet">{{if .HasCodeT}}{{.CodeT}}{{else}}—{{end}}</td><td class="energy">{{if .HasEnergy}}{{.Energy}}{{else}}—{{end}}</td><td>{{.Verifier}}</td><td>{{.Gain}}</td><td class="codet-gain">{{if .HasCodeT}}{{.VerifierMinusCodeT}}{{else}}—{{end}}</td><td class="id">{{.EvalID}}</td></tr>
 {{- end}}
 </tbody>
 </table>
-<p>Values are means over problems with 95% bootstrap intervals (resampling problems). Baseline: a
-uniformly random drawn candidate; oracle: any drawn candidate passes; verifier: the min-energy
-candidate (ties to the smaller candidate id) passes.</p>
+<p>Values are means over problems with 95% bootstrap intervals (resampling problems; one resampling
+for every column, so differences are paired). Baseline: a uniformly random drawn candidate; oracle:
+any drawn candidate passes; CodeT: a random candidate of the best dual execution agreement groups
+on the generated tests (— when the evaluation ran none); energy: the code-only model's min-energy
+candidate (— when none ran); verifier: the min-energy candidate of the evaluated model (ties to the
+smaller candidate id) passes.</p>
 {{if .HasPlots}}
 <h2>Energy of PASS and FAIL candidates{{if .Plotted}} ({{.Plotted}}){{end}}</h2>
 <p>{{.PassTotal}} PASS (green) and {{.FailTotal}} FAIL (red) candidates in {{len .Hist.Pass}} shared bins; lower energy means the verifier expects a PASS.</p>

@@ -36,7 +36,8 @@ func TestWriteHTML(t *testing.T) {
 	r := Report{
 		Title: "Stage 4", Input: "in.jsonl", Plotted: "v1", Problems: htmlProblems(), Bins: 4,
 		Rows: []ReportRow{
-			{ModelVersion: "v1", Scope: "all", N: 4, Problems: 4, Candidates: 8, Baseline: Interval{0.2917, 0.1, 0.5}, Oracle: Interval{0.5, 0.25, 0.75}, Verifier: Interval{0.5, 0, 1}},
+			{ModelVersion: "v1", Scope: "all", N: 4, Problems: 4, Candidates: 8, Baseline: Interval{0.2917, 0.1, 0.5}, Oracle: Interval{0.5, 0.25, 0.75}, Verifier: Interval{0.5, 0, 1},
+				HasCodeT: true, CodeT: Interval{0.4375, 0.2, 0.7}, VerifierMinusCodeT: Interval{0.0625, -0.1, 0.3}},
 			{ModelVersion: `<b>v&2</b>`, EvalID: "abc", Scope: "all", N: 4, Problems: 4, Candidates: 8},
 		},
 	}
@@ -45,6 +46,10 @@ func TestWriteHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
+	if !strings.Contains(out, `<td class="codet">0.4375 [0.2000, 0.7000]</td>`) || !strings.Contains(out, `<td class="codet-gain">0.0625 [-0.1000, 0.3000]</td>`) ||
+		strings.Count(out, `<td class="energy">—</td>`) != 2 || strings.Count(out, `<td class="codet">—</td>`) != 1 {
+		t.Errorf("the table's CodeT and energy columns: want the first row's CodeT figures and — where a method did not run")
+	}
 
 	counts := map[string][]int{"pass": make([]int, 4), "fail": make([]int, 4)}
 	bars := binRe.FindAllStringSubmatch(out, -1)

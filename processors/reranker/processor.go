@@ -8,6 +8,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/trainer"
 )
 
 // Candidate is one generated program for a request (a prompt that asked for several).
@@ -27,7 +30,8 @@ type Score struct {
 }
 
 // Selection is the request's min-energy candidate. Partial: chosen among fewer than Expected
-// candidates because the rest did not arrive within the bound.
+// candidates, or (for a model that reads behaviour features) before every candidate's behaviour,
+// because the rest did not arrive within the bound.
 type Selection struct {
 	RequestID    string
 	CandidateID  string
@@ -40,48 +44,68 @@ type Selection struct {
 
 // Options configure a Processor.
 type Options struct {
-	// Bound is how long a request waits, from its first event, for all its candidates before it is
-	// selected among those present and marked partial.
+	// Bound is how long a request waits, from its first event, for all its candidates (and, for a
+	// model that reads behaviour features, their behaviours) before it is scored among those present
+	// and marked partial.
 	Bound time.Duration
 	// OnRetire is called with a model that no request uses any more after a Swap (to close it).
 	OnRetire func(Model)
+	// OnDrop is called (outside the Processor's lock) with a request dropped at the bound with no
+	// candidate to select among, e.g. to release the behaviours that were held for it.
+	OnDrop func(requestID string)
 	// Remember is how long a selected request is remembered, so that a late or redelivered
 	// candidate of it is refused (ErrSelected) instead of opening a second, partial request
 	// (default 10 × Bound).
 	Remember time.Duration
 }
 
-// ErrSelected: the candidate's request was already selected; its score was emitted then.
+// ErrSelected: the candidate's request was already selected (or is being scored for selection);
+// its score and selection are made without this event.
 var ErrSelected = errors.New("reranker: request already selected")
 
 type request struct {
-	expected int // 0 until the prompt event says
-	first    time.Time
-	version  string // every candidate of a request is scored by one model version
-	ids      []string
-	energies []float32
-	pending  int
+	id        string
+	expected  int // 0 until the prompt event says
+	first     time.Time
+	version   string      // every candidate of a request is scored by one model version
+	cands     []Candidate // distinct candidate ids, in arrival order
+	behaviors map[string]schemas.Behavior
 }
 
-type queued struct {
-	c   Candidate
-	req *request
+// ready reports whether r has everything it waits for: its expected candidates and, when the
+// model reads features, a behaviour for each.
+func (r *request) ready(features bool) bool {
+	if r.expected == 0 || len(r.cands) < r.expected {
+		return false
+	}
+	if features {
+		for _, c := range r.cands {
+			if _, ok := r.behaviors[c.CandidateID]; !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
-// Processor batches candidates across requests, emits a Score per candidate and a Selection per
-// request. A new model (Swap) applies to requests that start after it; requests already under way
-// finish on the version that scored their first candidate, so nothing is scored twice or by a mix.
-// Safe for concurrent use; Flush calls are serialised.
+// Processor joins, per request, its candidates, its expected count (prompt) and its candidates'
+// behaviours. A request is scored when it is ready (all expected candidates and, for a model that
+// reads behaviour features, all their behaviours) or when it is Bound old (partial: among the
+// candidates present, a candidate without a behaviour gets the features of "no tests"). Scoring is
+// batched across the requests ready at one Flush, per model version; the features of a request are
+// computed over its candidates with trainer.RequestFeatures, the function the training export uses.
+// A new model (Swap) applies to requests that start after it; requests already under way finish on
+// the version current when they started, so nothing is scored twice or by a mix. Safe for
+// concurrent use; Flush calls are serialised.
 type Processor struct {
 	opts Options
 
 	mu       sync.Mutex
 	current  Model
 	models   map[string]Model
-	requests map[string]*request
+	requests map[string]*request  // open: still gathering
+	scoring  map[string]*request  // taken for scoring; kept here (and retried) until scored
 	selected map[string]time.Time // request id → when it was selected, kept for Remember
-	queue    []queued
-	seen     map[string]bool // requestID/candidateID: redelivered candidates are not rescored
 
 	flushMu sync.Mutex
 }
@@ -98,7 +122,7 @@ func New(m Model, o Options) (*Processor, error) {
 		o.Remember = 10 * o.Bound
 	}
 	return &Processor{opts: o, current: m, models: map[string]Model{m.Version: m},
-		requests: map[string]*request{}, selected: map[string]time.Time{}, seen: map[string]bool{}}, nil
+		requests: map[string]*request{}, scoring: map[string]*request{}, selected: map[string]time.Time{}}, nil
 }
 
 // Version is the model version new requests get.
@@ -129,9 +153,11 @@ func (p *Processor) retireLocked(m Model) {
 	if m.Version == p.current.Version {
 		return
 	}
-	for _, r := range p.requests {
-		if r.version == m.Version {
-			return
+	for _, set := range []map[string]*request{p.requests, p.scoring} {
+		for _, r := range set {
+			if r.version == m.Version {
+				return
+			}
 		}
 	}
 	delete(p.models, m.Version)
@@ -140,10 +166,18 @@ func (p *Processor) retireLocked(m Model) {
 	}
 }
 
+// requestLocked returns the open request id, opening it at now; nil when it was selected (or is
+// being scored).
 func (p *Processor) requestLocked(id string, now time.Time) *request {
+	if _, done := p.selected[id]; done {
+		return nil
+	}
+	if _, busy := p.scoring[id]; busy {
+		return nil
+	}
 	r := p.requests[id]
 	if r == nil {
-		r = &request{first: now, version: p.current.Version}
+		r = &request{id: id, first: now, version: p.current.Version, behaviors: map[string]schemas.Behavior{}}
 		p.requests[id] = r
 	}
 	return r
@@ -156,126 +190,170 @@ func (p *Processor) Expect(requestID string, n int, now time.Time) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, done := p.selected[requestID]; done {
-		return nil // the prompt came after its request was selected (partially): nothing to wait for
+	if r := p.requestLocked(requestID, now); r != nil {
+		r.expected = n
 	}
-	p.requestLocked(requestID, now).expected = n
+	// Else the prompt came after its request was selected (partially): nothing to wait for.
 	return nil
 }
 
-// Add queues a candidate for the next Flush. A candidate seen before is ignored (at-least-once input);
-// one of a request selected within Remember is refused with ErrSelected.
+// Add records a candidate of its request. A candidate seen before is ignored (at-least-once input);
+// one of a request selected within Remember, or being scored, is refused with ErrSelected.
 func (p *Processor) Add(c Candidate, now time.Time) error {
 	if c.RequestID == "" || c.CandidateID == "" {
 		return errors.New("reranker: candidate without request or candidate id")
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, done := p.selected[c.RequestID]; done {
+	r := p.requestLocked(c.RequestID, now)
+	if r == nil {
 		return ErrSelected
 	}
-	key := c.RequestID + "\x00" + c.CandidateID
-	if p.seen[key] {
-		return nil
+	if !slices.ContainsFunc(r.cands, func(o Candidate) bool { return o.CandidateID == c.CandidateID }) {
+		r.cands = append(r.cands, c)
 	}
-	p.seen[key] = true
-	r := p.requestLocked(c.RequestID, now)
-	r.pending++
-	p.queue = append(p.queue, queued{c: c, req: r})
 	return nil
 }
 
-// Flush scores everything queued (batched across requests, per model version) and returns the
-// scores and the selections of requests that are complete, or past the bound at now. On a scoring
-// error the unscored candidates stay queued for the next Flush.
+// AddBehavior records how a candidate behaved on its request's generated tests; a re-executed
+// candidate keeps its newest behaviour (executed_at_ms). It may come before or after the candidate.
+// One of a request selected within Remember, or being scored, is refused with ErrSelected.
+func (p *Processor) AddBehavior(b schemas.Behavior, now time.Time) error {
+	if b.RequestID == "" || b.CandidateID == "" {
+		return errors.New("reranker: behaviour without request or candidate id")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.requestLocked(b.RequestID, now)
+	if r == nil {
+		return ErrSelected
+	}
+	if old, ok := r.behaviors[b.CandidateID]; !ok || b.ExecutedAtMs >= old.ExecutedAtMs {
+		r.behaviors[b.CandidateID] = b
+	}
+	return nil
+}
+
+// Flush scores the requests that are ready, or past the bound at now, and returns a Score per
+// candidate and a Selection per request. On a scoring error the error is returned and those
+// requests are scored again at the next Flush (they take no more events meanwhile).
 func (p *Processor) Flush(ctx context.Context, now time.Time) ([]Score, []Selection, error) {
 	p.flushMu.Lock()
 	defer p.flushMu.Unlock()
-	p.mu.Lock()
-	queue := p.queue
-	p.queue = nil
-	p.mu.Unlock()
-
-	var scores []Score
-	byVersion := map[string][]queued{}
-	var versions []string
-	for _, q := range queue {
-		if _, ok := byVersion[q.req.version]; !ok {
-			versions = append(versions, q.req.version)
-		}
-		byVersion[q.req.version] = append(byVersion[q.req.version], q)
-	}
-	var firstErr error
-	for _, v := range versions {
-		qs := byVersion[v]
-		p.mu.Lock()
-		m := p.models[v]
-		p.mu.Unlock()
-		pairs := make([]Pair, len(qs))
-		for i, q := range qs {
-			pairs[i] = Pair{Prompt: q.c.Prompt, Code: q.c.Code}
-		}
-		var energies []float32
-		var err error
-		if firstErr == nil {
-			energies, err = m.ScorePairs(ctx, pairs)
-		}
-		p.mu.Lock()
-		if err != nil || firstErr != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("reranker: model %s: %w", v, err)
-			}
-			p.queue = append(p.queue, qs...)
-			p.mu.Unlock()
-			continue
-		}
-		for i, q := range qs {
-			q.req.ids = append(q.req.ids, q.c.CandidateID)
-			q.req.energies = append(q.req.energies, energies[i])
-			q.req.pending--
-			scores = append(scores, Score{RequestID: q.c.RequestID, CandidateID: q.c.CandidateID, Energy: energies[i], ModelVersion: v})
-		}
-		p.mu.Unlock()
-	}
 
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for id, at := range p.selected {
 		if now.Sub(at) >= p.opts.Remember {
 			delete(p.selected, id)
 		}
 	}
-	var sels []Selection
+	var dropped []string
 	for id, r := range p.requests {
-		complete := r.expected > 0 && len(r.ids) >= r.expected
-		expired := now.Sub(r.first) >= p.opts.Bound
-		if r.pending > 0 || (!complete && !expired) {
+		m := p.models[r.version]
+		if !r.ready(m.ReadsFeatures()) && now.Sub(r.first) < p.opts.Bound {
 			continue
 		}
-		if len(r.ids) == 0 { // expected candidates that never came: nothing to select among
-			delete(p.requests, id)
-			continue
-		}
-		b := Best(r.energies, r.ids)
-		sels = append(sels, Selection{RequestID: id, CandidateID: r.ids[b], Energy: r.energies[b], Candidates: len(r.ids),
-			Expected: r.expected, Partial: !complete, ModelVersion: r.version})
 		delete(p.requests, id)
-		p.selected[id] = now
-		for _, c := range r.ids {
-			// Late duplicates are refused through selected from now on; seen only covers open requests.
-			delete(p.seen, id+"\x00"+c)
+		if len(r.cands) == 0 { // expected candidates that never came: nothing to select among
+			dropped = append(dropped, id)
+			if m, ok := p.models[r.version]; ok {
+				p.retireLocked(m)
+			}
+			continue
 		}
-		if m, ok := p.models[r.version]; ok {
-			p.retireLocked(m)
+		p.scoring[id] = r
+	}
+	// Everything taken for scoring, including requests whose scoring failed before, in a fixed order.
+	var work []*request
+	for _, r := range p.scoring {
+		work = append(work, r)
+	}
+	slices.SortFunc(work, func(a, b *request) int { return strings.Compare(a.id, b.id) })
+	models := make(map[string]Model, len(p.models))
+	for v, m := range p.models {
+		models[v] = m
+	}
+	p.mu.Unlock()
+	if p.opts.OnDrop != nil {
+		for _, id := range dropped {
+			p.opts.OnDrop(id)
 		}
+	}
+
+	// Requests taken for scoring are out of p.requests, so nothing changes them while they score.
+	byVersion := map[string][]*request{}
+	var versions []string
+	for _, r := range work {
+		if _, ok := byVersion[r.version]; !ok {
+			versions = append(versions, r.version)
+		}
+		byVersion[r.version] = append(byVersion[r.version], r)
+	}
+	var scores []Score
+	var sels []Selection
+	var firstErr error
+	for _, v := range versions {
+		if firstErr != nil {
+			break
+		}
+		m, rs := models[v], byVersion[v]
+		var pairs []Pair
+		for _, r := range rs {
+			pairs = append(pairs, requestPairs(m, r)...)
+		}
+		energies, err := m.ScorePairs(ctx, pairs)
+		if err != nil {
+			firstErr = fmt.Errorf("reranker: model %s: %w", v, err)
+			break
+		}
+		p.mu.Lock()
+		k := 0
+		for _, r := range rs {
+			ids := make([]string, len(r.cands))
+			es := energies[k : k+len(r.cands)]
+			for i, c := range r.cands {
+				ids[i] = c.CandidateID
+				scores = append(scores, Score{RequestID: r.id, CandidateID: c.CandidateID, Energy: es[i], ModelVersion: v})
+			}
+			k += len(r.cands)
+			complete := r.ready(m.ReadsFeatures())
+			b := Best(es, ids)
+			sels = append(sels, Selection{RequestID: r.id, CandidateID: ids[b], Energy: es[b], Candidates: len(ids),
+				Expected: r.expected, Partial: !complete, ModelVersion: v})
+			delete(p.scoring, r.id)
+			p.selected[r.id] = now
+		}
+		p.retireLocked(m)
+		p.mu.Unlock()
 	}
 	slices.SortFunc(sels, func(a, b Selection) int { return strings.Compare(a.RequestID, b.RequestID) })
 	return scores, sels, firstErr
+}
+
+// requestPairs is what m scores for r's candidates: prompt and code, and the behaviour features
+// of the request as it stands (a candidate without a behaviour counts as "no tests").
+func requestPairs(m Model, r *request) []Pair {
+	pairs := make([]Pair, len(r.cands))
+	var feats [][]float32
+	if m.ReadsFeatures() {
+		ids := make([]string, len(r.cands))
+		for i, c := range r.cands {
+			ids[i] = c.CandidateID
+		}
+		feats = trainer.RequestFeatures(ids, r.behaviors)
+	}
+	for i, c := range r.cands {
+		pairs[i] = Pair{Prompt: c.Prompt, Code: c.Code}
+		if feats != nil {
+			pairs[i].Features = feats[i]
+		}
+	}
+	return pairs
 }
 
 // Open is the number of requests not yet selected.
 func (p *Processor) Open() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.requests)
+	return len(p.requests) + len(p.scoring)
 }

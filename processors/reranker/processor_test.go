@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/processors/verifier"
+	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/trainer"
 )
 
@@ -140,8 +143,9 @@ func TestSwapKeepsRequestsOnTheirVersion(t *testing.T) {
 	for _, s := range scores {
 		got[s.RequestID+"/"+s.CandidateID] = s.ModelVersion
 	}
-	if got["a/2"] != "v1" || got["b/1"] != "v2" || len(scores) != 2 {
-		t.Errorf("versions %v: a's second candidate must stay on v1, b is new on v2", got)
+	// A request is scored once it is complete: a's two candidates on v1, b's on v2.
+	if got["a/1"] != "v1" || got["a/2"] != "v1" || got["b/1"] != "v2" || len(scores) != 3 {
+		t.Errorf("versions %v: a's candidates must stay on v1, b is new on v2", got)
 	}
 	if len(sels) != 2 || sels[0].ModelVersion != "v1" || sels[0].CandidateID != "2" || sels[1].ModelVersion != "v2" {
 		t.Errorf("selections %+v", sels)
@@ -206,5 +210,85 @@ func TestLateDuplicateAfterSelectionIsRefused(t *testing.T) {
 	p.Flush(context.Background(), t0.Add(2*time.Minute)) // forgets r
 	if err := p.Add(Candidate{RequestID: "r", CandidateID: "a", Code: "a"}, t0.Add(2*time.Minute)); err != nil {
 		t.Fatalf("after Remember: %v", err)
+	}
+}
+
+// featScorer's energy is minus the first feature (the candidate's CodeT group share): the
+// candidate most others agree with wins.
+type featScorer struct{ lenScorer }
+
+func (s *featScorer) ScoreFeatures(_ context.Context, ids, _ [][]int64, features [][]float32) ([]float32, error) {
+	out := make([]float32, len(ids))
+	for i, f := range features {
+		out[i] = -f[0]
+	}
+	return out, nil
+}
+
+func behavior(req, cand string, passed ...string) schemas.Behavior {
+	b := schemas.Behavior{RequestID: req, CandidateID: cand, ProblemID: "p", ExecutedAtMs: 1}
+	for _, t := range []string{"t1", "t2"} {
+		st := schemas.TestFail
+		if slices.Contains(passed, t) {
+			st = schemas.TestPass
+		}
+		b.Results = append(b.Results, schemas.GeneratedTestResult{TestID: t, Frequency: 1, Status: st})
+	}
+	return b
+}
+
+// A feature model's request waits for its candidates' behaviours; at the bound it is scored with
+// "no tests" for the missing ones, partial.
+func TestFeatureModelWaitsForBehaviors(t *testing.T) {
+	m := model("f1", &featScorer{}, 16)
+	m.Features = verifier.FeatureNames()
+	p, err := New(m, Options{Bound: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Expect("r", 3, t0)
+	for _, id := range []string{"a", "b", "c"} {
+		p.Add(Candidate{RequestID: "r", CandidateID: id, Code: id}, t0)
+	}
+	p.AddBehavior(behavior("r", "a", "t1"), t0)
+	p.AddBehavior(behavior("r", "b", "t1", "t2"), t0)
+	if scores, sels, err := p.Flush(context.Background(), t0); err != nil || len(scores)+len(sels) != 0 {
+		t.Fatalf("scored before c's behaviour: %v %v %v", scores, sels, err)
+	}
+	p.AddBehavior(behavior("r", "c", "t1", "t2"), t0)
+	_, sels, err := p.Flush(context.Background(), t0)
+	if err != nil || len(sels) != 1 || sels[0].Partial || sels[0].CandidateID != "b" {
+		t.Fatalf("complete request: %+v %v (b and c agree; b has the smaller id)", sels, err)
+	}
+	if err := p.AddBehavior(behavior("r", "a"), t0); !errors.Is(err, ErrSelected) {
+		t.Errorf("behaviour of a selected request: %v", err)
+	}
+
+	p.Expect("s", 2, t0)
+	p.Add(Candidate{RequestID: "s", CandidateID: "a", Code: "a"}, t0)
+	p.Add(Candidate{RequestID: "s", CandidateID: "b", Code: "b"}, t0)
+	p.AddBehavior(behavior("s", "b", "t1"), t0)
+	scores, sels, err := p.Flush(context.Background(), t0.Add(time.Minute))
+	if err != nil || len(sels) != 1 || !sels[0].Partial || len(scores) != 2 {
+		t.Fatalf("at the bound: %+v %+v %v", scores, sels, err)
+	}
+	want := trainer.RequestFeatures([]string{"a", "b"}, map[string]schemas.Behavior{"b": behavior("s", "b", "t1")})
+	for i, sc := range scores {
+		if sc.Energy != -want[i][0] {
+			t.Errorf("%s: energy %v, want %v from RequestFeatures", sc.CandidateID, sc.Energy, -want[i][0])
+		}
+	}
+}
+
+func TestFeatureModelNeedsFeatureScorerAndNames(t *testing.T) {
+	m := model("f1", &lenScorer{}, 16)
+	m.Features = verifier.FeatureNames()
+	if err := m.Validate(); err == nil {
+		t.Error("a feature model with a scorer that takes no features validated")
+	}
+	m = model("f1", &featScorer{}, 16)
+	m.Features = []string{"something_else"}
+	if err := m.Validate(); err == nil {
+		t.Error("a feature model with other feature names validated")
 	}
 }

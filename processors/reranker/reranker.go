@@ -17,6 +17,12 @@ type Scorer interface {
 	Score(ctx context.Context, ids, masks [][]int64) ([]float32, error)
 }
 
+// FeatureScorer scores rows of tokens and behaviour features (one feature row per token row); a
+// model that reads features needs a Scorer that is one.
+type FeatureScorer interface {
+	ScoreFeatures(ctx context.Context, ids, masks [][]int64, features [][]float32) ([]float32, error)
+}
+
 // Model is one verifier version ready to score.
 type Model struct {
 	Version   string
@@ -24,7 +30,13 @@ type Model struct {
 	Scorer    Scorer
 	// MaxBatch bounds the rows of one Score call (default 16).
 	MaxBatch int
+	// Features names the behaviour features the model reads (its manifest's; they must be this
+	// build's verifier.FeatureNames). Empty: a code-only model.
+	Features []string
 }
+
+// ReadsFeatures says whether m scores behaviour features as well as code.
+func (m Model) ReadsFeatures() bool { return len(m.Features) > 0 }
 
 // Validate reports why m cannot score.
 func (m Model) Validate() error {
@@ -36,6 +48,14 @@ func (m Model) Validate() error {
 	case m.MaxBatch < 0:
 		return fmt.Errorf("reranker: max batch %d", m.MaxBatch)
 	}
+	if m.ReadsFeatures() {
+		if _, ok := m.Scorer.(FeatureScorer); !ok {
+			return fmt.Errorf("reranker: model %s reads behaviour features but its scorer takes none", m.Version)
+		}
+		if err := trainer.CheckFeatureNames(m.Features); err != nil {
+			return fmt.Errorf("reranker: model %s: %w", m.Version, err)
+		}
+	}
 	return m.Tokenizer.Validate()
 }
 
@@ -46,11 +66,23 @@ func (m Model) maxBatch() int {
 	return m.MaxBatch
 }
 
-// Pair is one (prompt, code) to score.
-type Pair struct{ Prompt, Code string }
+// Pair is one candidate to score: its prompt and code and, for a model that reads them, its
+// behaviour features (a row of RequestFeatures over the candidate's request).
+type Pair struct {
+	Prompt, Code string
+	Features     []float32
+}
 
 // ScorePairs tokenizes and scores pairs in batches of MaxBatch, each padded to its longest row.
+// A model that reads features needs every pair's Features (len(m.Features) values).
 func (m Model) ScorePairs(ctx context.Context, pairs []Pair) ([]float32, error) {
+	if m.ReadsFeatures() {
+		for i, p := range pairs {
+			if len(p.Features) != len(m.Features) {
+				return nil, fmt.Errorf("reranker: model %s reads %d behaviour features, candidate %d has %d", m.Version, len(m.Features), i, len(p.Features))
+			}
+		}
+	}
 	out := make([]float32, 0, len(pairs))
 	for start := 0; start < len(pairs); start += m.maxBatch() {
 		chunk := pairs[start:min(len(pairs), start+m.maxBatch())]
@@ -68,7 +100,17 @@ func (m Model) ScorePairs(ctx context.Context, pairs []Pair) ([]float32, error) 
 				masks[i][j] = 1
 			}
 		}
-		e, err := m.Scorer.Score(ctx, ids, masks)
+		var e []float32
+		var err error
+		if m.ReadsFeatures() {
+			feats := make([][]float32, len(chunk))
+			for i, p := range chunk {
+				feats[i] = p.Features
+			}
+			e, err = m.Scorer.(FeatureScorer).ScoreFeatures(ctx, ids, masks, feats)
+		} else {
+			e, err = m.Scorer.Score(ctx, ids, masks)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -20,11 +20,15 @@ type EvalRun struct {
 
 // EvalCandidate is one drawn, labelled and scored candidate.
 type EvalCandidate struct {
-	ProblemID   string
-	CandidateID string
-	Position    int // draw position within its problem
-	Pass        bool
-	Energy      float32
+	ProblemID     string
+	CandidateID   string
+	Position      int // draw position within its problem
+	Pass          bool
+	Energy        float32 // the verifier's
+	HasCodeT      bool    // the evaluation ran generated tests
+	CodeTPool     bool    // in CodeT's best dual-agreement groups
+	HasCodeEnergy bool    // a code-only model ran
+	CodeEnergy    float32 // the code-only model's energy
 }
 
 // EvalProblem is one problem's figures, computed in SQL.
@@ -35,6 +39,10 @@ type EvalProblem struct {
 	Oracle     float64 // max(pass)
 	Verifier   float64 // pass of the min-energy candidate, ties to the smaller candidate_id
 	Chosen     string  // that candidate's id
+	CodeT      float64 // pass rate of CodeT's best groups; 0 without generated tests
+	Energy     float64 // pass of the code-only model's min-energy candidate; 0 without one
+	HasCodeT   bool
+	HasEnergy  bool
 }
 
 // EvalSummary is one evaluation's means over its problems, computed in SQL.
@@ -42,12 +50,14 @@ type EvalSummary struct {
 	EvalRun
 	Problems, Candidates       int
 	Baseline, Oracle, Verifier float64
+	CodeT, Energy              float64
+	HasCodeT, HasEnergy        bool
 	CreatedAt                  time.Time
 }
 
 const insertEvalCandidates = `INSERT INTO eval_candidates (
     eval_id, model_version, input_hash, input_name, scope, n, seed,
-    problem_id, candidate_id, position, pass, energy, created_at)`
+    problem_id, candidate_id, position, pass, energy, has_codet, codet_pool, has_code_energy, code_energy, created_at)`
 
 // WriteEval inserts an evaluation's candidates as one batch. Rewriting the same evaluation (same
 // eval id, same draw) replaces its rows.
@@ -64,12 +74,8 @@ func (s *Sink) WriteEval(ctx context.Context, run EvalRun, cands []EvalCandidate
 	}
 	now := time.Now()
 	for _, c := range cands {
-		var pass uint8
-		if c.Pass {
-			pass = 1
-		}
 		if err := b.Append(run.EvalID, run.ModelVersion, run.InputHash, run.InputName, run.Scope, uint32(run.N), run.Seed,
-			c.ProblemID, c.CandidateID, uint32(c.Position), pass, c.Energy, now); err != nil {
+			c.ProblemID, c.CandidateID, uint32(c.Position), u8(c.Pass), c.Energy, u8(c.HasCodeT), u8(c.CodeTPool), u8(c.HasCodeEnergy), c.CodeEnergy, now); err != nil {
 			b.Abort()
 			return fmt.Errorf("clickhouse: append eval candidate %s: %w", c.CandidateID, err)
 		}
@@ -80,9 +86,17 @@ func (s *Sink) WriteEval(ctx context.Context, run EvalRun, cands []EvalCandidate
 	return nil
 }
 
+func u8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // evalProblemSQL gives each problem of an evaluation its figures. argMin over the tuple (energy,
 // candidate_id) is the min-energy candidate with ties to the smaller id (bytewise, as Go compares
-// strings); it works on 18.16 and current servers alike.
+// strings); it works on 18.16 and current servers alike. CodeT's figure is the pass rate of its
+// pool; a method that did not run scores 0 and its has_ flag is 0.
 const evalProblemSQL = `SELECT
     eval_id, model_version, input_hash, input_name, scope, n, seed, problem_id,
     count()                                     AS candidates,
@@ -90,6 +104,10 @@ const evalProblemSQL = `SELECT
     max(pass)                                   AS oracle,
     argMin(pass, (energy, candidate_id))        AS verifier,
     argMin(candidate_id, (energy, candidate_id)) AS chosen,
+    max(has_codet)                              AS with_codet,
+    if(sum(codet_pool) = 0, 0, sum(pass * codet_pool) / sum(codet_pool)) AS codet,
+    max(has_code_energy)                        AS with_energy,
+    if(max(has_code_energy) = 0, 0, argMin(pass, (code_energy, candidate_id))) AS energy_pick,
     max(created_at)                             AS created
 FROM eval_candidates FINAL
 WHERE %s
@@ -98,7 +116,7 @@ GROUP BY eval_id, model_version, input_hash, input_name, scope, n, seed, problem
 // EvalProblems returns the per-problem figures of one evaluation, ordered by problem id (the
 // order eval bootstraps in).
 func (s *Sink) EvalProblems(ctx context.Context, evalID string) ([]EvalProblem, error) {
-	q := "SELECT problem_id, candidates, baseline, oracle, verifier, chosen FROM (" + fmt.Sprintf(evalProblemSQL, "eval_id = ?") + ") ORDER BY problem_id"
+	q := "SELECT problem_id, candidates, baseline, oracle, verifier, chosen, with_codet, codet, with_energy, energy_pick FROM (" + fmt.Sprintf(evalProblemSQL, "eval_id = ?") + ") ORDER BY problem_id"
 	rows, err := s.conn.Query(ctx, q, evalID)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: eval %s per problem: %w", evalID, err)
@@ -108,11 +126,12 @@ func (s *Sink) EvalProblems(ctx context.Context, evalID string) ([]EvalProblem, 
 	for rows.Next() {
 		var p EvalProblem
 		var cands uint64
-		var oracle, verifier uint8
-		if err := rows.Scan(&p.ProblemID, &cands, &p.Baseline, &oracle, &verifier, &p.Chosen); err != nil {
+		var oracle, verifier, withCodeT, withEnergy, energy uint8
+		if err := rows.Scan(&p.ProblemID, &cands, &p.Baseline, &oracle, &verifier, &p.Chosen, &withCodeT, &p.CodeT, &withEnergy, &energy); err != nil {
 			return nil, err
 		}
-		p.Candidates, p.Oracle, p.Verifier = int(cands), float64(oracle), float64(verifier)
+		p.Candidates, p.Oracle, p.Verifier, p.Energy = int(cands), float64(oracle), float64(verifier), float64(energy)
+		p.HasCodeT, p.HasEnergy = withCodeT == 1, withEnergy == 1
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -122,7 +141,8 @@ func (s *Sink) EvalProblems(ctx context.Context, evalID string) ([]EvalProblem, 
 // in SQL from the per-problem figures; ordered by model version, scope, n, seed.
 func (s *Sink) EvalSummaries(ctx context.Context, inputHash string) ([]EvalSummary, error) {
 	q := `SELECT eval_id, model_version, input_hash, input_name, scope, n, seed,
-    count(), sum(candidates), avg(baseline), avg(oracle), avg(verifier), max(created)
+    count(), sum(candidates), avg(baseline), avg(oracle), avg(verifier),
+    avg(codet), avg(energy_pick), max(with_codet), max(with_energy), max(created)
 FROM (` + fmt.Sprintf(evalProblemSQL, "input_hash = ?") + `)
 GROUP BY eval_id, model_version, input_hash, input_name, scope, n, seed
 ORDER BY model_version, scope, n, seed, eval_id`
@@ -136,10 +156,12 @@ ORDER BY model_version, scope, n, seed, eval_id`
 		var e EvalSummary
 		var n uint32
 		var problems, cands uint64
+		var withCodeT, withEnergy uint8
 		if err := rows.Scan(&e.EvalID, &e.ModelVersion, &e.InputHash, &e.InputName, &e.Scope, &n, &e.Seed,
-			&problems, &cands, &e.Baseline, &e.Oracle, &e.Verifier, &e.CreatedAt); err != nil {
+			&problems, &cands, &e.Baseline, &e.Oracle, &e.Verifier, &e.CodeT, &e.Energy, &withCodeT, &withEnergy, &e.CreatedAt); err != nil {
 			return nil, err
 		}
+		e.HasCodeT, e.HasEnergy = withCodeT == 1, withEnergy == 1
 		e.N, e.Problems, e.Candidates = int(n), int(problems), int(cands)
 		out = append(out, e)
 	}

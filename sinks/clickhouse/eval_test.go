@@ -21,12 +21,14 @@ func evalData(seed uint64, problems int) []reranker.ProblemResult {
 			pr.IDs = append(pr.IDs, fmt.Sprintf("p%d-c%d", p, 12-i))
 			pr.Pass = append(pr.Pass, rng.IntN(3) == 0)
 			pr.Energy = append(pr.Energy, float32(rng.IntN(4))*0.25-0.3)
+			pr.CodeEnergy = append(pr.CodeEnergy, float32(rng.IntN(3)))
+			pr.CodeTPool = append(pr.CodeTPool, i == 0 || rng.IntN(2) == 0)
 		}
 		out = append(out, pr)
 	}
 	// A tie whose smaller id fails: a max(pass) or first-row pick would read 1 here.
 	out = append(out, reranker.ProblemResult{ProblemID: "bench/tie", IDs: []string{"b", "a", "c"},
-		Pass: []bool{true, false, true}, Energy: []float32{-1.5, -1.5, 2}})
+		Pass: []bool{true, false, true}, Energy: []float32{-1.5, -1.5, 2}, CodeTPool: []bool{true, true, false}, CodeEnergy: []float32{0, 0, 1}})
 	return out
 }
 
@@ -34,7 +36,8 @@ func evalRows(ps []reranker.ProblemResult) []EvalCandidate {
 	var out []EvalCandidate
 	for _, p := range ps {
 		for i := range p.IDs {
-			out = append(out, EvalCandidate{ProblemID: p.ProblemID, CandidateID: p.IDs[i], Position: i, Pass: p.Pass[i], Energy: p.Energy[i]})
+			out = append(out, EvalCandidate{ProblemID: p.ProblemID, CandidateID: p.IDs[i], Position: i, Pass: p.Pass[i], Energy: p.Energy[i],
+				HasCodeT: true, CodeTPool: p.CodeTPool[i], HasCodeEnergy: true, CodeEnergy: p.CodeEnergy[i]})
 		}
 	}
 	return out
@@ -64,16 +67,17 @@ func TestEvalSQLMatchesGo(t *testing.T) {
 			t.Fatal(err)
 		}
 		g := got[i]
-		if g.ProblemID != want.ProblemID || g.Candidates != len(p.IDs) || g.Baseline != want.Baseline || g.Oracle != want.Oracle || g.Verifier != want.Verifier {
+		if g.ProblemID != want.ProblemID || g.Candidates != len(p.IDs) || g.Baseline != want.Baseline || g.Oracle != want.Oracle || g.Verifier != want.Verifier ||
+			math.Abs(g.CodeT-want.CodeT) > 1e-12 || g.Energy != want.Energy || !g.HasCodeT || !g.HasEnergy {
 			t.Errorf("problem %s: SQL %+v, Go %+v", p.ProblemID, g, want)
 		}
 		if best := p.IDs[reranker.Best(p.Energy, p.IDs)]; g.Chosen != best {
 			t.Errorf("problem %s: SQL chose %s, Go %s", p.ProblemID, g.Chosen, best)
 		}
-		sqlVals = append(sqlVals, reranker.ProblemValues{ProblemID: g.ProblemID, Baseline: g.Baseline, Oracle: g.Oracle, Verifier: g.Verifier})
+		sqlVals = append(sqlVals, reranker.ProblemValues{ProblemID: g.ProblemID, Baseline: g.Baseline, Oracle: g.Oracle, Verifier: g.Verifier, CodeT: g.CodeT, Energy: g.Energy})
 	}
-	if tie := got[len(got)-1]; tie.Chosen != "a" || tie.Verifier != 0 {
-		t.Errorf("tie problem: chose %s (verifier %v), want a (0)", tie.Chosen, tie.Verifier)
+	if tie := got[len(got)-1]; tie.Chosen != "a" || tie.Verifier != 0 || tie.Energy != 0 || tie.CodeT != 0.5 {
+		t.Errorf("tie problem: chose %s (verifier %v, code-only %v, CodeT %v), want a (0, 0, 0.5)", tie.Chosen, tie.Verifier, tie.Energy, tie.CodeT)
 	}
 
 	goRes, err := reranker.Evaluate(data, 500, 0.95, 9)
@@ -91,7 +95,8 @@ func TestEvalSQLMatchesGo(t *testing.T) {
 	sm := sums[0]
 	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
 	if sm.EvalRun != run || sm.Problems != len(data) || sm.Candidates != len(evalRows(data)) ||
-		!near(sm.Baseline, goRes.Baseline.Value) || !near(sm.Oracle, goRes.Oracle.Value) || !near(sm.Verifier, goRes.Verifier.Value) {
+		!near(sm.Baseline, goRes.Baseline.Value) || !near(sm.Oracle, goRes.Oracle.Value) || !near(sm.Verifier, goRes.Verifier.Value) ||
+		!near(sm.CodeT, goRes.CodeT.Value) || !near(sm.Energy, goRes.Energy.Value) || !sm.HasCodeT || !sm.HasEnergy {
 		t.Errorf("summary %+v, Go means %+v", sm, goRes)
 	}
 }

@@ -7,6 +7,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -105,6 +106,13 @@ func dial(ctx context.Context, cfg Config, database string) (driver.Conn, error)
 		return nil, fmt.Errorf("clickhouse: ping %s: %w", cfg.Addr, err)
 	}
 	return conn, nil
+}
+
+// IsServerError reports whether err carries an exception the server sent (bad credentials, a
+// statement it refused), as opposed to a failure to reach it: waiting does not cure the former.
+func IsServerError(err error) bool {
+	var e *ch.Exception
+	return errors.As(err, &e)
 }
 
 // Close releases the connections.

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,9 +25,10 @@ func (s *Sink) WriteVerdicts(ctx context.Context, vs []schemas.Verdict) error {
 		return nil
 	}
 	// Check everything before sending anything: one bad row would make the server reject the
-	// whole batch with an error that does not say which verdict it was.
+	// whole batch with an error that does not say which verdict it was. Callers that must not lose
+	// the good rows to a bad one run CheckVerdict first and set the bad ones aside.
 	for i := range vs {
-		if err := checkVerdict(&vs[i]); err != nil {
+		if err := CheckVerdict(vs[i]); err != nil {
 			return err
 		}
 	}
@@ -62,15 +64,20 @@ func (s *Sink) WriteVerdicts(ctx context.Context, vs []schemas.Verdict) error {
 	return nil
 }
 
-func checkVerdict(v *schemas.Verdict) error {
+// ErrInvalidRow marks an event that can never be written: retrying it cannot succeed, so it
+// belongs in a dead-letter topic.
+var ErrInvalidRow = errors.New("clickhouse: invalid row")
+
+// CheckVerdict reports why v cannot be stored; the error wraps ErrInvalidRow.
+func CheckVerdict(v schemas.Verdict) error {
 	switch {
 	case v.CandidateID == "":
-		return fmt.Errorf("clickhouse: verdict with empty candidate_id (problem %q)", v.ProblemID)
+		return fmt.Errorf("%w: verdict with empty candidate_id (problem %q, sample %d)", ErrInvalidRow, v.ProblemID, v.SampleIndex)
 	case v.Label != schemas.Pass && v.Label != schemas.Fail:
-		return fmt.Errorf("clickhouse: verdict %s: label %q is neither %s nor %s", v.CandidateID, v.Label, schemas.Pass, schemas.Fail)
+		return fmt.Errorf("%w: verdict %s: label %q is neither %s nor %s", ErrInvalidRow, v.CandidateID, v.Label, schemas.Pass, schemas.Fail)
 	case v.ExecutedAtMs < 0:
 		// executed_at_ms is the ReplacingMergeTree version column, which must be unsigned.
-		return fmt.Errorf("clickhouse: verdict %s: negative executed_at_ms %d", v.CandidateID, v.ExecutedAtMs)
+		return fmt.Errorf("%w: verdict %s: negative executed_at_ms %d", ErrInvalidRow, v.CandidateID, v.ExecutedAtMs)
 	}
 	return nil
 }

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# 5-fold cross-validation BY PROBLEM on the real CodeGen-16B HumanEval labels (issue 5/6 figures).
-# Trains one verifier per validation fold (train --val-fold K) from an export of the labeled topics,
-# then evaluates each on exactly its held-out fold (eval --holdout: 16 drawn samples per held-out
-# problem, labels reused from ClickHouse or executed, ONNX Runtime scores them, ClickHouse computes the
-# figures), pools the folds (eval --pool: every problem judged by the model that held it out), and
-# repeats the draw for several seeds, since one draw of 16 of 100 samples moves the figures by a few
-# points. Prints the per-fold table of the first draw, the pooled figures per draw, and their mean ± sd.
-# Needs ClickHouse up (make demo starts it and fills the topics and verdicts).
+# 5-fold cross-validation BY PROBLEM on the real CodeGen-16B HumanEval samples, every selection method
+# side by side. Trains one verifier per validation fold (train --val-fold K) from an export of the
+# labeled topics, then evaluates each on exactly its held-out fold (eval --holdout: 16 drawn samples
+# per held-out problem, each run in dual execution against its hidden tests and the model's generated
+# tests, ONNX Runtime scores them, ClickHouse computes the figures), pools the folds (eval --pool: every
+# problem judged by the model that held it out), and repeats the draw for several seeds, since one draw
+# of 16 of 100 samples moves the figures by a few points. The methods share each draw: a random pick
+# (baseline), CodeT's dual execution agreement, the code-only model (only with ENERGY_TRAIN_FLAGS) and
+# the verifier. Prints the per-fold table of the first draw, the pooled figures per draw, and their
+# mean ± sd. Needs ClickHouse up (make demo starts it and fills the topics, verdicts and behaviours).
 #
 # Usage: trainer/experiments/cv5.sh [OUT_DIR]       (after `make demo`)
 # Env:   CV=codeverify binary, FOLDS="0 1 2 3 4", TRAIN_FLAGS (model size/steps), DRAW_SEEDS="1 2 3 4 5",
-#        SAMPLES, PROBLEMS
+#        SAMPLES, PROBLEMS, TESTS (CodeT generated test cases of the same problems),
+#        ENERGY_TRAIN_FLAGS (train flags of a code-only model per fold, evaluated as energy_pass@1; unset:
+#        none is trained)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -21,7 +25,9 @@ DATA=${DATA:-../shared/data}
 PROBLEMS=${PROBLEMS:-$DATA/samples/codet_humaneval_codegen16b/HumanEval_for_code_generation.jsonl}
 SAMPLES=${SAMPLES:-$DATA/samples/codet_humaneval_codegen16b/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.dev100.jsonl}
 TRAIN_FLAGS=${TRAIN_FLAGS:---d-model 64 --layers 2 --heads 4 --ff 128 --max-len 256 --batch-size 16 --max-steps 200}
+TESTS=${TESTS:-$DATA/samples/codet_humaneval_codegen16b/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.dev100.jsonl}
 DRAW_SEEDS=${DRAW_SEEDS:-1 2 3 4 5}
+ENERGY_TRAIN_FLAGS=${ENERGY_TRAIN_FLAGS:-}
 mkdir -p "$OUT"
 [[ -f $OUT/export.jsonl ]] || "$CV" export --gen-model codegen-mono-16b --out "$OUT/export.jsonl"
 for k in $FOLDS; do
@@ -30,12 +36,19 @@ for k in $FOLDS; do
 			--no-clickhouse --work-dir "$OUT/work-$k" 2>&1 | tee "$OUT/train-$k.log"
 		ls -td "$OUT"/models/*/ | head -1 > "$OUT/fold-$k.model"
 	fi
+	if [[ -n $ENERGY_TRAIN_FLAGS && ! -f $OUT/fold-$k.energy-model ]]; then
+		"$CV" train --from-export "$OUT/export.jsonl" --val-fold "$k" $TRAIN_FLAGS $ENERGY_TRAIN_FLAGS --models-dir "$OUT/energy-models" \
+			--no-clickhouse --work-dir "$OUT/energy-work-$k" 2>&1 | tee "$OUT/energy-train-$k.log"
+		ls -td "$OUT"/energy-models/*/ | head -1 > "$OUT/fold-$k.energy-model"
+	fi
 done
 for s in $DRAW_SEEDS; do
 	ids=()
 	for k in $FOLDS; do
-		"$CV" eval --problems "$PROBLEMS" --samples "$SAMPLES" --model "$(cat "$OUT/fold-$k.model")" \
-			--n 16 --seed "$s" --holdout --lookup-clickhouse --clickhouse --html "$OUT/eval-$k-s$s.html" | tee "$OUT/eval-$k-s$s.txt"
+		energy=()
+		[[ -z $ENERGY_TRAIN_FLAGS ]] || energy=(--energy-model "$(cat "$OUT/fold-$k.energy-model")")
+		"$CV" eval --problems "$PROBLEMS" --samples "$SAMPLES" --tests "$TESTS" --model "$(cat "$OUT/fold-$k.model")" "${energy[@]}" \
+			--n 16 --seed "$s" --holdout --clickhouse --html "$OUT/eval-$k-s$s.html" | tee "$OUT/eval-$k-s$s.txt"
 		ids+=("$(sed -n 's/^eval_id: \([0-9a-f]*\) .*/\1/p' "$OUT/eval-$k-s$s.txt")")
 	done
 	(IFS=,; "$CV" eval --pool "${ids[*]}" --seed "$s") | tee "$OUT/pooled-s$s.txt"
@@ -43,21 +56,26 @@ done
 python3 - "$OUT" "$FOLDS" "$DRAW_SEEDS" <<'PY'
 import re, statistics, sys
 out, folds, seeds = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
-names = ["baseline_pass@1", "oracle_pass@16", "verifier_pass@1", "verifier_minus_baseline"]
+wanted = ["baseline_pass@1", "oracle_pass@16", "codet_pass@1", "energy_pass@1", "verifier_pass@1",
+          "verifier_minus_baseline", "verifier_minus_codet"]
+# The figures every output has (energy_pass@1 only when a code-only model ran).
+first = open(f"{out}/pooled-s{seeds[0]}.txt").read()
+names = [n for n in wanted if re.search("^" + re.escape(n) + ":", first, re.M)]
+sep = "|---" * (len(names) + 1) + "|"
 def figs(path):
     txt = open(path).read()
     return [re.search("^" + re.escape(n) + r": (\S+ \[\S+, \S+\])", txt, re.M).group(1) for n in names]
 def sd(c):
     return statistics.stdev(c) if len(c) > 1 else 0.0
 s0 = seeds[0]
-print(f"\nper held-out fold, draw seed {s0}:\n| held-out fold | " + " | ".join(names) + " |\n|---|---|---|---|---|")
+print(f"\nper held-out fold, draw seed {s0}:\n| held-out fold | " + " | ".join(names) + " |\n" + sep)
 rows = []
 for k in folds:
     v = figs(f"{out}/eval-{k}-s{s0}.txt")
     rows.append([float(x.split()[0]) for x in v])
     print(f"| {k} | " + " | ".join(v) + " |")
 print("| mean ± sd over folds | " + " | ".join(f"{statistics.mean(c):.4f} ± {sd(c):.4f}" for c in zip(*rows)) + " |")
-print(f"\npooled over the {len(folds)} folds, per draw seed:\n| draw seed | " + " | ".join(names) + " |\n|---|---|---|---|---|")
+print(f"\npooled over the {len(folds)} folds, per draw seed:\n| draw seed | " + " | ".join(names) + " |\n" + sep)
 rows = []
 for s in seeds:
     v = figs(f"{out}/pooled-s{s}.txt")

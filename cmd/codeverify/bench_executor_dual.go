@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/codeverify/codeverify/processors/executor"
+	"github.com/codeverify/codeverify/processors/testgen"
+	"github.com/codeverify/codeverify/producers"
+	"github.com/codeverify/codeverify/schemas"
+)
+
+// dualBench measures dual execution on the real CodeGen-16B HumanEval samples with their generated
+// tests (CodeT's extraction, the most frequent perProblem asserts of each problem): first the
+// verdict-only rate (the baseline), then verdict + behaviour, over the same candidates, every one
+// executed (no cache), with calibrated per-problem timeouts. The hidden labels of the two runs are
+// compared; the last line is "candidates/s: N  tests/s: M" of the dual run.
+func (a *app) dualBench(ctx context.Context, w io.Writer, n, perProblem int, testLimit, totalLimit time.Duration) error {
+	dir := filepath.Join(a.cfg.DataDir, "samples", "codet_humaneval_codegen16b")
+	problems, err := producers.LoadHumanEval(filepath.Join(dir, "HumanEval_for_code_generation.jsonl"))
+	if err != nil {
+		return err
+	}
+	const model = "codegen-mono-16b"
+	cands, _, err := producers.LoadCodeTSamples(filepath.Join(dir, "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.dev100.jsonl"), problems, producers.SampleOptions{Model: model})
+	if err != nil {
+		return err
+	}
+	sets, err := producers.LoadCodeTTests(ctx, filepath.Join(dir, "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.dev100.jsonl"), problems, model, testgen.Python{})
+	if err != nil {
+		return err
+	}
+	tests := map[string][]schemas.GeneratedAssert{}
+	total := 0
+	for _, s := range sets {
+		as := append([]schemas.GeneratedAssert(nil), s.Asserts...)
+		sort.SliceStable(as, func(i, j int) bool { return as[i].Frequency > as[j].Frequency })
+		tests[s.ProblemID] = as[:min(perProblem, len(as))]
+		total += len(tests[s.ProblemID])
+	}
+	byID := map[string]schemas.Problem{}
+	for _, p := range problems {
+		byID[p.ProblemID] = p
+	}
+	if n <= 0 || n > len(cands) {
+		n = len(cands)
+	}
+	cands = cands[:n]
+
+	e := a.cfg.Executor
+	ex, err := executor.New(executor.Config{
+		Python: e.Python, Timeout: e.Timeout, Workers: e.Workers, MemoryBytes: e.MemoryBytes, OutputBytes: e.OutputBytes,
+		Backend: executor.BackendZygote, CacheSize: -1, GenTestLimit: testLimit, GenTotalLimit: totalLimit,
+	})
+	if err != nil {
+		return err
+	}
+	defer ex.Close()
+	printMachine(w, ex)
+	calibrated, err := ex.Calibrate(ctx, problems, executor.Calibration{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "generated tests: %v CPU each, %v CPU for all of a candidate's\n", testLimit, totalLimit)
+	fmt.Fprintf(w, "data: %d candidates of %d HumanEval problems (%d calibrated); generated tests: %d test sets, %.1f asserts per problem (the %d most frequent of CodeT's extraction)\n",
+		n, len(sets), calibrated, len(sets), float64(total)/float64(max(1, len(sets))), perProblem)
+
+	type outcome struct {
+		label, kind string
+		results     []schemas.GeneratedTestResult
+		err         error
+		rt          float64
+	}
+	var cpu time.Duration // CPU time of the last run: this process, the zygotes and their children
+	run := func(dual bool) ([]outcome, time.Duration) {
+		out := make([]outcome, len(cands))
+		cpu0 := treeCPU()
+		defer func() { cpu = treeCPU() - cpu0 }()
+		next := make(chan int)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for g := 0; g < 2*ex.Workers(); g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					c := cands[i]
+					p := byID[c.ProblemID]
+					var ts []schemas.GeneratedAssert
+					if dual {
+						ts = tests[c.ProblemID]
+					}
+					v, b, err := ex.Dual(ctx, p, ts, c)
+					out[i] = outcome{label: v.Label, kind: v.FailureKind, results: b.Results, err: err, rt: b.RuntimeMs}
+				}
+			}()
+		}
+		for i := range cands {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		return out, time.Since(start)
+	}
+	summary := func(name string, out []outcome, d time.Duration) {
+		pass, errs, ran := 0, 0, 0
+		st := map[string]int{}
+		for _, o := range out {
+			if o.err != nil {
+				errs++
+				continue
+			}
+			if o.label == schemas.Pass {
+				pass++
+			}
+			for _, r := range o.results {
+				st[r.Status]++
+				ran++
+			}
+		}
+		fmt.Fprintf(w, "%-14s %d candidates in %.2fs: %.1f candidates/s, %.0f tests/s; CPU %.2f ms per candidate (%.0f candidates/s on %d idle cores); PASS %d, errors %d; test statuses pass=%d fail=%d error=%d timeout=%d\n",
+			name+":", len(out), d.Seconds(), float64(len(out))/d.Seconds(), float64(ran)/d.Seconds(),
+			cpu.Seconds()*1000/float64(len(out)), float64(runtime.NumCPU())*float64(len(out))/cpu.Seconds(), runtime.NumCPU(), pass, errs,
+			st[schemas.TestPass], st[schemas.TestFail], st[schemas.TestError], st[schemas.TestTimeout])
+	}
+	base, dBase := run(false)
+	summary("verdict only", base, dBase)
+	dual, dDual := run(true)
+	summary("dual", dual, dDual)
+	differ := 0
+	for i := range cands {
+		if base[i].label != dual[i].label || base[i].kind != dual[i].kind {
+			differ++
+		}
+	}
+	var rts []float64
+	for _, o := range dual {
+		rts = append(rts, o.rt)
+	}
+	sort.Float64s(rts)
+	sum := 0.0
+	for _, x := range rts {
+		sum += x
+	}
+	fmt.Fprintf(w, "DEBUG gen phases %d: child cpu in gen phase %.3f ms avg, before gen %.3f ms avg\n", executor.DebugGenN.Load(), float64(executor.DebugGenCPU.Load())/1000/float64(executor.DebugGenN.Load()), float64(executor.DebugGenCPU0.Load())/1000/float64(executor.DebugGenN.Load()))
+	fmt.Fprintf(w, "DEBUG continuations %d; gen runtime ms p50 %.2f p90 %.2f p99 %.2f max %.2f sum %.0f; top10 sum %.0f\n", executor.DebugContinuations.Load(),
+		rts[len(rts)/2], rts[len(rts)*9/10], rts[len(rts)*99/100], rts[len(rts)-1], sum, func() float64 { t := 0.0; for _, x := range rts[len(rts)-20:] { t += x }; return t }())
+	for i, o := range dual {
+		if o.rt > 1000 {
+			st := map[string]int{}
+			for _, r := range o.results {
+				st[r.Status]++
+			}
+			fmt.Fprintf(w, "DEBUG slow %s %.0fms hidden %s/%s %v\n%s\n-----\n", cands[i].CandidateID, o.rt, o.label, o.kind, st, cands[i].Code[max(0, len(cands[i].Code)-600):])
+		}
+	}
+	fmt.Fprintf(w, "hidden labels differing between the two runs: %d (a timeout under load can go either way)\n", differ)
+	ran := 0
+	for _, o := range dual {
+		ran += len(o.results)
+	}
+	fmt.Fprintf(w, "candidates/s: %.0f  tests/s: %.0f\n", float64(len(dual))/dDual.Seconds(), float64(ran)/dDual.Seconds())
+	return nil
+}
+
+// treeCPU is the CPU time used so far by this process, its children (the zygotes, whose own
+// children are the candidates) and the children it already waited for. On a machine shared with
+// other work it tells what a run costs better than its wall time does.
+func treeCPU() time.Duration {
+	clk := 100.0 // USER_HZ on Linux
+	fields := func(pid string) []string {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return nil
+		}
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 {
+			return strings.Fields(s[i+1:])
+		}
+		return nil
+	}
+	ticks := func(f []string, from, to int) float64 {
+		t := 0.0
+		for i := from; i <= to && i < len(f); i++ {
+			v, _ := strconv.ParseFloat(f[i], 64)
+			t += v
+		}
+		return t
+	}
+	// Fields after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+	total := ticks(fields("self"), 11, 14)
+	self := strconv.Itoa(os.Getpid())
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if f := fields(e.Name()); len(f) > 14 && f[1] == self {
+			total += ticks(f, 11, 14)
+		}
+	}
+	return time.Duration(total / clk * float64(time.Second))
+}

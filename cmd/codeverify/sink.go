@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/sinks/clickhouse"
+	"github.com/codeverify/codeverify/streams"
+)
+
+// The ClickHouse sink: one consumer group per topic, each writing its table in batches.
+
+const (
+	sinkGroup         = "codeverify-sink-clickhouse" // verdicts
+	behaviorSinkGroup = "codeverify-sink-clickhouse-behaviors"
+)
+
+// rejected is an event the sink will never write, and why.
+type rejected[T any] struct {
+	item   T
+	reason string
+}
+
+// rejectFunc dead-letters events the sink refused. It returns once they are stored: the batch's
+// offsets are committed after it, so an event it drops is lost.
+type rejectFunc[T any] func(ctx context.Context, rs []rejected[T]) error
+
+// sinkStage is one topic consumed into one table.
+type sinkStage[T any] struct {
+	table string // for logs and metrics
+	topic string
+	group string
+	codec *schemas.Codec[T]
+	key   func(T) string // the topic's message key, given to dead letters too
+	// check says why an event can never be written; such events are dead-lettered, not retried.
+	check func(T) error
+	write func(context.Context, []T) error
+	// Optional: what each batch became.
+	onWritten  func([]T)
+	onRejected func(n int)
+}
+
+func (a *app) verdictStage(codecs *schemas.Codecs, sink *clickhouse.Sink) sinkStage[schemas.Verdict] {
+	return sinkStage[schemas.Verdict]{
+		table: "verdicts", topic: streams.TopicVerdicts, group: sinkGroup, codec: codecs.Verdict,
+		key: func(v schemas.Verdict) string { return v.CandidateID }, check: clickhouse.CheckVerdict,
+		write: sink.WriteVerdicts,
+	}
+}
+
+func (a *app) behaviorStage(codecs *schemas.Codecs, sink *clickhouse.Sink) sinkStage[schemas.Behavior] {
+	return sinkStage[schemas.Behavior]{
+		table: "behaviors", topic: streams.TopicBehaviors, group: behaviorSinkGroup, codec: codecs.Behavior,
+		key: schemas.BehaviorKey, check: clickhouse.CheckBehavior, write: sink.WriteBehaviors,
+	}
+}
+
+// runSink consumes verdicts into ClickHouse; onWritten (optional) sees every batch after the insert.
+func (a *app) runSink(ctx context.Context, codecs *schemas.Codecs, sink *clickhouse.Sink, onWritten func([]schemas.Verdict)) error {
+	st := a.verdictStage(codecs, sink)
+	st.onWritten = onWritten
+	return runSinkStage(ctx, a, st)
+}
+
+// runSinkStage runs one stage with the streams batch consumer until ctx ends. Each batch is split:
+// events that fail check go to the topic's dead-letter topic first, then the rest is written, and
+// only then are the batch's offsets committed. A failed write is retried by the consumer with the
+// same batch; the dead letters of that batch are not sent again.
+func runSinkStage[T any](ctx context.Context, a *app, st sinkStage[T]) error {
+	reject, closeReject := publishRejected(a, st)
+	defer closeReject()
+	// The consumer retries a batch by passing the same slice again, so its first element names it.
+	var deadLettered *T
+	return streams.RunBatches(ctx, streams.BatchConfig[T]{
+		Brokers: a.brokers(), Group: st.group, Topic: st.topic, Codec: st.codec,
+		MaxBatch: a.cfg.Sink.MaxBatch, MaxWait: a.cfg.Sink.MaxWait, Log: a.log.With("table", st.table),
+	}, func(ctx context.Context, batch []T) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		good, bad := splitValid(batch, st.check)
+		if len(bad) > 0 && deadLettered != &batch[0] {
+			if err := reject(ctx, bad); err != nil {
+				return err
+			}
+			deadLettered = &batch[0]
+			if st.onRejected != nil {
+				st.onRejected(len(bad))
+			}
+		}
+		if err := st.write(ctx, good); err != nil {
+			return err
+		}
+		if st.onWritten != nil && len(good) > 0 {
+			st.onWritten(good)
+		}
+		return nil
+	})
+}
+
+// splitValid separates the events check accepts from those it refuses, keeping their order.
+func splitValid[T any](batch []T, check func(T) error) (good []T, bad []rejected[T]) {
+	good = make([]T, 0, len(batch))
+	for _, it := range batch {
+		if err := check(it); err != nil {
+			bad = append(bad, rejected[T]{item: it, reason: err.Error()})
+			continue
+		}
+		good = append(good, it)
+	}
+	return good, bad
+}
+
+// publishRejected dead-letters refused events to the stage topic's dead-letter topic, re-encoded
+// with the topic's codec and keyed like the topic, and logs each with its reason. The streams batch
+// consumer has no hook for a handler to dead-letter single messages, so the reason, stage and
+// source offset headers that its own dead letters carry are missing here; the log has the reason.
+func publishRejected[T any](a *app, st sinkStage[T]) (rejectFunc[T], func()) {
+	dlq := streams.DLQTopic(st.topic)
+	p := streams.NewProducer(a.brokers(), dlq, st.codec, st.key)
+	return func(ctx context.Context, rs []rejected[T]) error {
+		items := make([]T, len(rs))
+		for i, r := range rs {
+			items[i] = r.item
+			a.log.Warn("dead letter", "stage", streams.StageValidate, "topic", st.topic, "table", st.table,
+				"key", st.key(r.item), "reason", r.reason)
+		}
+		if err := p.Publish(ctx, items...); err != nil {
+			return fmt.Errorf("dead-letter %d refused %s: %w", len(items), st.table, err)
+		}
+		return nil
+	}, func() { p.Close() }
+}
+
+// runSinks runs every sink stage until ctx ends or one fails; it returns the first failure.
+func (a *app) runSinks(ctx context.Context, codecs *schemas.Codecs, sink *clickhouse.Sink, m sinkMetrics) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	vs, bs := a.verdictStage(codecs, sink), a.behaviorStage(codecs, sink)
+	vs.onWritten = func(b []schemas.Verdict) { m.written(vs.table, len(b)) }
+	vs.onRejected = func(n int) { m.rejected(vs.table, n) }
+	bs.onWritten = func(b []schemas.Behavior) { m.written(bs.table, len(b)) }
+	bs.onRejected = func(n int) { m.rejected(bs.table, n) }
+	errc := make(chan error, 2)
+	go func() { errc <- runSinkStage(ctx, a, vs) }()
+	go func() { errc <- runSinkStage(ctx, a, bs) }()
+	var first error
+	for range 2 {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+// sinkMetrics counts what the sink stages did, per table; both funcs are required.
+type sinkMetrics struct {
+	written  func(table string, rows int)
+	rejected func(table string, rows int)
+}
+
+func (a *app) clickHouseConfig() clickhouse.Config {
+	c := a.cfg.ClickHouse
+	return clickhouse.Config{Addr: c.Addr, Database: c.Database, Username: c.Username, Password: c.Password}
+}
+
+func (a *app) openClickHouse(ctx context.Context) (*clickhouse.Sink, error) {
+	return clickhouse.Open(ctx, a.clickHouseConfig())
+}
+
+// openClickHouseWhenUp opens the sink, waiting for ClickHouse for as long as ctx lasts: a sink
+// started before its database logs a warning per attempt and keeps trying rather than exiting. An
+// error the server itself returned (bad credentials, a migration it refused) does not go away by
+// waiting and is returned. It returns (nil, nil) when ctx ends first.
+func (a *app) openClickHouseWhenUp(ctx context.Context, minWait, maxWait time.Duration) (*clickhouse.Sink, error) {
+	cfg := a.clickHouseConfig()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	wait := minWait
+	for attempt := 1; ; attempt++ {
+		sink, err := clickhouse.Open(ctx, cfg)
+		if err == nil {
+			if attempt > 1 {
+				a.log.Info("clickhouse reachable", "addr", cfg.Addr, "attempts", attempt)
+			}
+			return sink, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		if clickhouse.IsServerError(err) {
+			return nil, err
+		}
+		// Jitter in [wait/2, wait): sinks restarted together do not retry together.
+		d := wait/2 + rand.N(wait/2+1)
+		a.log.Warn("clickhouse not reachable; not ready, will retry", "addr", cfg.Addr, "attempt", attempt,
+			"retry_in", d.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(d):
+		}
+		wait = min(2*wait, maxWait)
+	}
+}

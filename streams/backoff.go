@@ -1,0 +1,86 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// backoff is jittered exponential backoff whose waits end with the context. Every retry loop of
+// the package waits with one.
+type backoff struct{ min, max, cur time.Duration }
+
+func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max} }
+
+func (b *backoff) reset() { b.cur = 0 }
+
+func (b *backoff) wait(ctx context.Context) error {
+	b.cur = min(max(2*b.cur, b.min), b.max)
+	// Full jitter in [cur/2, cur): replicas that failed together do not retry together.
+	d := b.cur/2 + rand.N(b.cur/2+1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// retry calls fn until it succeeds or ctx ends, backing off between tries and logging each failure
+// as a warning. It does nothing when needed is false (so callers can keep one straight sequence of
+// steps).
+func retry(ctx context.Context, log *slog.Logger, what string, fn func() error, needed bool) error {
+	if !needed {
+		return nil
+	}
+	bo := newBackoff(100*time.Millisecond, 30*time.Second)
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		log.Warn(what+" failed, will retry", "attempt", attempt, "err", err)
+		if werr := bo.wait(ctx); werr != nil {
+			return fmt.Errorf("%s: %w (last error: %v)", what, werr, err)
+		}
+	}
+}
+
+// drainContext returns a context that outlives ctx by d: work started before shutdown gets d to
+// finish (write, commit) once ctx is cancelled.
+func drainContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-dctx.Done():
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-dctx.Done():
+		}
+	}()
+	return dctx, cancel
+}
+
+// unlessDone returns a context that ends with parent or as soon as done is closed (e.g. the end of a
+// consumer-group generation).
+func unlessDone(parent context.Context, done <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}

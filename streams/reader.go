@@ -1,0 +1,93 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Every read of one partition goes through partitionReader and, unless it fetches message by
+// message itself (the runner), through readPartitionFrom.
+
+// partitionReader reads one partition from start (an offset, kafka.FirstOffset or LastOffset)
+// without a consumer group, so nothing is committed. Close waits for the long-poll fetch under way,
+// which maxWait bounds; a new message ends a long poll at once whatever maxWait is. maxBytes must
+// exceed the largest message, or it can never be fetched. errLog may be nil.
+func partitionReader(brokers []string, topic string, partition int, start int64, maxWait time.Duration, maxBytes int, errLog kafka.Logger) (*kafka.Reader, error) {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: brokers, Topic: topic, Partition: partition,
+		MinBytes: 1, MaxBytes: max(maxBytes, 16<<20), MaxWait: maxWait,
+		QueueCapacity: 64, // what is read ahead of the caller, per partition
+		ErrorLogger:   errLog,
+	})
+	if err := r.SetOffset(start); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// readPartitionFrom calls fn for every message of one partition from start on, in offset order.
+// With end ≥ 0 it returns nil once the message before end was read (at once when start ≥ end;
+// compaction can leave offset gaps, so any offset ≥ end-1 ends it). With end < 0 it follows the
+// partition until ctx ends and returns ctx.Err(). maxWait: see partitionReader.
+func readPartitionFrom(ctx context.Context, brokers []string, topic string, partition int, start, end int64, maxWait time.Duration, fn func(kafka.Message)) error {
+	if end >= 0 && start >= end {
+		return nil
+	}
+	r, err := partitionReader(brokers, topic, partition, start, maxWait, 0, nil)
+	if err != nil {
+		return fmt.Errorf("read %s/%d: %w", topic, partition, err)
+	}
+	defer r.Close()
+	for {
+		// No group, so ReadMessage commits nothing.
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			if end < 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("read %s/%d at offset %d (end %d): %w", topic, partition, r.Offset(), end, err)
+		}
+		fn(m)
+		if end >= 0 && m.Offset >= end-1 {
+			return nil
+		}
+	}
+}
+
+// partitionOffsets returns a partition's first stored offset and its end (high watermark).
+func partitionOffsets(ctx context.Context, broker, topic string, partition int) (first, end int64, err error) {
+	leader, err := kafka.DialLeader(ctx, "tcp", broker, topic, partition)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer leader.Close()
+	if first, end, err = leader.ReadOffsets(); err != nil {
+		return 0, 0, fmt.Errorf("offsets: %w", err)
+	}
+	return first, end, nil
+}
+
+// topicPartitions returns the partition ids of topic.
+func topicPartitions(ctx context.Context, broker, topic string) ([]int, error) {
+	conn, err := kafka.DialContext(ctx, "tcp", broker)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	parts, err := conn.ReadPartitions(topic)
+	if err != nil {
+		return nil, fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	ids := make([]int, len(parts))
+	for i, p := range parts {
+		ids[i] = p.ID
+	}
+	return ids, nil
+}
