@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -244,7 +243,7 @@ func (e *Executor) runDual(ctx context.Context, p schemas.Problem, code string, 
 		for n, i := range pending {
 			items[n] = gp.items[i]
 		}
-		DebugContinuations.Add(1)
+		e.continuations.Add(1)
 		var cr Result
 		cr, gr = e.pool.executeJob(ctx, p, code, &genRequest{items: items, only: true, flush: 1})
 		if cr.Err != nil {
@@ -335,11 +334,6 @@ func applyGen(gr genRun, gp genPlan, pending []int, res []schemas.GeneratedTestR
 			}
 			return nil, true, true
 		case f.T == "gend" && k == len(pending) && f.Tests == len(pending):
-			var dbg struct{ CPU, CPU0 int64 }
-			_ = json.Unmarshal(line, &dbg)
-			DebugGenCPU.Add(dbg.CPU)
-			DebugGenCPU0.Add(dbg.CPU0)
-			DebugGenN.Add(1)
 			return nil, true, true
 		default:
 			return charge()
@@ -374,6 +368,6 @@ func fingerprint(v pyValue) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-var DebugContinuations atomic.Int64
-
-var DebugGenCPU, DebugGenCPU0, DebugGenN atomic.Int64
+// DualContinuations is how many continuation jobs Dual has run: one per generated test that ended
+// its process (and one per candidate whose hidden tests ended it before the generated ones began).
+func (e *Executor) DualContinuations() int64 { return e.continuations.Load() }

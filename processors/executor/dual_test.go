@@ -58,7 +58,7 @@ func TestDualHostileTests(t *testing.T) {
 		{"assert add(4, 4) == 8", schemas.TestPass}, // the rebinding above was undone
 		{"assert setattr(add, '__code__', (lambda a, b: -1).__code__) is None", schemas.TestPass},
 		{"assert setattr(__import__('builtins'), 'abs', lambda x: 42) is None", schemas.TestPass},
-		{"assert abs(-5) == 5", schemas.TestPass}, // the builtins were put back
+		{"assert abs(-5) == 5", schemas.TestPass},               // the builtins were put back
 		{"assert sum(range(10**13)) == 1", schemas.TestTimeout}, // one C loop that no signal interrupts
 		{"assert __import__('time').sleep(100) is None", schemas.TestTimeout},
 		{"assert add(5, 5) == 10", schemas.TestPass},

@@ -125,7 +125,8 @@ type Executor struct {
 	dualCache *verdictCache // Dual results, keyed with the generated tests too
 	genPlans  sync.Map      // TestsHash → genPlan
 	// genPlanCount bounds genPlans (cleared when it passes genPlanCacheMax).
-	genPlanCount atomic.Int64
+	genPlanCount  atomic.Int64
+	continuations atomic.Int64 // Dual's continuation jobs
 }
 
 // New checks that the interpreter works and picks the strongest sandbox this kernel allows.
