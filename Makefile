@@ -34,7 +34,7 @@ test: clickhouse ort
 # embedded broker (VAR/kafka), registered under VAR/models; its directory is the last line printed.
 verifier: clickhouse build
 	./$(BIN) train --var-dir $(VAR) --device cpu --threads 2 --max-len 192 --d-model 32 --layers 1 --heads 2 --ff 64 \
-		--feature-hidden 32 --text-dropout 0.5 --epochs 3 --batch-size 32 --max-steps 450 --lr 1e-3
+		--feature-hidden 32 --text-dropout 0.5 --epochs 2 --batch-size 32 --max-steps 240 --lr 1e-3
 
 bench: clickhouse
 	CODEVERIFY_DATA_DIR=$(DATA_DIR) $(GO) test -run '^$$' -bench . -benchtime 3s ./processors/executor/ ./sinks/clickhouse/ ./streams/

@@ -98,7 +98,7 @@ func BuildTinyModel(ctx context.Context, registryDir string, t TinyModel) (Model
 		MaxLen:    t.MaxLen,
 		Architecture: trainer.Architecture{Kind: "energy-transformer", Vocab: trainer.VocabSize, MaxLen: t.MaxLen,
 			DModel: t.DModel, Layers: t.Layers, Heads: heads, FF: ff, Pooling: "mean", Opset: 17,
-			Inputs: strings.Join(inputs, ","), Output: "energy", Features: nFeatures, TextWeight: textWeight},
+			Inputs: strings.Join(inputs, ","), Output: "energy", Features: nFeatures, TextWeight: textWeight, NoText: t.NoText},
 		Inputs:   inputs,
 		Features: spec,
 	}

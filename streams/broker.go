@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -23,6 +24,9 @@ func StartBroker(dataDir string, port int, log *slog.Logger) (*Broker, error) {
 	opts := []kfake.Opt{
 		kfake.Ports(port), // one port = one broker, so every partition has the same leader
 		kfake.AllowAutoTopicCreation(),
+		// Kafka's default minimum (6s) would forbid the short session timeouts that make a killed
+		// member's partitions move within a second or two in tests; members still default to 6s.
+		kfake.GroupMinSessionTimeout(500 * time.Millisecond),
 		kfake.WithLogger(kfakeLogger{log.With("component", "kfake")}),
 	}
 	if dataDir != "" {

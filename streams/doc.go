@@ -36,4 +36,13 @@
 // a dead letter of its input that names it. Other failures (broker down, transient Process errors)
 // are retried with backoff until they succeed or the runner stops; none is retried forever once it
 // is known to be permanent.
+//
+// # Delivery by RunBatches
+//
+// RunBatches, the sinks' batch consumer, is a group member on the same machinery (group.go): each
+// generation's partitions are read from their committed offsets, a batch is committed with the
+// generation's id only after its dead letters and then its events were stored, and never once the
+// generation ended. Events Validate rejects, and those the write names as Rejected (or isolates
+// by halving a batch it fails with a Permanent error), are dead-lettered and committed; any other
+// write error is retried. Delivery is at-least-once, dead letters included.
 package streams

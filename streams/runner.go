@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,16 +155,11 @@ func (c RunnerConfig[In, Out]) withDefaults() (RunnerConfig[In, Out], error) {
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = 10 * time.Second
 	}
-	if c.SessionTimeout == 0 {
-		c.SessionTimeout = 6 * time.Second
+	gt, err := groupTimeouts{c.SessionTimeout, c.HeartbeatInterval, c.RebalanceTimeout}.withDefaults()
+	if err != nil {
+		errs = append(errs, err)
 	}
-	if c.HeartbeatInterval == 0 {
-		c.HeartbeatInterval = time.Second
-	}
-	if c.RebalanceTimeout == 0 {
-		c.RebalanceTimeout = 10 * time.Second
-	}
-	need(c.HeartbeatInterval < c.SessionTimeout, "heartbeat interval not below the session timeout")
+	c.SessionTimeout, c.HeartbeatInterval, c.RebalanceTimeout = gt.session, gt.heartbeat, gt.rebalance
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
@@ -173,6 +167,10 @@ func (c RunnerConfig[In, Out]) withDefaults() (RunnerConfig[In, Out], error) {
 		return c, fmt.Errorf("runner config: %w", err)
 	}
 	return c, nil
+}
+
+func (c RunnerConfig[In, Out]) timeouts() groupTimeouts {
+	return groupTimeouts{session: c.SessionTimeout, heartbeat: c.HeartbeatInterval, rebalance: c.RebalanceTimeout}
 }
 
 // Stats are a Runner's counters since it was created.
@@ -270,20 +268,9 @@ func (r *Runner[In, Out]) Run(ctx context.Context) error {
 		}
 	}()
 
-	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:                cfg.Group,
-		Brokers:           cfg.Brokers,
-		Topics:            []string{cfg.Input},
-		HeartbeatInterval: cfg.HeartbeatInterval,
-		SessionTimeout:    cfg.SessionTimeout,
-		RebalanceTimeout:  cfg.RebalanceTimeout,
-		JoinGroupBackoff:  500 * time.Millisecond, // Run's own backoff spaces the attempts
-		StartOffset:       kafka.FirstOffset,      // a new group reads the input from the beginning
-		// Its errors come back from Next, which Run logs; the rest is rebalancing chatter.
-		ErrorLogger: r.kafkaLog(slog.LevelDebug),
-	})
+	cg, err := newConsumerGroup(cfg.Brokers, cfg.Group, cfg.Input, cfg.timeouts(), r.kafkaLog(slog.LevelDebug))
 	if err != nil {
-		return fmt.Errorf("streams: consumer group: %w", err)
+		return err
 	}
 	r.out = newRecordWriter(cfg.Brokers, cfg.MaxWriteBytes, cfg.DeadLetterMaxBytes, r.log, func() { r.errs.Add(1) })
 
@@ -299,29 +286,11 @@ func (r *Runner[In, Out]) Run(ctx context.Context) error {
 	}
 	r.log.Info("runner started", "workers", cfg.Workers, "max_in_flight", cfg.MaxInFlight)
 
-	bo := newBackoff(100*time.Millisecond, 5*time.Second)
-	for stopping.Err() == nil {
-		kg, err := cg.Next(stopping)
-		if err != nil {
-			if stopping.Err() != nil {
-				break
-			}
-			if errors.Is(err, kafka.RebalanceInProgress) { // a rebalance is how one joins: not a failure
-				r.log.Info("joining the consumer group", "err", err)
-			} else {
-				r.errs.Add(1)
-				r.log.Warn("cannot join the consumer group, will retry", "err", err)
-			}
-			if bo.wait(stopping) != nil {
-				break
-			}
-			continue
-		}
-		bo.reset()
-		r.runGeneration(kg, stopping, work)
-	}
+	joinGenerations(stopping, cg, r.log, func() { r.errs.Add(1) }, func(gctx context.Context, kg *kafka.Generation) {
+		r.consume(gctx, kg, stopping, work)
+	})
 
-	// Close ends the generation still held (its consumer waits for that, see runGeneration) and
+	// Close ends the generation still held (its consumer waits for that, see joinGenerations) and
 	// leaves the group, so the next member gets the partitions at once.
 	_ = cg.Close()
 	close(r.todo)
@@ -334,21 +303,6 @@ func (r *Runner[In, Out]) Run(ctx context.Context) error {
 	return nil
 }
 
-// runGeneration consumes the generation's partitions until the generation ends or the runner
-// stops. At shutdown the generation is held (heartbeats go on) until Run leaves the group, so that
-// no member rejoins only to leave.
-func (r *Runner[In, Out]) runGeneration(kg *kafka.Generation, stopping, work context.Context) {
-	finished := make(chan struct{})
-	kg.Start(func(gctx context.Context) {
-		r.consume(gctx, kg, stopping, work)
-		close(finished)
-		if stopping.Err() != nil {
-			<-gctx.Done()
-		}
-	})
-	<-finished
-}
-
 // consume runs one generation: a fetcher per assigned partition from its committed offset, and
 // the sink, which writes and commits. When the generation ends, what it did not commit is dropped.
 func (r *Runner[In, Out]) consume(gctx context.Context, kg *kafka.Generation, stopping, work context.Context) {
@@ -358,12 +312,7 @@ func (r *Runner[In, Out]) consume(gctx context.Context, kg *kafka.Generation, st
 	defer cancelStop()
 	g := &generation{kg: kg, ctx: genWork, stop: genStop}
 
-	assigned := kg.Assignments[r.cfg.Input]
-	parts := make([]int, len(assigned))
-	for i, a := range assigned {
-		parts[i] = a.ID
-	}
-	slices.Sort(parts)
+	parts, assigned := assignedPartitions(kg, r.cfg.Input)
 	r.log.Info("partitions assigned", "generation", kg.ID, "partitions", parts)
 
 	fetching, stopFetching := context.WithCancel(genStop)
@@ -415,11 +364,7 @@ func (r *Runner[In, Out]) work() {
 }
 
 func (r *Runner[In, Out]) kafkaLog(level slog.Level) kafka.LoggerFunc {
-	return func(msg string, args ...any) {
-		if r.log.Enabled(context.Background(), level) {
-			r.log.Log(context.Background(), level, "kafka: "+fmt.Sprintf(msg, args...))
-		}
-	}
+	return kafkaLogAt(r.log, level)
 }
 
 // fetch reads one partition from start in offset order, screens out undeliverable inputs, and
@@ -640,36 +585,11 @@ func (r *Runner[In, Out]) flush(g *generation, batch []*slot[In]) bool {
 	if err := r.out.write(g.ctx, items); err != nil {
 		return false
 	}
-	offsets := map[string]map[int]int64{r.cfg.Input: commits(batch)}
-	bo := newBackoff(100*time.Millisecond, 5*time.Second)
-	for {
-		// A generation that ended may not commit: its partitions may be someone else's already. The
-		// broker also refuses a commit carrying an old generation id, which closes the gap between
-		// this check and the commit's arrival.
-		if g.ctx.Err() != nil {
-			return false
-		}
-		err := g.kg.CommitOffsets(offsets)
-		if err == nil {
-			r.count(batch)
-			return true
-		}
-		r.errs.Add(1)
-		if generationOver(err) {
-			r.log.Info("commit refused, the generation is over; the inputs will be redelivered", "generation", g.kg.ID, "err", err)
-			return false
-		}
-		r.log.Warn("commit failed, will retry", "partitions", len(offsets[r.cfg.Input]), "err", err)
-		if bo.wait(g.ctx) != nil {
-			return false
-		}
+	if !commitGeneration(g.ctx, g.kg, r.cfg.Input, commits(batch), r.log, func() { r.errs.Add(1) }) {
+		return false
 	}
-}
-
-// generationOver reports whether a commit error means the member's generation ended.
-func generationOver(err error) bool {
-	return errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.RebalanceInProgress) ||
-		errors.Is(err, kafka.UnknownMemberId) || errors.Is(err, kafka.FencedInstanceID)
+	r.count(batch)
+	return true
 }
 
 // count adds the committed slots of batch to the stats.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ type Table[T any] struct {
 	log      *slog.Logger
 	mu       sync.RWMutex
 	rows     map[string]T
+	next     map[int]int64 // per partition, the offset after the last record applied
 	bad      atomic.Int64
 	caughtUp chan struct{}
 	once     sync.Once
@@ -50,7 +52,7 @@ func NewTable[T any](cfg TableConfig[T]) (*Table[T], error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Table[T]{cfg: cfg, log: cfg.Log.With("table", cfg.Topic), rows: map[string]T{}, caughtUp: make(chan struct{})}, nil
+	return &Table[T]{cfg: cfg, log: cfg.Log.With("table", cfg.Topic), rows: map[string]T{}, next: map[int]int64{}, caughtUp: make(chan struct{})}, nil
 }
 
 // CaughtUp is closed once every partition was read up to the end it had when Run started.
@@ -129,6 +131,7 @@ func (t *Table[T]) follow(ctx context.Context, p int, caughtUp func()) {
 	}, true); err != nil {
 		return
 	}
+	t.setNext(p, next)
 	caught := next >= end
 	if caught {
 		caughtUp()
@@ -137,6 +140,7 @@ func (t *Table[T]) follow(ctx context.Context, p int, caughtUp func()) {
 		err := readPartitionFrom(ctx, t.cfg.Brokers, t.cfg.Topic, p, next, -1, 500*time.Millisecond, func(m kafka.Message) {
 			t.apply(m)
 			next = m.Offset + 1
+			t.setNext(p, next)
 			if !caught && m.Offset >= end-1 {
 				caught = true
 				caughtUp()
@@ -147,6 +151,44 @@ func (t *Table[T]) follow(ctx context.Context, p int, caughtUp func()) {
 		}
 		return err
 	}, true)
+}
+
+func (t *Table[T]) setNext(p int, next int64) {
+	t.mu.Lock()
+	t.next[p] = next
+	t.mu.Unlock()
+}
+
+// Sync waits until the table has applied every record the topic held when Sync was called. A key
+// missing after Sync was not on the topic then: a stage that looks an event's table row up can tell
+// "not published" from "not read yet", and dead-letters only the first.
+func (t *Table[T]) Sync(ctx context.Context) error {
+	if err := t.WaitCaughtUp(ctx); err != nil {
+		return err
+	}
+	t.mu.RLock()
+	parts := slices.Collect(maps.Keys(t.next))
+	t.mu.RUnlock()
+	for _, p := range parts {
+		_, end, err := partitionOffsets(ctx, t.cfg.Brokers[0], t.cfg.Topic, p)
+		if err != nil {
+			return fmt.Errorf("table %s: %w", t.cfg.Topic, err)
+		}
+		for {
+			t.mu.RLock()
+			next := t.next[p]
+			t.mu.RUnlock()
+			if next >= end {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("table %s not synced: %w", t.cfg.Topic, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 func (t *Table[T]) apply(m kafka.Message) {

@@ -57,6 +57,18 @@ func TestTableCatchesUpAndFollows(t *testing.T) {
 		_, kept := table.Get(cs[1].CandidateID)
 		return added && !kept
 	})
+	// Sync right after a publish sees it: no sleeping, no polling by the caller.
+	for i := 200; i < 205; i++ {
+		if err := p.Publish(testCtx(t, 10*time.Second), candidate(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := table.Sync(testCtx(t, 10*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := table.Get(candidate(i).CandidateID); !ok {
+			t.Fatalf("record %d published before Sync is missing after it", i)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run after cancel: %v", err)

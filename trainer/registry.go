@@ -33,14 +33,15 @@ type Architecture struct {
 	Opset   int     `json:"opset"`
 	Inputs  string  `json:"inputs"`
 	Output  string  `json:"output"`
-	// The behaviour-feature branch: an MLP of FeatureHidden units on the standardised features,
-	// summed with the token branch's energy scaled by TextWeight (absent: no token branch). During
-	// training TextDropout drops the whole token term of a row with that probability, so the features
-	// must rank on their own.
+	// The behaviour-feature branch: an MLP of FeatureHidden units (0: 32) on the standardised
+	// features, summed with the token branch's energy scaled by TextWeight (0: 1). NoText builds no
+	// token branch (a features-only model). During training TextDropout drops the whole token term of
+	// a row with that probability, so the features must rank on their own.
 	Features      int     `json:"features,omitempty"`
 	FeatureHidden int     `json:"feature_hidden,omitempty"`
 	TextWeight    float64 `json:"text_weight,omitempty"`
 	TextDropout   float64 `json:"text_dropout,omitempty"`
+	NoText        bool    `json:"no_text,omitempty"`
 }
 
 // Validate reports why train.py could not build the architecture.
@@ -54,8 +55,8 @@ func (a Architecture) Validate() error {
 		return fmt.Errorf("architecture: dropout %g outside [0, 1)", a.Dropout)
 	case a.TextDropout < 0 || a.TextDropout >= 1 || a.TextWeight < 0:
 		return fmt.Errorf("architecture: text dropout %g outside [0, 1) or text weight %g < 0", a.TextDropout, a.TextWeight)
-	case a.Features > 0 && a.FeatureHidden < 1:
-		return fmt.Errorf("architecture: %d features need a hidden width ≥ 1", a.Features)
+	case a.FeatureHidden < 0:
+		return fmt.Errorf("architecture: feature hidden width %d", a.FeatureHidden)
 	}
 	return nil
 }

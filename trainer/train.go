@@ -79,11 +79,22 @@ func (c TrainConfig) architecture() Architecture {
 	return a
 }
 
+// withDefaults gives the zero feature width and text weight their defaults (32, 1).
+func (a Architecture) withDefaults() Architecture {
+	if a.FeatureHidden == 0 {
+		a.FeatureHidden = 32
+	}
+	if a.TextWeight == 0 {
+		a.TextWeight = 1
+	}
+	return a
+}
+
 // complete fills the descriptive fields that depend on which branches the model has.
 func (a Architecture) complete() Architecture {
 	a.Output = "energy: float32 [batch], low = likely PASS"
 	switch {
-	case a.TextWeight > 0 && a.Features > 0:
+	case !a.NoText && a.Features > 0:
 		a.Kind = "pre-norm transformer encoder on tokens + MLP on behaviour features, summed → scalar energy"
 	case a.Features > 0:
 		a.Kind = "MLP on behaviour features → scalar energy"
@@ -91,13 +102,16 @@ func (a Architecture) complete() Architecture {
 		a.Kind = "pre-norm transformer encoder → scalar energy"
 	}
 	var in []string
-	if a.TextWeight > 0 {
+	if !a.NoText {
 		in = append(in, "input_ids, attention_mask: int64 [batch, sequence]")
 	}
 	if a.Features > 0 {
 		in = append(in, fmt.Sprintf("features: float32 [batch, %d]", a.Features))
 	} else {
 		a.FeatureHidden = 0
+	}
+	if a.NoText {
+		a.TextWeight, a.TextDropout = 0, 0
 	}
 	a.Inputs = strings.Join(in, "; ")
 	return a
@@ -106,7 +120,7 @@ func (a Architecture) complete() Architecture {
 // inputNames is the graph's input names for a model of architecture a.
 func (a Architecture) inputNames() []string {
 	var in []string
-	if a.TextWeight > 0 {
+	if !a.NoText {
 		in = append(in, InputIDs, InputMask)
 	}
 	if a.Features > 0 {
@@ -149,13 +163,17 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 	if err != nil {
 		return nil, err
 	}
-	a := cfg.Arch
+	a := cfg.Arch.withDefaults()
 	features := len(ds.Features.Names)
 	if cfg.NoFeatures {
 		features = 0
-		if a.TextWeight == 0 {
+		if a.NoText {
 			return nil, fmt.Errorf("train: a model without features and without the token branch reads nothing")
 		}
+	}
+	textWeight := a.TextWeight
+	if a.NoText {
+		textWeight = 0
 	}
 	args := []string{
 		"--data", dataDir, "--out", outDir, "--val-fold", strconv.Itoa(valFold),
@@ -168,7 +186,7 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 		"--seed", strconv.FormatInt(cfg.Seed, 10), "--device", cfg.Device, "--amp", cfg.AMP,
 		"--threads", strconv.Itoa(cfg.Threads), "--opset", "17", "--parity-tol", ftoa(ParityTolerance),
 		"--features", strconv.Itoa(features), "--feature-hidden", strconv.Itoa(a.FeatureHidden),
-		"--text-weight", ftoa(a.TextWeight), "--text-dropout", ftoa(a.TextDropout),
+		"--text-weight", ftoa(textWeight), "--text-dropout", ftoa(a.TextDropout),
 	}
 	if err := runPython(ctx, python, script, args, cfg.OnEvent, cfg.Log); err != nil {
 		return nil, err
@@ -196,6 +214,7 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 		}
 	}
 	arch := cfg.architecture()
+	arch.FeatureHidden, arch.TextWeight = a.FeatureHidden, a.TextWeight
 	arch.Features = features
 	arch = arch.complete()
 	res2 := &FoldResult{

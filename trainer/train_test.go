@@ -188,7 +188,7 @@ func TestPlantedBehaviourIsLearned(t *testing.T) {
 	}
 
 	// Features only (no token branch): the graph has the features input alone.
-	cfg.Arch.TextWeight = 0
+	cfg.Arch.NoText = true
 	res, err = TrainFold(ctx, ds, cfg, 0, filepath.Join(dir, "data"), filepath.Join(dir, "out-features"))
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,15 @@ type Config struct {
 		MaxBatch int           `yaml:"max_batch"`
 		MaxWait  time.Duration `yaml:"max_wait"`
 	} `yaml:"sink"`
+
+	// Group: the consumer-group timeouts of execute and sink (0 = the streams defaults: session
+	// 6s, heartbeat 1s, rebalance 10s). The session timeout is how long a killed member holds its
+	// partitions.
+	Group struct {
+		SessionTimeout    time.Duration `yaml:"session_timeout"`
+		HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+		RebalanceTimeout  time.Duration `yaml:"rebalance_timeout"`
+	} `yaml:"group"`
 }
 
 func defaultConfig() Config {
@@ -115,6 +124,9 @@ func (c Config) Validate() error {
 	if c.Sink.MaxBatch <= 0 || c.Sink.MaxWait <= 0 {
 		errs = append(errs, "sink.max_batch and sink.max_wait must be > 0")
 	}
+	if g := c.Group; g.SessionTimeout < 0 || g.HeartbeatInterval < 0 || g.RebalanceTimeout < 0 {
+		errs = append(errs, "group timeouts must be ≥ 0 (0 = default)")
+	}
 	if len(c.Brokers) == 0 && (c.EmbeddedPort < 0 || c.EmbeddedPort > 65535) {
 		errs = append(errs, "embedded_port out of range")
 	}
@@ -139,6 +151,9 @@ func bindFlags(root *cobra.Command, f *Config) {
 	fs.StringVar(&f.Executor.Python, "python", d.Executor.Python, "python interpreter for the sandbox")
 	fs.DurationVar(&f.Executor.Timeout, "timeout", d.Executor.Timeout, "default wall timeout per candidate")
 	fs.IntVar(&f.Executor.Workers, "workers", 0, "concurrent executions (0 = number of CPUs)")
+	fs.DurationVar(&f.Group.SessionTimeout, "group-session-timeout", 0, "consumer-group session timeout of execute and sink: how long a killed member holds its partitions (0 = 6s)")
+	fs.DurationVar(&f.Group.HeartbeatInterval, "group-heartbeat-interval", 0, "consumer-group heartbeat interval, below the session timeout (0 = 1s)")
+	fs.DurationVar(&f.Group.RebalanceTimeout, "group-rebalance-timeout", 0, "how long a rebalance waits for every member to rejoin (0 = 10s)")
 }
 
 func applyFlags(cmd *cobra.Command, dst *Config, f *Config) {
@@ -158,6 +173,9 @@ func applyFlags(cmd *cobra.Command, dst *Config, f *Config) {
 	set("python", func() { dst.Executor.Python = f.Executor.Python })
 	set("timeout", func() { dst.Executor.Timeout = f.Executor.Timeout })
 	set("workers", func() { dst.Executor.Workers = f.Executor.Workers })
+	set("group-session-timeout", func() { dst.Group.SessionTimeout = f.Group.SessionTimeout })
+	set("group-heartbeat-interval", func() { dst.Group.HeartbeatInterval = f.Group.HeartbeatInterval })
+	set("group-rebalance-timeout", func() { dst.Group.RebalanceTimeout = f.Group.RebalanceTimeout })
 }
 
 // defaultPython prefers Debian's interpreter: the sandbox runs programs as nobody when started as

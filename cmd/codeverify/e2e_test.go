@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/processors/executor"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
@@ -149,7 +150,7 @@ func waitVerdicts(t *testing.T, e *env, want uint64, timeout time.Duration) (row
 }
 
 // startPipeline runs the executor; it is stopped (gracefully) and waited for before the broker closes.
-func (e *env) startPipeline(t *testing.T, ctx context.Context) (*streams.Runner[schemas.Candidate, schemas.Verdict], chan error) {
+func (e *env) startPipeline(t *testing.T, ctx context.Context) (*streams.Runner[schemas.Candidate, executor.Output], chan error) {
 	t.Helper()
 	r, closeExecutor, err := e.app.newExecutorRunner(ctx, e.codecs, executorOptions{})
 	if err != nil {

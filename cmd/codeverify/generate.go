@@ -158,9 +158,15 @@ func envOr(k, def string) string {
 }
 
 // generatorStage maps the generator's never-succeeding errors to dead letters.
-type generatorStage struct{ g *generator.Generator }
+type generatorStage struct {
+	g        *generator.Generator
+	problems problemLookup
+}
 
 func (s generatorStage) Process(ctx context.Context, p schemas.Prompt) ([]schemas.Candidate, error) {
+	if err := s.problems.ensure(ctx, p.ProblemID); err != nil {
+		return nil, err
+	}
 	out, err := s.g.Process(ctx, p)
 	if generator.IsPermanent(err) {
 		return nil, streams.Permanent(err)
@@ -170,15 +176,9 @@ func (s generatorStage) Process(ctx context.Context, p schemas.Prompt) ([]schema
 
 // newGeneratorRunner wires the generator between the prompts and candidates topics.
 func (a *app) newGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, models generator.Models, o generatorOptions, rec generator.Recorder) (*streams.Runner[schemas.Prompt, schemas.Candidate], *generator.Generator, error) {
-	table := &problemTable{refreshEvery: 2 * time.Second, log: a.log, load: func(ctx context.Context) ([]schemas.Problem, error) {
-		ps, bad, err := streams.ReadAll(ctx, a.brokers(), "problems", codecs.Problem)
-		if bad > 0 {
-			a.log.Warn("undecodable records on the problems topic", "count", bad)
-		}
-		return ps, err
-	}}
-	if err := table.refresh(ctx); err != nil {
-		return nil, nil, fmt.Errorf("load problems table: %w", err)
+	table, err := a.problemsTable(ctx, codecs)
+	if err != nil {
+		return nil, nil, err
 	}
 	g, err := generator.New(generator.Config{
 		BaseURL: o.baseURL, APIKey: o.apiKey, Models: models, Problems: table,
@@ -188,7 +188,7 @@ func (a *app) newGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, mo
 	if err != nil {
 		return nil, nil, err
 	}
-	a.log.Info("generator ready", "base_url", o.baseURL, "models", len(models), "problems", len(table.m),
+	a.log.Info("generator ready", "base_url", o.baseURL, "models", len(models), "problems", table.t.Len(),
 		"max_requests", g.MaxRequests(), "max_sequences", g.MaxSequences())
 	r, err := streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.Candidate]{
 		Brokers: a.brokers(), Group: generatorGroup, Input: "prompts", Output: "candidates",
@@ -200,14 +200,20 @@ func (a *app) newGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, mo
 		// The window (and so memory: at most MaxInFlight prompts' candidates) stays small.
 		Workers: g.MaxRequests(), MaxInFlight: 2 * g.MaxRequests(),
 		MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
-	}, generatorStage{g})
+	}, generatorStage{g, table})
 	return r, g, err
 }
 
 // testGeneratorStage maps the test processor's never-succeeding errors to dead letters.
-type testGeneratorStage struct{ t *generator.TestProcessor }
+type testGeneratorStage struct {
+	t        *generator.TestProcessor
+	problems problemLookup
+}
 
 func (s testGeneratorStage) Process(ctx context.Context, p schemas.Prompt) ([]schemas.TestCase, error) {
+	if err := s.problems.ensure(ctx, p.ProblemID); err != nil {
+		return nil, err
+	}
 	out, err := s.t.Process(ctx, p)
 	if generator.IsPermanent(err) {
 		return nil, streams.Permanent(err)
@@ -218,15 +224,9 @@ func (s testGeneratorStage) Process(ctx context.Context, p schemas.Prompt) ([]sc
 // newTestGeneratorRunner wires the test processor between the prompts and tests topics: it answers
 // the prompts for tests, and commits every other prompt without output.
 func (a *app) newTestGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, models generator.Models, o generatorOptions, rec generator.Recorder) (*streams.Runner[schemas.Prompt, schemas.TestCase], error) {
-	table := &problemTable{refreshEvery: 2 * time.Second, log: a.log, load: func(ctx context.Context) ([]schemas.Problem, error) {
-		ps, bad, err := streams.ReadAll(ctx, a.brokers(), streams.TopicProblems, codecs.Problem)
-		if bad > 0 {
-			a.log.Warn("undecodable records on the problems topic", "count", bad)
-		}
-		return ps, err
-	}}
-	if err := table.refresh(ctx); err != nil {
-		return nil, fmt.Errorf("load problems table: %w", err)
+	table, err := a.problemsTable(ctx, codecs)
+	if err != nil {
+		return nil, err
 	}
 	tp, err := generator.NewTestProcessor(generator.Config{
 		BaseURL: o.baseURL, APIKey: o.apiKey, Models: models, Problems: table,
@@ -236,7 +236,7 @@ func (a *app) newTestGeneratorRunner(ctx context.Context, codecs *schemas.Codecs
 	if err != nil {
 		return nil, err
 	}
-	a.log.Info("test generator ready", "base_url", o.baseURL, "models", len(models), "problems", len(table.m),
+	a.log.Info("test generator ready", "base_url", o.baseURL, "models", len(models), "problems", table.t.Len(),
 		"max_requests", tp.MaxRequests())
 	return streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.TestCase]{
 		Brokers: a.brokers(), Group: testGeneratorGroup, Input: streams.TopicPrompts, Output: streams.TopicTests,
@@ -246,7 +246,7 @@ func (a *app) newTestGeneratorRunner(ctx context.Context, codecs *schemas.Codecs
 		// As the candidate generator: one worker per request slot, a small window.
 		Workers: tp.MaxRequests(), MaxInFlight: 2 * tp.MaxRequests(),
 		MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
-	}, testGeneratorStage{tp})
+	}, testGeneratorStage{tp, table})
 }
 
 func (a *app) generateCmd() *cobra.Command {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -92,11 +94,7 @@ func (a *app) produceCmd() *cobra.Command {
 			if noTruncate {
 				opt.Stops = []string{}
 			}
-			np, nc, err := a.publish(cmd.Context(), codecs, problemsPath, samplesPath, opt)
-			if err != nil {
-				return err
-			}
-			fmt.Printf("published %d problems, %d candidates\n", np, len(nc))
+			// Tests before candidates: the executor runs a candidate against the tests its problem has then.
 			if testsPath != "" {
 				tcs, err := a.publishTests(cmd.Context(), codecs, problemsPath, testsPath, model)
 				if err != nil {
@@ -108,6 +106,11 @@ func (a *app) produceCmd() *cobra.Command {
 				}
 				fmt.Printf("published %d test sets (%d distinct asserts) from %s\n", len(tcs), asserts, model)
 			}
+			np, nc, err := a.publish(cmd.Context(), codecs, problemsPath, samplesPath, opt)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("published %d problems, %d candidates\n", np, len(nc))
 			return nil
 		},
 	}
@@ -180,56 +183,35 @@ func (a *app) publishTests(ctx context.Context, codecs *schemas.Codecs, problems
 	return tcs, nil
 }
 
-// problemTable serves the executor's lookups from the compacted problems topic; a miss re-reads the
-// topic (at most every refreshEvery) so problems published after start are found.
-type problemTable struct {
-	mu           sync.Mutex
-	m            map[string]schemas.Problem
-	last         time.Time
-	refreshEvery time.Duration
-	load         func(context.Context) ([]schemas.Problem, error)
-	log          interface{ Warn(string, ...any) }
+// executorStage makes sure a candidate's problem is a real miss before the executor sees it, and
+// maps the executor's never-succeeding errors to permanent (dead-letter) errors.
+type executorStage struct {
+	p        *executor.DualProcessor
+	problems problemLookup
 }
 
-func (t *problemTable) refresh(ctx context.Context) error {
-	ps, err := t.load(ctx)
-	if err != nil {
-		return err
+func (s executorStage) Process(ctx context.Context, c schemas.Candidate) ([]executor.Output, error) {
+	if err := s.problems.ensure(ctx, c.ProblemID); err != nil {
+		return nil, err
 	}
-	m := make(map[string]schemas.Problem, len(ps))
-	for _, p := range ps {
-		m[p.ProblemID] = p // later records win, as compaction would
-	}
-	t.m, t.last = m, time.Now()
-	return nil
-}
-
-func (t *problemTable) Problem(id string) (schemas.Problem, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if p, ok := t.m[id]; ok {
-		return p, true
-	}
-	if time.Since(t.last) >= t.refreshEvery {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := t.refresh(ctx); err != nil {
-			t.log.Warn("problems table refresh failed", "err", err)
-		}
-	}
-	p, ok := t.m[id]
-	return p, ok
-}
-
-// executorStage maps the executor's never-succeeding errors to permanent (dead-letter) errors.
-type executorStage struct{ p *executor.Processor }
-
-func (s executorStage) Process(ctx context.Context, c schemas.Candidate) ([]schemas.Verdict, error) {
 	out, err := s.p.Process(ctx, c)
 	if errors.Is(err, executor.ErrUnknownProblem) || errors.Is(err, executor.ErrInvalidProblem) || errors.Is(err, executor.ErrInvalidCandidate) {
 		return nil, streams.Permanent(err)
 	}
 	return out, err
+}
+
+// routeExecutorOutput sends verdicts to the verdicts topic and behaviours to the behaviors topic.
+func routeExecutorOutput(codecs *schemas.Codecs) func(executor.Output) (streams.Record, error) {
+	return func(o executor.Output) (streams.Record, error) {
+		if o.Behavior != nil {
+			return streams.EncodeRecord(streams.TopicBehaviors, codecs.Behavior, schemas.BehaviorKey(*o.Behavior), *o.Behavior)
+		}
+		if o.Verdict == nil {
+			return streams.Record{}, errors.New("executor output with neither verdict nor behaviour")
+		}
+		return streams.EncodeRecord(streams.TopicVerdicts, codecs.Verdict, o.Verdict.CandidateID, *o.Verdict)
+	}
 }
 
 // executorOptions are the executor processor's switches beyond the config.
@@ -262,7 +244,7 @@ func (l *countingLookup) LookupVerdict(ctx context.Context, problemID, suiteHash
 // newExecutorRunner builds the executor processor. The returned close func (never nil when err
 // is nil) stops the zygote workers and the lookup connection and logs the cache statistics; call
 // it after the runner's Run has returned.
-func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt executorOptions) (*streams.Runner[schemas.Candidate, schemas.Verdict], func(), error) {
+func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt executorOptions) (*streams.Runner[schemas.Candidate, executor.Output], func(), error) {
 	ex, err := a.newExecutor()
 	if err != nil {
 		return nil, nil, err
@@ -330,38 +312,34 @@ func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt
 	return r, closeFn, nil
 }
 
-func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *executor.Executor) (*streams.Runner[schemas.Candidate, schemas.Verdict], error) {
-	table := &problemTable{refreshEvery: 2 * time.Second, log: a.log, load: func(ctx context.Context) ([]schemas.Problem, error) {
-		ps, bad, err := streams.ReadAll(ctx, a.brokers(), "problems", codecs.Problem)
-		if bad > 0 {
-			a.log.Warn("undecodable records on the problems topic", "count", bad)
-		}
-		return ps, err
-	}}
-	if err := table.refresh(ctx); err != nil {
-		return nil, fmt.Errorf("load problems table: %w", err)
+func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *executor.Executor) (*streams.Runner[schemas.Candidate, executor.Output], error) {
+	problems, err := a.problemsTable(ctx, codecs)
+	if err != nil {
+		return nil, err
+	}
+	tests, err := startTable(ctx, a, streams.TopicTests, codecs.TestCase)
+	if err != nil {
+		return nil, fmt.Errorf("tests table: %w", err)
 	}
 	// Per-problem timeouts from the reference solutions known at start; problems published later
 	// run with the configured timeout.
-	known := make([]schemas.Problem, 0, len(table.m))
-	for _, p := range table.m {
-		known = append(known, p)
-	}
+	known := slices.Collect(maps.Values(problems.t.Snapshot()))
 	calibrated, err := ex.Calibrate(ctx, known, executor.Calibration{})
 	if err != nil {
 		return nil, err
 	}
-	a.log.Info("executor ready", "version", ex.Version(), "backend", ex.Backend(), "problems", len(table.m),
+	a.log.Info("executor ready", "version", ex.Version(), "backend", ex.Backend(), "problems", problems.t.Len(), "problems_with_generated_tests", tests.Len(),
 		"calibrated", calibrated, "isolation", ex.Isolation().String())
-	return streams.NewRunner(streams.RunnerConfig[schemas.Candidate, schemas.Verdict]{
-		Brokers: a.brokers(), Group: executorGroup, Input: "candidates", Output: "verdicts",
-		InCodec: codecs.Candidate, OutCodec: codecs.Verdict,
-		OutKey:   func(v schemas.Verdict) string { return v.CandidateID },
+	return streams.NewRunner(streams.RunnerConfig[schemas.Candidate, executor.Output]{
+		Brokers: a.brokers(), Group: executorGroup, Input: streams.TopicCandidates,
+		InCodec: codecs.Candidate, Route: routeExecutorOutput(codecs),
 		Validate: func(c schemas.Candidate) error { return c.Validate() },
 		Workers:  ex.Workers(), MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
 		// Commits follow fetch order; a deep window keeps workers busy behind a slow (timing-out) candidate.
-		MaxInFlight: 64 * ex.Workers(),
-	}, executorStage{&executor.Processor{Exec: ex, Problems: table}})
+		MaxInFlight:    64 * ex.Workers(),
+		SessionTimeout: a.cfg.Group.SessionTimeout, HeartbeatInterval: a.cfg.Group.HeartbeatInterval,
+		RebalanceTimeout: a.cfg.Group.RebalanceTimeout,
+	}, executorStage{p: &executor.DualProcessor{Exec: ex, Problems: problems, Tests: testsLookup{tests}}, problems: problems})
 }
 
 func (a *app) reportCmd() *cobra.Command {

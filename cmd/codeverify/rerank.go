@@ -278,15 +278,8 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 		return err
 	}
 	defer st.closeAll()
-	st.problems = &problemTable{refreshEvery: 2 * time.Second, log: a.log, load: func(ctx context.Context) ([]schemas.Problem, error) {
-		ps, bad, err := streams.ReadAll(ctx, a.brokers(), streams.TopicProblems, codecs.Problem)
-		if bad > 0 {
-			a.log.Warn("undecodable records on the problems topic", "count", bad)
-		}
-		return ps, err
-	}}
-	if err := st.problems.refresh(ctx); err != nil {
-		return fmt.Errorf("load problems table: %w", err)
+	if st.problems, err = a.problemsTable(ctx, codecs); err != nil {
+		return err
 	}
 	st.selections = streams.NewProducer(a.brokers(), topicSelections, rc.Selection, func(s schemas.Selection) string { return s.RequestID })
 	defer st.selections.Close()
@@ -377,7 +370,7 @@ type rerankStage struct {
 	opts       rerankRunOptions
 	brokers    []string
 	p          *reranker.Processor
-	problems   *problemTable
+	problems   problemLookup
 	selections *streams.Producer[schemas.Selection]
 	registry   string // where new versions come from; "" when a version directory was given
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -17,16 +16,6 @@ const (
 	sinkGroup         = "codeverify-sink-clickhouse" // verdicts
 	behaviorSinkGroup = "codeverify-sink-clickhouse-behaviors"
 )
-
-// rejected is an event the sink will never write, and why.
-type rejected[T any] struct {
-	item   T
-	reason string
-}
-
-// rejectFunc dead-letters events the sink refused. It returns once they are stored: the batch's
-// offsets are committed after it, so an event it drops is lost.
-type rejectFunc[T any] func(ctx context.Context, rs []rejected[T]) error
 
 // sinkStage is one topic consumed into one table.
 type sinkStage[T any] struct {
@@ -65,74 +54,34 @@ func (a *app) runSink(ctx context.Context, codecs *schemas.Codecs, sink *clickho
 	return runSinkStage(ctx, a, st)
 }
 
-// runSinkStage runs one stage with the streams batch consumer until ctx ends. Each batch is split:
-// events that fail check go to the topic's dead-letter topic first, then the rest is written, and
-// only then are the batch's offsets committed. A failed write is retried by the consumer with the
-// same batch; the dead letters of that batch are not sent again.
+// runSinkStage runs one stage with the streams batch consumer until ctx ends. Events that fail
+// check are dead-lettered by the consumer (stage "validate", with the reason) before the batch's
+// other events are written, and only then are the batch's offsets committed. A failed write is
+// retried by the consumer with the same events; the batch's dead letters are not sent again.
 func runSinkStage[T any](ctx context.Context, a *app, st sinkStage[T]) error {
-	reject, closeReject := publishRejected(a, st)
-	defer closeReject()
-	// The consumer retries a batch by passing the same slice again, so its first element names it.
-	var deadLettered *T
+	g := a.cfg.Group
 	return streams.RunBatches(ctx, streams.BatchConfig[T]{
-		Brokers: a.brokers(), Group: st.group, Topic: st.topic, Codec: st.codec,
-		MaxBatch: a.cfg.Sink.MaxBatch, MaxWait: a.cfg.Sink.MaxWait, Log: a.log.With("table", st.table),
+		Brokers: a.brokers(), Group: st.group, Topic: st.topic, Codec: st.codec, Validate: st.check,
+		MaxBatch: a.cfg.Sink.MaxBatch, MaxWait: a.cfg.Sink.MaxWait, MaxMessageBytes: a.cfg.MaxMessageBytes,
+		SessionTimeout: g.SessionTimeout, HeartbeatInterval: g.HeartbeatInterval, RebalanceTimeout: g.RebalanceTimeout,
+		OnDeadLettered: func(_ string, n int) {
+			if st.onRejected != nil {
+				st.onRejected(n)
+			}
+		},
+		Log: a.log.With("table", st.table),
 	}, func(ctx context.Context, batch []T) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		good, bad := splitValid(batch, st.check)
-		if len(bad) > 0 && deadLettered != &batch[0] {
-			if err := reject(ctx, bad); err != nil {
-				return err
-			}
-			deadLettered = &batch[0]
-			if st.onRejected != nil {
-				st.onRejected(len(bad))
-			}
-		}
-		if err := st.write(ctx, good); err != nil {
+		if err := st.write(ctx, batch); err != nil {
 			return err
 		}
-		if st.onWritten != nil && len(good) > 0 {
-			st.onWritten(good)
+		if st.onWritten != nil {
+			st.onWritten(batch)
 		}
 		return nil
 	})
-}
-
-// splitValid separates the events check accepts from those it refuses, keeping their order.
-func splitValid[T any](batch []T, check func(T) error) (good []T, bad []rejected[T]) {
-	good = make([]T, 0, len(batch))
-	for _, it := range batch {
-		if err := check(it); err != nil {
-			bad = append(bad, rejected[T]{item: it, reason: err.Error()})
-			continue
-		}
-		good = append(good, it)
-	}
-	return good, bad
-}
-
-// publishRejected dead-letters refused events to the stage topic's dead-letter topic, re-encoded
-// with the topic's codec and keyed like the topic, and logs each with its reason. The streams batch
-// consumer has no hook for a handler to dead-letter single messages, so the reason, stage and
-// source offset headers that its own dead letters carry are missing here; the log has the reason.
-func publishRejected[T any](a *app, st sinkStage[T]) (rejectFunc[T], func()) {
-	dlq := streams.DLQTopic(st.topic)
-	p := streams.NewProducer(a.brokers(), dlq, st.codec, st.key)
-	return func(ctx context.Context, rs []rejected[T]) error {
-		items := make([]T, len(rs))
-		for i, r := range rs {
-			items[i] = r.item
-			a.log.Warn("dead letter", "stage", streams.StageValidate, "topic", st.topic, "table", st.table,
-				"key", st.key(r.item), "reason", r.reason)
-		}
-		if err := p.Publish(ctx, items...); err != nil {
-			return fmt.Errorf("dead-letter %d refused %s: %w", len(items), st.table, err)
-		}
-		return nil
-	}, func() { p.Close() }
 }
 
 // runSinks runs every sink stage until ctx ends or one fails; it returns the first failure.

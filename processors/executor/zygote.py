@@ -369,7 +369,6 @@ def run_job(job, nonce_fd):
     wait_gstart = bool(job.get("gen_only"))
     if wait_gstart:
         gen_at = 0
-        hard = deadline
     open_fds = [res_r, out_r]
     status, ru = None, None
     while True:

@@ -3,6 +3,8 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"io"
+	"text/tabwriter"
 )
 
 // AgreementRow is how CodeT's agreement between candidates and a model's generated tests does
@@ -78,4 +80,15 @@ func (s *Sink) Agreement(ctx context.Context) ([]AgreementRow, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// FormatAgreement writes agreement rows as an aligned text table.
+func FormatAgreement(w io.Writer, rows []AgreementRow) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "benchmark\tsplit\tmodel\trequests\ttop_cluster_pass\tany_pass\trandom_pass")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Benchmark, r.Split, r.Model, r.Requests,
+			pct(r.TopClusterPass), pct(r.AnyPass), pct(r.RandomPass))
+	}
+	tw.Flush()
 }
