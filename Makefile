@@ -32,9 +32,14 @@ test: clickhouse ort
 
 # The production verifier, on CPU (≤ 15 min on 2 cores): trained on everything `make demo` left on the
 # embedded broker (VAR/kafka), registered under VAR/models; its directory is the last line printed.
+# The research's recipe (/work/research, A3): each 100-candidate request as 20 draws of 16 (what the
+# reranker serves), a linear energy on the standardised behaviour features (no token branch), margin
+# ranking averaged per draw, L2 1e-4, Adam lr 0.01, 600 full-batch steps. The tokens + features
+# model: VERIFIER_FLAGS='--no-text=false --feature-hidden 32 --objective pairs --text-dropout 0.5
+# --max-len 192 --d-model 32 --layers 1 --heads 2 --ff 64 --epochs 2 --batch-size 32 --max-steps 240 --lr 1e-3'.
+VERIFIER_FLAGS ?= --no-text --feature-hidden 0 --objective request --l2 1e-4 --lr 0.01 --max-steps 600 --batch-size 0
 verifier: clickhouse build
-	./$(BIN) train --var-dir $(VAR) --device cpu --threads 2 --max-len 192 --d-model 32 --layers 1 --heads 2 --ff 64 \
-		--feature-hidden 32 --text-dropout 0.5 --epochs 2 --batch-size 32 --max-steps 240 --lr 1e-3
+	./$(BIN) train --var-dir $(VAR) --device cpu --threads 2 --draw-size 16 --draws 20 $(VERIFIER_FLAGS)
 
 bench: clickhouse
 	CODEVERIFY_DATA_DIR=$(DATA_DIR) $(GO) test -run '^$$' -bench . -benchtime 3s ./processors/executor/ ./sinks/clickhouse/ ./streams/

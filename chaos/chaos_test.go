@@ -52,6 +52,7 @@ func TestChaos(t *testing.T) {
 
 	t.Run("executor-kill9", func(t *testing.T) {
 		w := newWorld(t, ch)
+		w.clean = clean
 		w.produce(problems, samples)
 		ex := []*proc{w.executor("execute-a"), w.executor("execute-b")}
 		w.sink()
@@ -75,12 +76,17 @@ func TestChaos(t *testing.T) {
 
 	t.Run("sink-kill9", func(t *testing.T) {
 		w := newWorld(t, ch)
+		w.clean = clean
 		w.produce(problems, samples)
 		w.executor("execute")
 		sink := w.sink()
-		for _, at := range []int{want / 5, want / 2} {
+		// Random moments, not tied to the sink's writes: a kill may fall between an insert and its
+		// commit, or (were the order wrong) between a commit and its insert.
+		for _, at := range []int{want / 10, want / 4, want / 2, 3 * want / 4} {
 			w.waitLabels(at, 60*time.Second, nil)
-			t.Logf("kill -9 the sink at ≥ %d verdicts stored", at)
+			time.Sleep(time.Duration(rand.IntN(1000)) * time.Millisecond)
+			m, _ := w.labels()
+			t.Logf("kill -9 the sink with %d of %d verdicts stored", len(m), want)
 			sink.kill9()
 			time.Sleep(500 * time.Millisecond)
 			sink.startProcess()
@@ -90,6 +96,7 @@ func TestChaos(t *testing.T) {
 
 	t.Run("broker-kill9", func(t *testing.T) {
 		w := newWorld(t, ch)
+		w.clean = clean
 		w.produce(problems, samples)
 		w.executor("execute")
 		w.sink()
@@ -103,6 +110,7 @@ func TestChaos(t *testing.T) {
 	t.Run("clickhouse-restart", func(t *testing.T) {
 		ch2 := secondClickHouse(t)
 		w := newWorld(t, ch2)
+		w.clean = clean
 		w.produce(problems, samples)
 		w.executor("execute")
 		sink := w.sink()
@@ -125,6 +133,7 @@ func TestChaos(t *testing.T) {
 
 	t.Run("poison-pills", func(t *testing.T) {
 		w := newWorld(t, ch)
+		w.clean = clean
 		codecs, err := schemas.NewCodecs()
 		if err != nil {
 			t.Fatal(err)

@@ -263,6 +263,7 @@ type world struct {
 	db      string
 	broker  *proc
 	procs   []*proc
+	clean   map[string]string // the clean run's labels, to name what is missing
 }
 
 func newWorld(t *testing.T, ch *clickHouse) *world {
@@ -380,7 +381,15 @@ func (w *world) waitLabels(want int, timeout time.Duration, tick func(stored int
 		}
 		last = max(last, len(m))
 		if time.Now().After(deadline) {
-			w.t.Fatalf("ClickHouse holds %d of %d verdicts after %v", last, want, timeout)
+			var missing []string
+			for id := range w.clean {
+				if _, ok := m[id]; !ok {
+					missing = append(missing, id)
+				}
+			}
+			slices.Sort(missing)
+			w.t.Fatalf("ClickHouse holds %d of %d verdicts after %v; %d of the clean run's candidates missing, e.g. %s",
+				last, want, timeout, len(missing), strings.Join(missing[:min(len(missing), 20)], ", "))
 		}
 		if tick != nil {
 			tick(len(m))

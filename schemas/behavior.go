@@ -96,11 +96,21 @@ const (
 
 // GeneratedTestResult is how one candidate did on one generated assert.
 type GeneratedTestResult struct {
-	TestID      string // GeneratedTestID(code): equal across candidates of a problem
-	Frequency   int32
-	Status      string
-	Fingerprint string // for f(x) == y asserts: hash of what f(x) returned; "" otherwise
+	TestID    string // GeneratedTestID(code): equal across candidates of a problem
+	Frequency int32
+	Status    string
+	// Fingerprint is, for an assert the executor split into a call and an expected value, a hash
+	// of what the call returned (FingerprintNone for None); "" when the call raised or timed out,
+	// returned something that is not a plain value, or the assert was not split.
+	Fingerprint string
+	// Shaped: the assert is `f(...) == y` (one `==`, a call on the left), the shape whose returned
+	// values the behaviour features compare; a fingerprint is expected unless the call failed.
+	Shaped bool
 }
+
+// FingerprintNone is the fingerprint of a returned None, kept apart from the hashes of other
+// values: stubs return None everywhere, so the features do not count it as an output.
+const FingerprintNone = "None"
 
 // GeneratedTestID names an assert by its content.
 func GeneratedTestID(code string) string {
@@ -146,7 +156,7 @@ func (b Behavior) Validate() error {
 func behaviorToNative(b Behavior) map[string]any {
 	results := make([]any, len(b.Results))
 	for i, r := range b.Results {
-		results[i] = map[string]any{"test_id": r.TestID, "frequency": r.Frequency, "status": r.Status, "fingerprint": r.Fingerprint}
+		results[i] = map[string]any{"test_id": r.TestID, "frequency": r.Frequency, "status": r.Status, "fingerprint": r.Fingerprint, "shaped": r.Shaped}
 	}
 	return map[string]any{
 		"candidate_id": b.CandidateID, "request_id": b.RequestID, "problem_id": b.ProblemID,
@@ -166,7 +176,11 @@ func behaviorFromNative(m map[string]any) (Behavior, error) {
 	}
 	for _, r := range f.records("results") {
 		rf := fields{m: r}
-		b.Results = append(b.Results, GeneratedTestResult{TestID: rf.str("test_id"), Frequency: rf.i32("frequency"), Status: rf.str("status"), Fingerprint: rf.str("fingerprint")})
+		res := GeneratedTestResult{TestID: rf.str("test_id"), Frequency: rf.i32("frequency"), Status: rf.str("status"), Fingerprint: rf.str("fingerprint")}
+		if _, ok := r["shaped"]; ok { // absent from behavior_v1
+			res.Shaped = rf.boolean("shaped")
+		}
+		b.Results = append(b.Results, res)
 		if rf.err != nil && f.err == nil {
 			f.err = rf.err
 		}

@@ -95,7 +95,7 @@ func FuzzDecodeTestCase(f *testing.F) {
 func FuzzDecodeBehavior(f *testing.F) {
 	fuzzCodec(f, fuzzCodecs(f).Behavior, Behavior{
 		CandidateID: "c1", RequestID: "r", ProblemID: "HumanEval/0", SampleIndex: 3, TestsHash: "h",
-		Results:   []GeneratedTestResult{{GeneratedTestID("assert f(1) == 2"), 2, TestPass, "ab"}, {GeneratedTestID("assert f(0) == 1"), 1, TestTimeout, ""}},
+		Results:   []GeneratedTestResult{{GeneratedTestID("assert f(1) == 2"), 2, TestPass, "ab", true}, {GeneratedTestID("assert f(0) == 1"), 1, TestTimeout, FingerprintNone, true}},
 		RuntimeMs: 1.5, ExecutorVersion: "v", ExecutedAtMs: 9,
 	})
 }

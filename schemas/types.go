@@ -283,7 +283,8 @@ func NewCodecs() (*Codecs, error) {
 	if c.TestCase, err = NewCodec(SchemaText("testcase"), testCaseToNative, testCaseFromNative); err != nil {
 		return nil, fmt.Errorf("test case: %w", err)
 	}
-	if c.Behavior, err = NewCodec(SchemaText("behavior"), behaviorToNative, behaviorFromNative); err != nil {
+	// behavior_v1 is the schema before GeneratedTestResult.shaped: its results read as not shaped.
+	if c.Behavior, err = NewCodec(SchemaText("behavior"), behaviorToNative, behaviorFromNative, SchemaText("behavior_v1")); err != nil {
 		return nil, fmt.Errorf("behavior: %w", err)
 	}
 	return &c, nil

@@ -28,7 +28,17 @@ type BuildOptions struct {
 	K          int      // FAILs sampled per PASS (the seed's strategy)
 	Seed       uint64   // pairs and folds are a pure function of the data and the seed
 	Folds      int      // problems are dealt into this many folds (validation = one fold)
+	// Draws > 0 trains on what is served: each request of more than DrawSize candidates becomes Draws
+	// random draws of DrawSize of its candidates (a seed per request and draw), features are computed
+	// per draw (RequestFeatures over the drawn candidates) and every PASS×FAIL pair within a draw is
+	// a pair (K is not used). A request of ≤ DrawSize candidates is one draw as it is. Nothing is
+	// deduplicated: a drawn duplicate is a candidate of the draw, as the reranker sees it.
+	DrawSize int
+	Draws    int
 }
+
+// Drawn says whether the options train on draws of requests.
+func (o BuildOptions) Drawn() bool { return o.Draws > 0 }
 
 // Validate reports why the options cannot build a dataset.
 func (o BuildOptions) Validate() error {
@@ -37,14 +47,20 @@ func (o BuildOptions) Validate() error {
 		return fmt.Errorf("dataset: k = %d, want ≥ 1", o.K)
 	case o.Folds < 2:
 		return fmt.Errorf("dataset: %d folds, want ≥ 2 (validation is one fold, grouped by problem)", o.Folds)
+	case o.Draws < 0 || (o.Draws > 0 && o.DrawSize < 2):
+		return fmt.Errorf("dataset: %d draws of %d candidates: want draws ≥ 0 and, with draws, a draw size ≥ 2", o.Draws, o.DrawSize)
 	}
 	return nil
 }
 
 // Example is one labeled candidate.
 type Example struct {
-	ProblemID   string `json:"problem_id"`
-	RequestID   string `json:"request_id"` // the request it was generated for; the problem id when the candidate has none
+	ProblemID string `json:"problem_id"`
+	RequestID string `json:"request_id"` // the request it was generated for; the problem id when the candidate has none
+	// Group is the request the example was ranked in: its draw ("<request>#<draw>") when the dataset
+	// is built from draws (BuildOptions.Draws), else empty (the request itself). Features and pairs
+	// are within a group.
+	Group       string `json:"group,omitempty"`
 	CandidateID string `json:"candidate_id"`
 	Benchmark   string `json:"benchmark"`
 	Split       string `json:"split"`
@@ -88,6 +104,13 @@ type Stats struct {
 	ExamplesWithBehavior      int `json:"examples_with_behavior"`
 	ExamplesWithoutBehavior   int `json:"examples_without_behavior"` // their features are those of "no tests"
 	BehaviorsWithoutCandidate int `json:"behaviors_without_candidate"`
+	// With draws (BuildOptions.Draws): the draw size and count, the requests drawn from (more than
+	// DrawSize candidates) and those used whole, and the groups (draws) the examples are ranked in.
+	DrawSize      int `json:"draw_size,omitempty"`
+	Draws         int `json:"draws,omitempty"`
+	RequestsDrawn int `json:"requests_drawn,omitempty"`
+	RequestsWhole int `json:"requests_whole,omitempty"`
+	Groups        int `json:"groups,omitempty"`
 }
 
 // Dataset is the joined, filtered, deduplicated training set.
@@ -157,14 +180,9 @@ func BuildWithBehaviors(problems []schemas.Problem, candidates []schemas.Candida
 		r := requestKey(cand[id])
 		byRequest[r] = append(byRequest[r], id)
 	}
-	features := make(map[string][]float32, len(cand))
-	for _, rids := range byRequest {
-		for i, row := range RequestFeatures(rids, beh) {
-			features[rids[i]] = row
-		}
-	}
-	seen := map[[32]byte]int{} // → index in exs
-	var exs []Example
+	// admit decides whether a candidate becomes an example (it has a verdict and a problem and passes
+	// the filters) and counts why not; each candidate is admitted once.
+	admitted := map[string]Example{}
 	for _, id := range ids {
 		c := cand[id]
 		v, ok := verdict[id]
@@ -183,24 +201,75 @@ func BuildWithBehaviors(problems []schemas.Problem, candidates []schemas.Candida
 			st.FilteredOut++
 			continue
 		}
-		key := sha256.Sum256([]byte(c.ProblemID + "\x00" + c.Code))
-		if i, ok := seen[key]; ok {
-			st.DuplicatesDropped++
-			exs[i].Copies++
-			continue
-		}
-		seen[key] = len(exs)
 		if v.Label != schemas.Pass && v.Label != schemas.Fail {
 			return nil, fmt.Errorf("dataset: candidate %s has label %q", id, v.Label)
 		}
+		admitted[id] = Example{ProblemID: c.ProblemID, RequestID: requestKey(c), CandidateID: id, Benchmark: bench, Split: split, Model: c.Model,
+			SampleIndex: c.SampleIndex, Prompt: p.Prompt, Code: c.Code, Label: v.Label, FailureKind: v.FailureKind, Copies: 1}
+	}
+	countBehavior := func(id string) {
 		if _, ok := beh[id]; ok {
 			st.ExamplesWithBehavior++
 		} else {
 			st.ExamplesWithoutBehavior++
 		}
-		exs = append(exs, Example{ProblemID: c.ProblemID, RequestID: requestKey(c), CandidateID: id, Benchmark: bench, Split: split, Model: c.Model,
-			SampleIndex: c.SampleIndex, Prompt: p.Prompt, Code: c.Code, Label: v.Label, FailureKind: v.FailureKind, Copies: 1,
-			Features: features[id]})
+	}
+	var exs []Example
+	if opt.Drawn() {
+		st.DrawSize, st.Draws = opt.DrawSize, opt.Draws
+		reqs := make([]string, 0, len(byRequest))
+		for r := range byRequest {
+			reqs = append(reqs, r)
+		}
+		slices.Sort(reqs)
+		for _, rid := range reqs {
+			rids := byRequest[rid]
+			draws := drawRequests(rid, rids, opt)
+			if len(rids) > opt.DrawSize {
+				st.RequestsDrawn++
+			} else {
+				st.RequestsWhole++
+			}
+			for d, drawn := range draws {
+				rows := RequestFeatures(drawn, beh)
+				group := rid + "#" + strconv.Itoa(d)
+				for i, id := range drawn {
+					e, ok := admitted[id]
+					if !ok {
+						continue
+					}
+					e.Group, e.Features = group, rows[i]
+					countBehavior(id)
+					exs = append(exs, e)
+				}
+			}
+		}
+		// Examples grouped by problem (assign deals folds by problem, in first-seen order).
+		slices.SortStableFunc(exs, func(a, b Example) int { return cmp.Compare(a.ProblemID, b.ProblemID) })
+	} else {
+		features := make(map[string][]float32, len(cand))
+		for _, rids := range byRequest {
+			for i, row := range RequestFeatures(rids, beh) {
+				features[rids[i]] = row
+			}
+		}
+		seen := map[[32]byte]int{} // → index in exs
+		for _, id := range ids {
+			e, ok := admitted[id]
+			if !ok {
+				continue
+			}
+			key := sha256.Sum256([]byte(e.ProblemID + "\x00" + e.Code))
+			if i, ok := seen[key]; ok {
+				st.DuplicatesDropped++
+				exs[i].Copies++
+				continue
+			}
+			seen[key] = len(exs)
+			countBehavior(id)
+			e.Features = features[id]
+			exs = append(exs, e)
+		}
 	}
 	if len(exs) == 0 {
 		return nil, errors.New("dataset: no labeled candidates left after the join and filters")
@@ -217,6 +286,33 @@ func BuildWithBehaviors(problems []schemas.Problem, candidates []schemas.Candida
 // without a request id (an export, older records) is grouped by its problem.
 func requestKey(c schemas.Candidate) string {
 	return cmp.Or(c.RequestID, c.ProblemID)
+}
+
+// GroupKey is the request the example was ranked in: its draw, else its request.
+func (e Example) GroupKey() string { return cmp.Or(e.Group, e.RequestID) }
+
+// drawRequests returns the candidate sets a request is ranked as: itself when it has at most
+// opt.DrawSize candidates (or without draws), else opt.Draws random draws of opt.DrawSize of them,
+// each from its own generator (the seed, the request and the draw), in rids order.
+func drawRequests(rid string, rids []string, opt BuildOptions) [][]string {
+	if !opt.Drawn() || len(rids) <= opt.DrawSize {
+		return [][]string{rids}
+	}
+	out := make([][]string, opt.Draws)
+	for d := range out {
+		h := fnv.New64a()
+		h.Write([]byte(rid))
+		h.Write([]byte{0})
+		h.Write([]byte(strconv.Itoa(d)))
+		rng := rand.New(rand.NewPCG(opt.Seed^0x64726177, h.Sum64()))
+		idx := rng.Perm(len(rids))[:opt.DrawSize]
+		slices.Sort(idx)
+		out[d] = make([]string, len(idx))
+		for k, i := range idx {
+			out[d][k] = rids[i]
+		}
+	}
+	return out
 }
 
 func keep(allowed []string, v string) bool {
@@ -238,11 +334,11 @@ func (d *Dataset) assign(st *Stats) []Pair {
 			groups[e.ProblemID] = g
 			order = append(order, e.ProblemID)
 		}
-		r := requests[e.RequestID]
+		r := requests[e.GroupKey()]
 		if r == nil {
 			r = &group{}
-			requests[e.RequestID] = r
-			reqOrder = append(reqOrder, e.RequestID)
+			requests[e.GroupKey()] = r
+			reqOrder = append(reqOrder, e.GroupKey())
 		}
 		if e.Label == schemas.Pass {
 			g.pass = append(g.pass, i)
@@ -255,6 +351,10 @@ func (d *Dataset) assign(st *Stats) []Pair {
 		}
 	}
 	st.Problems, st.Requests = len(order), len(reqOrder)
+	if d.Options.Drawn() {
+		// Requests counts the requests drawn from; the groups are their draws.
+		st.Requests, st.Groups = st.RequestsDrawn+st.RequestsWhole, len(reqOrder)
+	}
 	slices.Sort(reqOrder)
 	fold := DealFolds(order, d.Options.Seed, d.Options.Folds)
 	for i := range d.Examples {
@@ -274,6 +374,15 @@ func (d *Dataset) assign(st *Stats) []Pair {
 		g := requests[rid]
 		if len(g.pass) == 0 || len(g.fail) == 0 {
 			st.RequestsWithoutPairs++
+			continue
+		}
+		if d.Options.Drawn() {
+			// Every PASS×FAIL pair of the draw, as the research's loss averages them per request.
+			for _, p := range g.pass {
+				for _, f := range g.fail {
+					pairs = append(pairs, Pair{Pass: p, Fail: f})
+				}
+			}
 			continue
 		}
 		// One generator per request: a request's pairs do not change when other requests are added.
@@ -307,6 +416,9 @@ func (d *Dataset) contentHash() string {
 	for _, e := range d.Examples {
 		str(e.ProblemID)
 		str(e.RequestID)
+		if e.Group != "" { // absent without draws, so those hashes are what they were
+			str(e.Group)
+		}
 		str(e.CandidateID)
 		str(e.Split)
 		str(e.Label)
@@ -329,7 +441,7 @@ func (d *Dataset) contentHash() string {
 // The training export: what train.py reads, written by WriteTrainingFiles.
 //
 //	meta.json       {"features": [names…], "examples": N, "pairs": P}
-//	examples.jsonl  {"i": index, "y": 0 PASS | 1 FAIL, "f": fold, "p": problem, "r": request,
+//	examples.jsonl  {"i": index, "y": 0 PASS | 1 FAIL, "f": fold, "p": problem, "r": request (its draw with draws),
 //	                 "ids": [token ids], "x": [features]}   (p and r: dense indexes)
 //	pairs.json      [[pass_index, fail_index], ...]   (same request, drawn in Go)
 //
@@ -378,7 +490,7 @@ func WriteTrainingFiles(dir string, ds *Dataset, tok Tokenizer) error {
 		if e.Label == schemas.Pass {
 			y = 0
 		}
-		line = fmt.Appendf(line[:0], `{"i":%d,"y":%d,"f":%d,"p":%d,"r":%d,"ids":[`, i, y, e.Fold, index(probIdx, e.ProblemID), index(reqIdx, e.RequestID))
+		line = fmt.Appendf(line[:0], `{"i":%d,"y":%d,"f":%d,"p":%d,"r":%d,"ids":[`, i, y, e.Fold, index(probIdx, e.ProblemID), index(reqIdx, e.GroupKey()))
 		for j, id := range tok.Encode(e.Prompt, e.Code) {
 			if j > 0 {
 				line = append(line, ',')

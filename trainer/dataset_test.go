@@ -125,3 +125,76 @@ func TestParseOffsets(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildDraws: a request of more than DrawSize candidates becomes Draws draws of DrawSize, each
+// ranked on its own (features over the draw, every PASS×FAIL pair of the draw); a smaller request
+// is one draw as it is; the draws are a pure function of the data and the seed.
+func TestBuildDraws(t *testing.T) {
+	ps, cs, vs := labeled(6, 40, "train", func(p, i int) bool { return i%5 == 0 })
+	small, scs, svs := labeled(1, 8, "small", func(p, i int) bool { return i < 2 })
+	ps, cs, vs = append(ps, small...), append(cs, scs...), append(vs, svs...)
+	opt := BuildOptions{K: 1, Seed: 3, Folds: 3, DrawSize: 16, Draws: 5}
+	ds, err := Build(ps, cs, vs, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := ds.Stats
+	if st.RequestsDrawn != 6 || st.RequestsWhole != 1 || st.Groups != 6*5+1 || st.Requests != 7 || st.Examples != 6*5*16+8 ||
+		st.DrawSize != 16 || st.Draws != 5 || st.DuplicatesDropped != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	groups := map[string][]Example{}
+	for _, e := range ds.Examples {
+		if e.Group == "" || e.GroupKey() != e.Group {
+			t.Fatalf("example %s has group %q", e.CandidateID, e.Group)
+		}
+		groups[e.Group] = append(groups[e.Group], e)
+	}
+	wantPairs := 0
+	for g, exs := range groups {
+		var np, nf int
+		ids := make([]string, len(exs))
+		for i, e := range exs {
+			ids[i] = e.CandidateID
+			if e.Label == schemas.Pass {
+				np++
+			} else {
+				nf++
+			}
+		}
+		wantPairs += np * nf
+		// The features are those of the draw alone, as the reranker computes them for a 16-candidate request.
+		rows := RequestFeatures(ids, nil)
+		for i, e := range exs {
+			if !slices.Equal(e.Features, rows[i]) {
+				t.Fatalf("group %s: features of %s differ from RequestFeatures over the draw", g, e.CandidateID)
+			}
+		}
+	}
+	if st.Pairs != wantPairs || len(ds.Pairs) != wantPairs {
+		t.Errorf("%d pairs, want every PASS×FAIL pair within draws: %d", st.Pairs, wantPairs)
+	}
+	for _, p := range ds.Pairs {
+		a, b := ds.Examples[p.Pass], ds.Examples[p.Fail]
+		if a.Group != b.Group || a.Label != schemas.Pass || b.Label != schemas.Fail {
+			t.Fatalf("pair across draws or labels: %+v %+v", a, b)
+		}
+	}
+	// Draws differ from each other, and the same data in another order gives the same dataset.
+	d0, d1 := groups["train/0#0"], groups["train/0#1"]
+	if len(d0) != 16 || len(d1) != 16 || slices.EqualFunc(d0, d1, func(a, b Example) bool { return a.CandidateID == b.CandidateID }) {
+		t.Errorf("draws 0 and 1 of train/0: %d and %d candidates, equal sets", len(d0), len(d1))
+	}
+	slices.Reverse(cs)
+	again, err := Build(ps, cs, vs, opt)
+	if err != nil || again.Hash != ds.Hash {
+		t.Errorf("another input order gave another dataset (%v)", err)
+	}
+	opt.Seed = 4
+	if other, _ := Build(ps, cs, vs, opt); other.Hash == ds.Hash {
+		t.Error("another seed drew the same draws")
+	}
+	if _, err := Build(ps, cs, vs, BuildOptions{K: 1, Folds: 3, Draws: 2, DrawSize: 1}); err == nil {
+		t.Error("a draw size of 1 was accepted")
+	}
+}

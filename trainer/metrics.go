@@ -36,7 +36,7 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 
 // Scored is one validation example with the energy the model gave it (low = likely PASS).
 type Scored struct {
-	ProblemID string
+	ProblemID string // the set the candidate is ranked in: its problem, or its draw (datasets built from draws)
 	Pass      bool
 	Energy    float64
 }
@@ -190,13 +190,14 @@ func auroc(scored []Scored) float64 {
 }
 
 // scoredFromExamples pairs validation examples with their energies, one entry per generated copy
-// (a deduplicated example stands for Copies identical samples).
+// (a deduplicated example stands for Copies identical samples). An example of a draw is ranked
+// within its draw: its Scored.ProblemID is the draw (Example.Group).
 func scoredFromExamples(exs []Example, energies map[int]float64) []Scored {
 	out := make([]Scored, 0, len(energies))
 	for i, e := range exs {
 		if en, ok := energies[i]; ok {
 			for range max(1, e.Copies) {
-				out = append(out, Scored{ProblemID: e.ProblemID, Pass: e.Label == schemas.Pass, Energy: en})
+				out = append(out, Scored{ProblemID: cmp.Or(e.Group, e.ProblemID), Pass: e.Label == schemas.Pass, Energy: en})
 			}
 		}
 	}

@@ -33,7 +33,7 @@ type Architecture struct {
 	Opset   int     `json:"opset"`
 	Inputs  string  `json:"inputs"`
 	Output  string  `json:"output"`
-	// The behaviour-feature branch: an MLP of FeatureHidden units (0: 32) on the standardised
+	// The behaviour-feature branch: an MLP of FeatureHidden units (0: linear, b + w·x) on the standardised
 	// features, summed with the token branch's energy scaled by TextWeight (0: 1). NoText builds no
 	// token branch (a features-only model). During training TextDropout drops the whole token term of
 	// a row with that probability, so the features must rank on their own.
@@ -70,6 +70,8 @@ type TrainingInfo struct {
 	PointwiseWeight  float64          `json:"pointwise_weight"`
 	Patience         int              `json:"patience"`
 	MaxSteps         int              `json:"max_steps,omitempty"`
+	Objective        string           `json:"objective,omitempty"` // pairs | request (absent: pairs)
+	L2               float64          `json:"l2,omitempty"`        // the request objective's L2 on the feature weights
 	Seed             int64            `json:"seed"`
 	ValFold          int              `json:"val_fold"`
 	Folds            int              `json:"folds"`
@@ -94,6 +96,8 @@ type DatasetInfo struct {
 	Hash        string                  `json:"hash"`
 	Stats       Stats                   `json:"stats"`
 	K           int                     `json:"k"`
+	DrawSize    int                     `json:"draw_size,omitempty"` // requests were trained as Draws draws of DrawSize candidates
+	Draws       int                     `json:"draws,omitempty"`
 	Splits      []string                `json:"splits,omitempty"`
 	Benchmarks  []string                `json:"benchmarks,omitempty"`
 	Models      []string                `json:"models,omitempty"`

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,9 +32,34 @@ type TrainConfig struct {
 	MetricsK        int    // subset size of the seed's pass@1-of-K protocol (16)
 	// NoFeatures trains a code-only model (token inputs only), as before behaviour features.
 	NoFeatures bool
+	// Objective is how train.py trains: ObjectivePairs (minibatches of pairs plus a pointwise term,
+	// AdamW, epochs with early stopping) or ObjectiveRequest (the research's: margin ranking averaged
+	// per request then over requests, L2 on the feature head's weights, Adam, MaxSteps steps over
+	// BatchSize requests, 0 = full batch; epochs and patience unused).
+	Objective string
+	L2        float64 // ObjectiveRequest: L2 on the feature head's weights (not its biases)
 	// Log receives train.py's non-progress output (warnings, tracebacks); OnEvent its progress.
 	Log     io.Writer
 	OnEvent func(Event)
+}
+
+// Training objectives (TrainConfig.Objective).
+const (
+	ObjectivePairs   = "pairs"
+	ObjectiveRequest = "request"
+)
+
+// RecipeTrainConfig is the production verifier's recipe, the one the offline experiment chose
+// (research A3): a linear energy b + w·x on the standardised behaviour features (std + 1e-6), no
+// token branch, w and b from 0, margin-ranking loss max(0, 1 − (E_fail − E_pass)) over the PASS×FAIL
+// pairs of each request, averaged per request and over requests, L2 1e-4 on w, Adam lr 0.01, 600
+// full-batch steps. Train it on draws of 16 candidates (BuildOptions.Draws), as the reranker serves.
+func RecipeTrainConfig() TrainConfig {
+	c := DefaultTrainConfig()
+	c.Arch.NoText, c.Arch.FeatureHidden, c.Arch.TextDropout = true, 0, 0
+	c.Objective, c.LR, c.L2, c.Margin, c.PointwiseWeight = ObjectiveRequest, 0.01, 1e-4, 1, 0
+	c.MaxSteps, c.BatchSize, c.Epochs, c.Patience = 600, 0, 1, 1
+	return c
 }
 
 // DefaultTrainConfig is the recipe: batch 64, ~10 epochs, AdamW, a small encoder.
@@ -43,7 +69,7 @@ func DefaultTrainConfig() TrainConfig {
 		Tokenizer: Tokenizer{MaxLen: 512},
 		Arch:      Architecture{DModel: 128, Layers: 2, Heads: 4, FF: 256, Dropout: 0.1, FeatureHidden: 32, TextWeight: 1, TextDropout: 0.5},
 		Epochs:    10, BatchSize: 64, LR: 3e-4, Margin: 1, PointwiseWeight: 0.5, Patience: 3, Seed: 1,
-		Device: "auto", AMP: "auto", MetricsK: 16,
+		Device: "auto", AMP: "auto", MetricsK: 16, Objective: ObjectivePairs, L2: 1e-4,
 	}
 }
 
@@ -55,8 +81,20 @@ func (c TrainConfig) Validate() error {
 	if err := c.Arch.Validate(); err != nil {
 		return err
 	}
+	switch c.objective() {
+	case ObjectivePairs:
+		if c.BatchSize < 1 {
+			return fmt.Errorf("train: batch size %d: the pairs objective needs ≥ 1 pairs per step", c.BatchSize)
+		}
+	case ObjectiveRequest:
+		if c.MaxSteps < 1 || c.BatchSize < 0 || c.L2 < 0 {
+			return fmt.Errorf("train: the request objective needs max steps ≥ 1 (got %d), batch size ≥ 0 requests (0: all; got %d), l2 ≥ 0 (got %g)", c.MaxSteps, c.BatchSize, c.L2)
+		}
+	default:
+		return fmt.Errorf("train: objective %q: want %s or %s", c.Objective, ObjectivePairs, ObjectiveRequest)
+	}
 	switch {
-	case c.Epochs < 1 || c.BatchSize < 1 || c.Patience < 1 || c.MaxSteps < 0 || c.MetricsK < 1:
+	case c.Epochs < 1 || c.BatchSize < 0 || c.Patience < 1 || c.MaxSteps < 0 || c.MetricsK < 1:
 		return fmt.Errorf("train: epochs %d, batch size %d, patience %d, metrics k %d must be ≥ 1 (max steps ≥ 0)", c.Epochs, c.BatchSize, c.Patience, c.MetricsK)
 	case c.LR <= 0 || c.Margin < 0 || c.PointwiseWeight < 0:
 		return fmt.Errorf("train: lr %g must be > 0, margin %g and pointwise weight %g ≥ 0", c.LR, c.Margin, c.PointwiseWeight)
@@ -67,6 +105,8 @@ func (c TrainConfig) Validate() error {
 	}
 	return nil
 }
+
+func (c TrainConfig) objective() string { return cmp.Or(c.Objective, ObjectivePairs) }
 
 // ParityTolerance bounds max |onnx − torch| over the parity batches; a model beyond it is not
 // registered.
@@ -79,11 +119,8 @@ func (c TrainConfig) architecture() Architecture {
 	return a
 }
 
-// withDefaults gives the zero feature width and text weight their defaults (32, 1).
+// withDefaults gives the zero text weight its default (1). A zero feature width is the linear head.
 func (a Architecture) withDefaults() Architecture {
-	if a.FeatureHidden == 0 {
-		a.FeatureHidden = 32
-	}
 	if a.TextWeight == 0 {
 		a.TextWeight = 1
 	}
@@ -94,8 +131,12 @@ func (a Architecture) withDefaults() Architecture {
 func (a Architecture) complete() Architecture {
 	a.Output = "energy: float32 [batch], low = likely PASS"
 	switch {
+	case !a.NoText && a.Features > 0 && a.FeatureHidden == 0:
+		a.Kind = "pre-norm transformer encoder on tokens + linear on standardised behaviour features, summed → scalar energy"
 	case !a.NoText && a.Features > 0:
 		a.Kind = "pre-norm transformer encoder on tokens + MLP on behaviour features, summed → scalar energy"
+	case a.Features > 0 && a.FeatureHidden == 0:
+		a.Kind = "linear on standardised behaviour features → scalar energy (b + w·(x − mean)/std)"
 	case a.Features > 0:
 		a.Kind = "MLP on behaviour features → scalar energy"
 	default:
@@ -187,6 +228,7 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 		"--threads", strconv.Itoa(cfg.Threads), "--opset", "17", "--parity-tol", ftoa(ParityTolerance),
 		"--features", strconv.Itoa(features), "--feature-hidden", strconv.Itoa(a.FeatureHidden),
 		"--text-weight", ftoa(textWeight), "--text-dropout", ftoa(a.TextDropout),
+		"--objective", cfg.objective(), "--l2", ftoa(cfg.L2),
 	}
 	if err := runPython(ctx, python, script, args, cfg.OnEvent, cfg.Log); err != nil {
 		return nil, err
@@ -224,6 +266,14 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 		Training: withConfig(res, cfg, valFold, ds.Options.Folds),
 		Metrics:  ComputeMetrics(scoredFromExamples(ds.Examples, energies), cfg.MetricsK),
 	}
+	if ds.Options.Drawn() {
+		// The figures are means over the validation draws; ValProblems counts the problems.
+		problems := map[string]bool{}
+		for i := range energies {
+			problems[ds.Examples[i].ProblemID] = true
+		}
+		res2.Metrics.ValProblems = len(problems)
+	}
 	if features > 0 {
 		spec := ds.Features
 		res2.Features = &spec
@@ -235,6 +285,10 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 func withConfig(t TrainingInfo, cfg TrainConfig, valFold, folds int) TrainingInfo {
 	t.Epochs, t.BatchSize, t.LR, t.Margin, t.PointwiseWeight = cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Margin, cfg.PointwiseWeight
 	t.Patience, t.MaxSteps, t.Seed, t.ValFold, t.Folds = cfg.Patience, cfg.MaxSteps, cfg.Seed, valFold, folds
+	t.Objective = cfg.objective()
+	if t.Objective == ObjectiveRequest {
+		t.L2 = cfg.L2
+	}
 	return t
 }
 

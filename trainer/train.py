@@ -88,12 +88,24 @@ class EnergyModel(nn.Module):
         if n_features > 0:
             self.register_buffer("feat_mean", torch.zeros(n_features))
             self.register_buffer("feat_std", torch.ones(n_features))
-            self.feat = nn.Sequential(nn.Linear(n_features, feature_hidden), nn.ReLU(),
-                                      nn.Linear(feature_hidden, feature_hidden), nn.ReLU(), nn.Linear(feature_hidden, 1))
+            if feature_hidden > 0:
+                self.feat = nn.Sequential(nn.Linear(n_features, feature_hidden), nn.ReLU(),
+                                          nn.Linear(feature_hidden, feature_hidden), nn.ReLU(), nn.Linear(feature_hidden, 1))
+            else:
+                # The linear energy b + w·x of the standardised features, from w = 0, b = 0.
+                self.feat = nn.Linear(n_features, 1)
+                nn.init.zeros_(self.feat.weight)
+                nn.init.zeros_(self.feat.bias)
 
     @property
     def has_text(self):
         return self.text_weight > 0
+
+    def feature_weights(self):
+        """The weights the L2 penalty applies to: every weight matrix of the feature head, no bias."""
+        if not self.n_features:
+            return []
+        return [m.weight for m in self.feat.modules() if isinstance(m, nn.Linear)]
 
     def input_names(self):
         return (["input_ids", "attention_mask"] if self.has_text else []) + (["features"] if self.n_features else [])
@@ -128,7 +140,7 @@ class EnergyModel(nn.Module):
 
 
 def load(data_dir, n_features):
-    ids, y, fold, prob, feats = [], [], [], [], []
+    ids, y, fold, prob, req, feats = [], [], [], [], [], []
     meta_path = os.path.join(data_dir, "meta.json")
     names = []
     if os.path.exists(meta_path):
@@ -145,13 +157,14 @@ def load(data_dir, n_features):
             y.append(r["y"])
             fold.append(r["f"])
             prob.append(r["p"])
+            req.append(r.get("r", r["p"]))
             x = r.get("x", [])
             if n_features and len(x) != n_features:
                 raise SystemExit("examples.jsonl: example %d has %d features, want %d" % (r["i"], len(x), n_features))
             feats.append(x)
     with open(os.path.join(data_dir, "pairs.json")) as f:
         pairs = json.load(f)
-    return ids, y, fold, prob, pairs, feats
+    return ids, y, fold, prob, req, pairs, feats
 
 
 class Data:
@@ -309,85 +322,17 @@ def parity(model, path, data, sample):
     return worst, runtime
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--val-fold", type=int, default=0)
-    ap.add_argument("--vocab", type=int, default=260)
-    ap.add_argument("--max-len", type=int, default=512)
-    ap.add_argument("--d-model", type=int, default=128)
-    ap.add_argument("--layers", type=int, default=2)
-    ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--ff", type=int, default=256)
-    ap.add_argument("--dropout", type=float, default=0.1)
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=3e-4)
-    ap.add_argument("--weight-decay", type=float, default=0.01)
-    ap.add_argument("--margin", type=float, default=1.0)
-    ap.add_argument("--pointwise-weight", type=float, default=0.5)
-    ap.add_argument("--patience", type=int, default=3)
-    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
-    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ap.add_argument("--amp", default="auto", choices=["auto", "on", "off"], help="mixed precision (CUDA only)")
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--opset", type=int, default=17)
-    ap.add_argument("--parity-tol", type=float, default=1e-4)
-    ap.add_argument("--log-every", type=int, default=20)
-    ap.add_argument("--features", type=int, default=0, help="behaviour features per example (0: a code-only model)")
-    ap.add_argument("--feature-hidden", type=int, default=32)
-    ap.add_argument("--text-weight", type=float, default=1.0, help="scale of the token branch's energy (0: no token branch)")
-    ap.add_argument("--text-dropout", type=float, default=0.0, help="probability of dropping a row's token term in training")
-    a = ap.parse_args()
-
-    t0 = time.time()
-    torch.manual_seed(a.seed)
-    random.seed(a.seed)
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    device = pick_device(a.device)
-    amp_dtype = None
-    if device == "cuda" and a.amp != "off":
-        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        torch.backends.cuda.matmul.allow_tf32 = True
-    elif a.amp == "on":
-        raise SystemExit("--amp on needs --device cuda")
-
-    if a.features == 0 and a.text_weight <= 0:
-        raise SystemExit("--features 0 and --text-weight 0: the model would read nothing")
-    ids, y, fold, prob, pairs, feats = load(a.data, a.features)
-    if any(len(s) > a.max_len for s in ids):
-        raise SystemExit("examples longer than --max-len %d" % a.max_len)
-    train_idx = [i for i in range(len(ids)) if fold[i] != a.val_fold]
-    val_idx = [i for i in range(len(ids)) if fold[i] == a.val_fold]
-    train_pairs = [p for p in pairs if fold[p[0]] != a.val_fold]
-    val_pairs = [p for p in pairs if fold[p[0]] == a.val_fold]
-    if not train_pairs or not val_idx:
-        raise SystemExit("need training pairs and validation examples (train pairs %d, val examples %d)" % (len(train_pairs), len(val_idx)))
-
-    model = EnergyModel(a.vocab, a.max_len, a.d_model, a.layers, a.heads, a.ff, a.dropout,
-                        n_features=a.features, feature_hidden=a.feature_hidden, text_weight=a.text_weight, text_dropout=a.text_dropout)
-    data = Data(ids, feats, model)
-    if model.n_features:
-        # Standardise by the training examples' statistics; a constant column keeps std 1.
-        xt = data.x[train_idx]
-        std = xt.std(dim=0, unbiased=False)
-        model.feat_mean.copy_(xt.mean(dim=0))
-        model.feat_std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
-    model = model.to(device)
+def train_pairs_epochs(a, model, data, y, train_idx, train_pairs, val_pairs, val_idx, device, amp_dtype):
+    """The pairs objective: minibatches of pairs plus as many pointwise rows, AdamW, epochs with
+    early stopping on the validation loss; returns the history and the best state."""
+    t_train = time.time()
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     scaler = make_scaler(amp_dtype == torch.float16)
-    nparams = sum(p.numel() for p in model.parameters())
-    emit("start", device=device, amp=str(amp_dtype).replace("torch.", "") if amp_dtype else "off", torch=torch.__version__,
-         params=nparams, train_pairs=len(train_pairs), val_pairs=len(val_pairs), train_examples=len(train_idx), val_examples=len(val_idx))
 
     best, best_state, best_epoch, bad_epochs, step = float("inf"), None, 0, 0, 0
     history = []
     rng = random.Random(a.seed)
     point = list(train_idx)
-    t_train = time.time()
     stop = False
     for epoch in range(1, a.epochs + 1):
         model.train()
@@ -439,6 +384,197 @@ def main():
                 break
         if stop:
             break
+    return history, best_epoch, best, step, best_state
+
+
+def request_loss(e, pi, fi, w, margin):
+    """Σ w · max(0, margin − (E_fail − E_pass)) over pairs; w = 1 / (pairs of its request) / requests."""
+    return (F.relu(margin - (e[fi] - e[pi])) * w).sum()
+
+
+def pair_tensors(pairs, req, rows=None):
+    """Pairs as index tensors into rows (default: the example indexes) with the per-request weights:
+    each request's pairs averaged, the requests averaged."""
+    count = {}
+    for p, _ in pairs:
+        count[req[p]] = count.get(req[p], 0) + 1
+    if not pairs:
+        return None
+    pos = {r: k for k, r in enumerate(rows)} if rows is not None else None
+    m = (lambda i: pos[i]) if pos is not None else (lambda i: i)
+    pi = torch.tensor([m(p) for p, _ in pairs], dtype=torch.long)
+    fi = torch.tensor([m(f) for _, f in pairs], dtype=torch.long)
+    w = torch.tensor([1.0 / count[req[p]] / len(count) for p, _ in pairs], dtype=torch.float32)
+    return pi, fi, w
+
+
+def train_requests(a, model, data, y, prob, train_pairs, val_pairs, val_idx, req, device, amp_dtype):
+    """The research's objective: margin ranking max(0, 1 − (E_fail − E_pass)) over the PASS×FAIL pairs
+    of a request, averaged per request, averaged over the requests with a pair, plus l2·|w|² on the
+    feature head's weights; Adam (β 0.9, 0.999, eps 1e-8), --max-steps steps over --batch-size
+    requests (0: all of them, full batch). No early stopping: the model after the last step."""
+    by_req = {}
+    for p, f in train_pairs:
+        by_req.setdefault(req[p], []).append((p, f))
+    reqs = sorted(by_req)
+    steps = a.max_steps
+    feat_w = model.feature_weights()
+    feat_params = list(model.feat.parameters()) if model.n_features else []
+    feat_ids = {id(p) for p in feat_params}
+    other = [p for p in model.parameters() if id(p) not in feat_ids]
+    groups = [{"params": feat_params, "weight_decay": 0.0}] if feat_params else []
+    if other:
+        groups.append({"params": other, "weight_decay": a.weight_decay})
+    opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.999), eps=1e-8)  # weight decay 0: Adam
+    scaler = make_scaler(amp_dtype == torch.float16)
+    rng = random.Random(a.seed)
+    full = a.batch_size <= 0 or a.batch_size >= len(reqs)
+    if full:
+        rows_all = sorted({i for pr in train_pairs for i in pr})
+        full_batch = (rows_all, pair_tensors(train_pairs, req, rows_all))
+        full_inputs = data.inputs(rows_all, device) if not model.has_text else None
+    checkpoints = sorted({max(1, round(steps * k / 5)) for k in range(1, 6)})
+    history, t_train, order, cursor, tot, nb = [], time.time(), list(reqs), len(reqs), 0.0, 0
+    val = pair_tensors(val_pairs, req, sorted(val_idx)) if val_pairs else None
+    for step in range(1, steps + 1):
+        model.train()
+        if full:
+            rows, (pi, fi, w) = full_batch
+            inputs = full_inputs if full_inputs is not None else data.inputs(rows, device)
+        else:
+            chosen = []
+            for _ in range(a.batch_size):
+                if cursor >= len(order):
+                    rng.shuffle(order)
+                    cursor = 0
+                chosen.append(order[cursor])
+                cursor += 1
+            bp = [pr for r in chosen for pr in by_req[r]]
+            rows = sorted({i for pr in bp for i in pr})
+            pi, fi, w = pair_tensors(bp, req, rows)
+            inputs = data.inputs(rows, device)
+        with autocast_ctx(device, amp_dtype):
+            e = model(*inputs).float()
+        loss = request_loss(e, pi.to(device), fi.to(device), w.to(device), a.margin)
+        if a.pointwise_weight > 0:
+            target = torch.tensor([float(y[i]) for i in rows], device=device)
+            loss = loss + a.pointwise_weight * F.binary_cross_entropy_with_logits(e, target)
+        if a.l2 > 0 and feat_w:
+            loss = loss + a.l2 * sum((wt.float() ** 2).sum() for wt in feat_w)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        tot += float(loss)
+        nb += 1
+        if a.log_every and step % a.log_every == 0:
+            emit("step", epoch=1, step=step, loss=round(float(loss), 5), seconds=round(time.time() - t_train, 2))
+        if step in checkpoints:
+            en = energies(model, data, val_idx, device, amp_dtype)
+            vl = float("nan")
+            if val is not None:
+                ev = torch.tensor([en[i] for i in sorted(val_idx)])
+                vl = float(request_loss(ev, val[0], val[1], val[2], a.margin))
+            acc = pair_accuracy(val_pairs, en)
+            h = dict(epoch=len(history) + 1, steps=step, train_loss=round(tot / max(1, nb), 5), val_loss=round(vl, 5) if vl == vl else None,
+                     val_pair_accuracy=round(acc, 5) if acc == acc else None, epoch_seconds=round(time.time() - t_train, 2))
+            history.append(h)
+            emit("epoch", **h)
+            tot, nb = 0.0, 0
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    last = history[-1]["val_loss"] if history else None
+    if model.n_features and not model.has_text and isinstance(model.feat, nn.Linear):
+        emit("linear", weights=[round(v, 6) for v in model.feat.weight.detach().cpu().view(-1).tolist()],
+             bias=round(float(model.feat.bias), 6), mean=model.feat_mean.cpu().tolist(), std=model.feat_std.cpu().tolist())
+    return history, len(history), last, steps, state
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--val-fold", type=int, default=0)
+    ap.add_argument("--vocab", type=int, default=260)
+    ap.add_argument("--max-len", type=int, default=512)
+    ap.add_argument("--d-model", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ff", type=int, default=256)
+    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--margin", type=float, default=1.0)
+    ap.add_argument("--pointwise-weight", type=float, default=0.5)
+    ap.add_argument("--patience", type=int, default=3)
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--amp", default="auto", choices=["auto", "on", "off"], help="mixed precision (CUDA only)")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--opset", type=int, default=17)
+    ap.add_argument("--parity-tol", type=float, default=1e-4)
+    ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--features", type=int, default=0, help="behaviour features per example (0: a code-only model)")
+    ap.add_argument("--feature-hidden", type=int, default=32)
+    ap.add_argument("--text-weight", type=float, default=1.0, help="scale of the token branch's energy (0: no token branch)")
+    ap.add_argument("--text-dropout", type=float, default=0.0, help="probability of dropping a row's token term in training")
+    ap.add_argument("--objective", default="pairs", choices=["pairs", "request"],
+                    help="pairs: minibatches of pairs + pointwise BCE, AdamW, epochs with early stopping; "
+                         "request: margin ranking averaged per request then over requests, L2 on the feature weights, "
+                         "Adam, --max-steps steps over --batch-size requests (0: all, full batch)")
+    ap.add_argument("--l2", type=float, default=1e-4, help="request objective: L2 on the feature head's weights (not biases)")
+    a = ap.parse_args()
+
+    t0 = time.time()
+    torch.manual_seed(a.seed)
+    random.seed(a.seed)
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    device = pick_device(a.device)
+    amp_dtype = None
+    if device == "cuda" and a.amp != "off":
+        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        torch.backends.cuda.matmul.allow_tf32 = True
+    elif a.amp == "on":
+        raise SystemExit("--amp on needs --device cuda")
+
+    if a.objective == "request" and a.max_steps < 1:
+        raise SystemExit("--objective request trains --max-steps steps: give --max-steps ≥ 1")
+    if a.features == 0 and a.text_weight <= 0:
+        raise SystemExit("--features 0 and --text-weight 0: the model would read nothing")
+    ids, y, fold, prob, req, pairs, feats = load(a.data, a.features)
+    if any(len(s) > a.max_len for s in ids):
+        raise SystemExit("examples longer than --max-len %d" % a.max_len)
+    train_idx = [i for i in range(len(ids)) if fold[i] != a.val_fold]
+    val_idx = [i for i in range(len(ids)) if fold[i] == a.val_fold]
+    train_pairs = [p for p in pairs if fold[p[0]] != a.val_fold]
+    val_pairs = [p for p in pairs if fold[p[0]] == a.val_fold]
+    if not train_pairs or not val_idx:
+        raise SystemExit("need training pairs and validation examples (train pairs %d, val examples %d)" % (len(train_pairs), len(val_idx)))
+
+    model = EnergyModel(a.vocab, a.max_len, a.d_model, a.layers, a.heads, a.ff, a.dropout,
+                        n_features=a.features, feature_hidden=a.feature_hidden, text_weight=a.text_weight, text_dropout=a.text_dropout)
+    data = Data(ids, feats, model)
+    if model.n_features:
+        # Standardise by the training examples' statistics; a constant column keeps std 1.
+        xt = data.x[train_idx]
+        std = xt.std(dim=0, unbiased=False)
+        model.feat_mean.copy_(xt.mean(dim=0))
+        if a.objective == "request":
+            model.feat_std.copy_(std + 1e-6)  # the research's recipe
+        else:
+            model.feat_std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
+    model = model.to(device)
+    nparams = sum(p.numel() for p in model.parameters())
+    emit("start", device=device, amp=str(amp_dtype).replace("torch.", "") if amp_dtype else "off", torch=torch.__version__,
+         params=nparams, train_pairs=len(train_pairs), val_pairs=len(val_pairs), train_examples=len(train_idx), val_examples=len(val_idx))
+    t_train = time.time()
+    if a.objective == "request":
+        history, best_epoch, best, step, best_state = train_requests(a, model, data, y, prob, train_pairs, val_pairs, val_idx, req, device, amp_dtype)
+    else:
+        history, best_epoch, best, step, best_state = train_pairs_epochs(a, model, data, y, train_idx, train_pairs, val_pairs, val_idx, device, amp_dtype)
     train_seconds = time.time() - t_train
     model.load_state_dict(best_state)
 
@@ -452,7 +588,7 @@ def main():
     export_onnx(model, path, a.max_len, a.opset)
     worst, runtime = parity(model, path, data, val_idx)
     emit("parity", max_abs_diff=worst, tolerance=a.parity_tol, runtime=runtime)
-    result = dict(history=history, best_epoch=best_epoch, best_val_loss=best, steps=step, device=device,
+    result = dict(history=history, best_epoch=best_epoch, best_val_loss=best if best is not None and math.isfinite(best) else None, steps=step, device=device,
                   amp=str(amp_dtype).replace("torch.", "") if amp_dtype else "off",
                   torch=torch.__version__, cuda_device=torch.cuda.get_device_name(0) if device == "cuda" else "",
                   params=nparams, train_seconds=round(train_seconds, 3), total_seconds=round(time.time() - t0, 3),

@@ -221,3 +221,51 @@ func readExportedFeatures(t *testing.T, path string) [][]float32 {
 	}
 	return out
 }
+
+// TestRecipeLinearOnDraws: the production recipe (RecipeTrainConfig: linear energy on the features,
+// no token branch, the request objective) trained on draws learns the planted behaviour, exports a
+// graph with the features input alone and passes parity.
+func TestRecipeLinearOnDraws(t *testing.T) {
+	requireTorch(t)
+	ps, cs, vs := labeled(24, 20, "train", func(p, i int) bool { return i%4 == 0 })
+	bs := withBehaviors(cs, vs)
+	ds, err := BuildWithBehaviors(ps, cs, vs, bs, BuildOptions{K: 1, Seed: 1, Folds: 4, DrawSize: 8, Draws: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Stats.Groups != 24*3 || ds.Stats.Examples != 24*3*8 {
+		t.Fatalf("stats %+v", ds.Stats)
+	}
+	cfg := RecipeTrainConfig()
+	cfg.Tokenizer, cfg.Threads, cfg.Device, cfg.MaxSteps = Tokenizer{MaxLen: 64}, 1, "cpu", 200
+	dir := t.TempDir()
+	if err := WriteTrainingFiles(filepath.Join(dir, "data"), ds, cfg.Tokenizer); err != nil {
+		t.Fatal(err)
+	}
+	var linear map[string]any
+	cfg.OnEvent = func(e Event) {
+		if e.Name == "linear" {
+			linear = e.Fields
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := TrainFold(ctx, ds, cfg, 1, filepath.Join(dir, "data"), filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Metrics
+	t.Logf("recipe on draws: %+v; linear head %v", m, linear)
+	if !slices.Equal(res.Inputs, []string{InputFeatures}) || res.Arch.FeatureHidden != 0 || !res.Arch.NoText || !strings.HasPrefix(res.Arch.Kind, "linear") {
+		t.Errorf("inputs %v, arch %+v", res.Inputs, res.Arch)
+	}
+	if res.Training.Objective != ObjectiveRequest || res.Training.Steps != 200 || res.Training.L2 != 1e-4 || res.Training.ParityMaxAbsDiff > ParityTolerance {
+		t.Errorf("training %+v", res.Training)
+	}
+	// The planted signal reaches the features through the CodeT score alone (PASS candidates pass
+	// three tests, FAILs one), so PASS candidates tie among themselves: pairwise accuracy well above
+	// chance and a pick far better than random are what a working trainer gives.
+	if m.PairwiseAccuracy < 0.8 || m.VerifierPass1AtK < m.RandomPass1+0.2 || m.ValProblems != 6 || linear == nil {
+		t.Errorf("did not learn the planted behaviour on 6 held-out problems: %+v (linear %v)", m, linear)
+	}
+}

@@ -210,7 +210,7 @@ type demoTraining struct {
 func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) (string, error) {
 	cfg := trainer.DefaultTrainConfig()
 	cfg.Tokenizer.MaxLen = 256
-	cfg.Arch = trainer.Architecture{DModel: 64, Layers: 1, Heads: 4, FF: 128, Dropout: 0.1}
+	cfg.Arch = trainer.Architecture{DModel: 64, Layers: 1, Heads: 4, FF: 128, Dropout: 0.1, FeatureHidden: 32}
 	cfg.MaxSteps, cfg.Device = tr.steps, tr.device
 	if tr.python != "" {
 		cfg.Python = tr.python

@@ -25,6 +25,7 @@ type datasetFlags struct {
 	splits, benchmarks, models []string
 	since, offsets, labels     string
 	k, folds                   int
+	drawSize, draws            int
 	seed                       uint64
 }
 
@@ -38,6 +39,8 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 	f.StringVar(&d.labels, "labels", "topic", "where the labels come from: topic (replay verdicts) | clickhouse (verdicts FINAL, e.g. after the topic's retention; --since cuts by execution time)")
 	f.IntVar(&d.k, "k", 4, "FAILs sampled per PASS of the same problem")
 	f.IntVar(&d.folds, "folds", 5, "problems are dealt into this many folds; validation is one of them")
+	f.IntVar(&d.drawSize, "draw-size", 16, "train on what is served: a request of more candidates becomes --draws random draws of this many (features and pairs per draw; every PASS×FAIL pair, --k unused)")
+	f.IntVar(&d.draws, "draws", 20, "draws per request of more than --draw-size candidates (0: each request whole, deduplicated, k FAILs per PASS)")
 	f.Uint64Var(&d.seed, "seed", 1, "seed of pairs, folds and training")
 }
 
@@ -59,7 +62,11 @@ func (d *datasetFlags) replayOptions(progress io.Writer) (trainer.ReplayOptions,
 }
 
 func (d *datasetFlags) buildOptions() trainer.BuildOptions {
-	return trainer.BuildOptions{Splits: d.splits, Benchmarks: d.benchmarks, Models: d.models, K: d.k, Seed: d.seed, Folds: d.folds}
+	o := trainer.BuildOptions{Splits: d.splits, Benchmarks: d.benchmarks, Models: d.models, K: d.k, Seed: d.seed, Folds: d.folds}
+	if d.draws > 0 {
+		o.DrawSize, o.Draws = d.drawSize, d.draws
+	}
+	return o
 }
 
 // withBrokers runs fn against the configured brokers, or against the embedded broker on VAR_DIR/kafka:
@@ -127,7 +134,12 @@ func buildDataset(rep *trainer.Replayed, d *datasetFlags, w io.Writer) (*trainer
 	}
 	s := ds.Stats
 	fmt.Fprintf(w, "replayed %d problems, %d candidates, %d verdicts, %d behaviours (undecodable: %v)\n", len(rep.Problems), len(rep.Candidates), len(rep.Verdicts), len(rep.Behaviors), rep.Undecodable)
-	fmt.Fprintf(w, "dataset %s: %d problems, %d requests, %d examples (%d PASS, %d FAIL), %d pairs within requests (k=%d)\n", ds.Hash[:12], s.Problems, s.Requests, s.Examples, s.Pass, s.Fail, s.Pairs, d.k)
+	if ds.Options.Drawn() {
+		fmt.Fprintf(w, "dataset %s: %d problems, %d requests (%d drawn from: %d draws of %d candidates; %d whole) = %d draws, %d examples (%d PASS, %d FAIL), %d PASS×FAIL pairs within draws\n",
+			ds.Hash[:12], s.Problems, s.Requests, s.RequestsDrawn, s.Draws, s.DrawSize, s.RequestsWhole, s.Groups, s.Examples, s.Pass, s.Fail, s.Pairs)
+	} else {
+		fmt.Fprintf(w, "dataset %s: %d problems, %d requests, %d examples (%d PASS, %d FAIL), %d pairs within requests (k=%d)\n", ds.Hash[:12], s.Problems, s.Requests, s.Examples, s.Pass, s.Fail, s.Pairs, d.k)
+	}
 	fmt.Fprintf(w, "  behaviour features (%d): %d examples with a behaviour, %d without (features of \"no tests\"), %d behaviours without a candidate; %d requests without a PASS×FAIL pair\n",
 		len(ds.Features.Names), s.ExamplesWithBehavior, s.ExamplesWithoutBehavior, s.BehaviorsWithoutCandidate, s.RequestsWithoutPairs)
 	if s.ExamplesWithBehavior == 0 {
@@ -200,9 +212,14 @@ the manifest records it and eval --holdout evaluates on exactly that fold, so tr
 gives a 5-fold evaluation by problem. --cv N instead trains N models, one per fold held out, and
 reports the metrics over folds (nothing is registered). --from-export FILE trains on a codeverify
 export file instead of the topics (no broker; nothing is announced). Behaviours (topic "behaviors", by
-candidate id) give each candidate its behaviour features, computed per request over all its
-candidates exactly as the reranker computes them; pairs are PASS×FAIL within a request. After
-registering, the last line printed is the version's directory.`,
+candidate id) give each candidate its behaviour features, computed per request over its candidates
+exactly as the reranker computes them. Trained on what is served: a request of more than --draw-size
+candidates (16) becomes --draws (20) random draws of --draw-size (a seed per request and draw), the
+features are computed per draw and the pairs are every PASS×FAIL pair within a draw (--draws 0: each
+request whole, deduplicated, --k FAILs per PASS). --objective request with --feature-hidden 0 --no-text
+is the production recipe (make verifier): a linear energy on the standardised features, margin ranking
+averaged per draw, Adam, --max-steps full-batch steps. After registering, the last line printed is the
+version's directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -276,18 +293,20 @@ registering, the last line printed is the version's directory.`,
 	f.IntVar(&cfg.Arch.Heads, "heads", cfg.Arch.Heads, "attention heads")
 	f.IntVar(&cfg.Arch.FF, "ff", cfg.Arch.FF, "feed-forward width")
 	f.Float64Var(&cfg.Arch.Dropout, "dropout", cfg.Arch.Dropout, "dropout")
-	f.IntVar(&cfg.Arch.FeatureHidden, "feature-hidden", cfg.Arch.FeatureHidden, "hidden width of the behaviour-feature MLP (2 layers)")
+	f.IntVar(&cfg.Arch.FeatureHidden, "feature-hidden", cfg.Arch.FeatureHidden, "hidden width of the behaviour-feature MLP (2 layers); 0: a linear head b + w·x on the standardised features")
 	f.Float64Var(&cfg.Arch.TextWeight, "text-weight", cfg.Arch.TextWeight, "scale of the token branch's energy")
 	f.BoolVar(&cfg.Arch.NoText, "no-text", false, "no token branch: a features-only model (graph input: features)")
 	f.Float64Var(&cfg.Arch.TextDropout, "text-dropout", cfg.Arch.TextDropout, "training only: probability of dropping a row's token term, so the behaviour features must rank on their own")
 	f.BoolVar(&cfg.NoFeatures, "no-features", false, "train a code-only model (token inputs only), as before behaviour features")
-	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs (over the training pairs)")
-	f.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "pairs per step")
-	f.Float64Var(&cfg.LR, "lr", cfg.LR, "AdamW learning rate")
+	f.StringVar(&cfg.Objective, "objective", cfg.Objective, "pairs: minibatches of pairs + pointwise loss, AdamW, epochs with early stopping | request: the research's margin ranking averaged per request (draw) then over requests, --l2 on the feature weights, Adam, --max-steps steps over --batch-size requests (0: full batch)")
+	f.Float64Var(&cfg.L2, "l2", cfg.L2, "request objective: L2 penalty on the feature head's weights (not its bias)")
+	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs (over the training pairs; pairs objective)")
+	f.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "pairs per step (pairs objective) or requests per step (request objective; 0: all, full batch)")
+	f.Float64Var(&cfg.LR, "lr", cfg.LR, "AdamW learning rate (Adam for the feature head with the request objective)")
 	f.Float64Var(&cfg.Margin, "margin", cfg.Margin, "ranking margin: E(pass) + margin ≤ E(fail)")
 	f.Float64Var(&cfg.PointwiseWeight, "pointwise-weight", cfg.PointwiseWeight, "weight of the pointwise loss (PASS → 0, FAIL → 1)")
-	f.IntVar(&cfg.Patience, "patience", cfg.Patience, "early stopping: epochs without a better validation loss")
-	f.IntVar(&cfg.MaxSteps, "max-steps", 0, "stop after this many optimizer steps (0: no limit)")
+	f.IntVar(&cfg.Patience, "patience", cfg.Patience, "early stopping: epochs without a better validation loss (pairs objective)")
+	f.IntVar(&cfg.MaxSteps, "max-steps", 0, "stop after this many optimizer steps (0: no limit; the request objective trains exactly this many)")
 	f.StringVar(&cfg.Device, "device", cfg.Device, "auto | cpu | cuda")
 	f.StringVar(&cfg.AMP, "amp", cfg.AMP, "mixed precision: auto (on with CUDA) | on | off")
 	f.IntVar(&cfg.Threads, "threads", 0, "torch CPU threads (0: torch's default)")
@@ -312,6 +331,8 @@ func printTrainEvent(w io.Writer) func(trainer.Event) {
 			fmt.Fprintf(w, "  early stop at epoch %v (best %v)\n", f["epoch"], f["best_epoch"])
 		case "parity":
 			fmt.Fprintf(w, "  onnx parity: max |Δ| %v (tolerance %v, %v)\n", f["max_abs_diff"], f["tolerance"], f["runtime"])
+		case "linear":
+			fmt.Fprintf(w, "  linear energy on standardised features: w %v, b %v (train mean %v, std %v)\n", f["weights"], f["bias"], f["mean"], f["std"])
 		case "done":
 			fmt.Fprintf(w, "  trained in %vs (best epoch %v)\n", f["train_seconds"], f["best_epoch"])
 		}
@@ -342,7 +363,7 @@ func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *traine
 		Version: trainer.NewVersion(created, ds.Hash), CreatedAt: created, CodeRevision: trainer.CodeRevision(),
 		Tokenizer: cfg.Tokenizer.Spec(), MaxLen: cfg.Tokenizer.MaxLen, Architecture: res.Arch, Inputs: res.Inputs, Features: res.Features,
 		Training: res.Training, Metrics: res.Metrics,
-		Dataset: trainer.DatasetInfo{Hash: ds.Hash, Stats: ds.Stats, K: o.K, Splits: o.Splits, Benchmarks: o.Benchmarks, Models: o.Models,
+		Dataset: trainer.DatasetInfo{Hash: ds.Hash, Stats: ds.Stats, K: o.K, DrawSize: o.DrawSize, Draws: o.Draws, Splits: o.Splits, Benchmarks: o.Benchmarks, Models: o.Models,
 			Consumed: rep.Consumed, Undecodable: rep.Undecodable, LabelsFrom: rep.LabelsFrom},
 	}
 	dir, err := trainer.Registry{Dir: modelsDir}.Register(res.ONNXPath, m)

@@ -86,7 +86,7 @@ func TestTrainEndToEnd(t *testing.T) {
 
 	start := time.Now()
 	cmd := e.app.trainCmd()
-	cmd.SetArgs([]string{"--split", "train", "--k", "2", "--folds", "4", "--max-len", "96", "--d-model", "32", "--layers", "1",
+	cmd.SetArgs([]string{"--split", "train", "--k", "2", "--draws", "0", "--folds", "4", "--max-len", "96", "--d-model", "32", "--layers", "1",
 		"--heads", "2", "--ff", "64", "--epochs", "3", "--batch-size", "16", "--max-steps", "20", "--lr", "3e-3", "--threads", "1", "--device", "cpu",
 		"--val-fold", "2"})
 	if err := cmd.ExecuteContext(ctx); err != nil {

@@ -6,7 +6,8 @@ package executor
 // sometimes hostile, so each runs under its own CPU limit inside a CPU budget for them all, on a
 // fresh copy of the program (the hidden tests' effects on its globals never reach them), with its
 // output discarded. They take the split path of the hidden asserts: `f(x) == y` is evaluated as
-// f(x) in the sandbox and compared here, which also gives the value's fingerprint. A generated
+// f(x) in the sandbox and compared here, which also gives the value's fingerprint (results of
+// `call(...) == literal` asserts are marked Shaped: the features compare those values). A generated
 // test that ends the process (os._exit, a kill at the wall limit) costs only itself: the tests
 // after it run in a continuation job that loads the program again and runs only them.
 
@@ -51,6 +52,9 @@ type genPlan struct {
 	freqs []int32
 	hash  string
 }
+
+// shaped: test i is `f(...) == literal` (see item.shaped), which GeneratedTestResult.Shaped reports.
+func (gp genPlan) shaped(i int) bool { return gp.items[i].shaped }
 
 func (e *Executor) genPlan(tests []schemas.GeneratedAssert) genPlan {
 	key := TestsHash(tests)
@@ -190,7 +194,7 @@ func (e *Executor) executeDual(ctx context.Context, p schemas.Problem, tests []s
 func allStatus(gp genPlan, status string) []schemas.GeneratedTestResult {
 	out := make([]schemas.GeneratedTestResult, len(gp.items))
 	for i := range out {
-		out[i] = schemas.GeneratedTestResult{TestID: gp.ids[i], Frequency: gp.freqs[i], Status: status}
+		out[i] = schemas.GeneratedTestResult{TestID: gp.ids[i], Frequency: gp.freqs[i], Status: status, Shaped: gp.shaped(i)}
 	}
 	return out
 }
@@ -360,8 +364,12 @@ func genStatus(ok bool, kind string) string {
 }
 
 // fingerprint is a short hash of a plain value, equal for values Python considers equal
-// (1 == 1.0 == True; sets and dicts in any order); "" for a value that is not plain.
+// (1 == 1.0 == True; sets and dicts in any order); schemas.FingerprintNone for None (never a
+// hash, so the features can leave it out); "" for a value that is not plain.
 func fingerprint(v pyValue) string {
+	if v.k == pyNone {
+		return schemas.FingerprintNone
+	}
 	s, ok := canonicalKey(v)
 	if !ok {
 		return ""

@@ -221,6 +221,58 @@ func TestDualFingerprints(t *testing.T) {
 	if r := plus.Results[4]; r.Status != schemas.TestPass || r.Fingerprint == "" || r.Fingerprint == plus.Results[0].Fingerprint {
 		t.Errorf("list value: %+v", r)
 	}
+	for i, want := range []bool{true, true, true, false, true} {
+		if plus.Results[i].Shaped != want {
+			t.Errorf("test %d shaped %v, want %v", i, plus.Results[i].Shaped, want)
+		}
+	}
+}
+
+// TestDualShapedAndNone: Shaped marks exactly the `f(...) == literal` asserts, whatever the
+// candidate does (raising, not loading); a returned None has the fingerprint FingerprintNone.
+func TestDualShapedAndNone(t *testing.T) {
+	e := newExecutor(t, Config{})
+	tests := asserts("assert add(1, 2) == 3", "assert (add(1, 2) == 3), 'msg'", "assert 3 == add(1, 2)",
+		"assert add(1, 2)[0] == 3", "assert add(1, 2) is None", "assert add(1, 2) == g(3)", "assert add(1, 2) == None")
+	wantShaped := []bool{true, true, false, false, false, false, true}
+	run := func(code string) schemas.Behavior {
+		_, b, err := e.Dual(context.Background(), addProblem(), tests, candidate(code))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	stub := run("def add(a, b):\n    pass\n")
+	good := run(goodAdd)
+	raises := run("def add(a, b):\n    raise ValueError\n")
+	broken := run("def add(a, b)\n    return a + b\n")
+	for name, b := range map[string]schemas.Behavior{"stub": stub, "good": good, "raises": raises, "broken": broken} {
+		for i, r := range b.Results {
+			if r.Shaped != wantShaped[i] {
+				t.Errorf("%s: test %d (%s) shaped %v", name, i, tests[i].Code, r.Shaped)
+			}
+		}
+	}
+	if want := []string{"fail", "fail", "fail", "error", "pass", "error", "pass"}; !reflect.DeepEqual(statuses(stub), want) {
+		t.Errorf("stub statuses %v, want %v", statuses(stub), want)
+	}
+	for _, i := range []int{0, 1, 2, 4, 6} {
+		if r := stub.Results[i]; r.Fingerprint != schemas.FingerprintNone {
+			t.Errorf("stub test %d: fingerprint %q, want %q", i, r.Fingerprint, schemas.FingerprintNone)
+		}
+	}
+	for i, r := range good.Results[:3] {
+		if r.Status != schemas.TestPass || r.Fingerprint == "" || r.Fingerprint == schemas.FingerprintNone || r.Fingerprint != good.Results[0].Fingerprint {
+			t.Errorf("good test %d: %+v", i, r)
+		}
+	}
+	for name, b := range map[string]schemas.Behavior{"raises": raises, "broken": broken} {
+		for i, r := range b.Results {
+			if r.Status != schemas.TestError || r.Fingerprint != "" {
+				t.Errorf("%s test %d: %+v", name, i, r)
+			}
+		}
+	}
 }
 
 // TestDualCache: a cached dual result answers the same candidate again with the same verdict and

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -27,11 +28,14 @@ const (
 	modeAbsTol                       // abs(X - expected) < tol (or <=)
 )
 
-// item is one test as executed: Expr (split, judged in Go by chk) or Stmt (nonce path).
+// item is one test as executed: Expr (split, judged in Go by chk) or Stmt (nonce path). shaped:
+// the assert is `call(...) == literal` (one `==`, a call on its left, a plain value on its right),
+// the shape whose returned value the behaviour features compare across candidates.
 type item struct {
-	Expr string
-	Stmt string
-	chk  verdictCheck
+	Expr   string
+	Stmt   string
+	chk    verdictCheck
+	shaped bool
 }
 
 type verdictCheck struct {
@@ -633,14 +637,24 @@ func splitAssert(stmt string) (item, bool) {
 		return item{}, false
 	}
 	ts = ts[1:]
+	for _, n := range topLevel(ts) { // one statement only, message included
+		if ts[n].kind == 'N' || ts[n].kind == 'o' && ts[n].s == ";" {
+			return item{}, false
+		}
+	}
 	for _, n := range topLevel(ts) { // the message after a top-level comma is only shown on failure
-		if ts[n].kind == 'N' || ts[n].kind == 'o' && (ts[n].s == ";" || ts[n].s == ":=") {
+		if ts[n].kind == 'o' && ts[n].s == ":=" {
 			return item{}, false
 		}
 		if ts[n].kind == 'o' && ts[n].s == "," {
 			ts = ts[:n]
 			break
 		}
+	}
+	// `assert (X)` is `assert X` unless the parentheses make a tuple (always true), hold a walrus
+	// or are empty.
+	for len(ts) > 2 && ts[0].kind == 'o' && ts[0].s == "(" && len(topLevel(ts)) == 1 && !hasTopLevel(ts[1:len(ts)-1], ",", ":=") {
+		ts = ts[1 : len(ts)-1]
 	}
 	if len(ts) == 0 {
 		return item{}, false
@@ -675,7 +689,7 @@ func splitAssert(stmt string) (item, bool) {
 			return item{}, false
 		}
 		if v, ok := parseLiteral(r); ok {
-			return item{Expr: source(l), chk: verdictCheck{mode: modeEq, expected: v}}, true
+			return item{Expr: source(l), chk: verdictCheck{mode: modeEq, expected: v}, shaped: isCall(l)}, true
 		}
 		if v, ok := parseLiteral(l); ok {
 			return item{Expr: source(r), chk: verdictCheck{mode: modeEq, expected: v}}, true
@@ -718,6 +732,79 @@ func splitAssert(stmt string) (item, bool) {
 		}
 	}
 	return item{}, false
+}
+
+// hasTopLevel reports whether one of the operators ops occurs in ts outside brackets.
+func hasTopLevel(ts []tok, ops ...string) bool {
+	for _, n := range topLevel(ts) {
+		if ts[n].kind == 'o' && slices.Contains(ops, ts[n].s) {
+			return true
+		}
+	}
+	return false
+}
+
+// isCall reports whether ts is one call expression, as Python's ast would parse it: an atom (a
+// name, a number, strings, a bracketed group) followed by trailers (.name, (...), [...]) of which
+// the last is a call; `(f(x))` is a call too, `f(x)[0]`, `-f(x)`, `f(x) + 1` and `(f(x),)` are not.
+func isCall(ts []tok) bool {
+	closing := func(n int) int { // the index of the bracket closing ts[n], or -1
+		d := 0
+		for k := n; k < len(ts); k++ {
+			if ts[k].kind == 'o' {
+				switch ts[k].s {
+				case "(", "[", "{":
+					d++
+				case ")", "]", "}":
+					if d--; d == 0 {
+						return k
+					}
+				}
+			}
+		}
+		return -1
+	}
+	if len(ts) == 0 {
+		return false
+	}
+	var n int // the end of the atom
+	switch t := ts[0]; {
+	case t.kind == 'n' && !exprKeywords[t.s] && t.s != "assert":
+		n = 1
+	case t.kind == '0':
+		n = 1
+	case t.kind == 's':
+		for n < len(ts) && ts[n].kind == 's' {
+			n++
+		}
+	case t.kind == 'o' && (t.s == "(" || t.s == "[" || t.s == "{"):
+		end := closing(0)
+		if end < 0 {
+			return false
+		}
+		if end == len(ts)-1 && t.s == "(" {
+			return !hasTopLevel(ts[1:end], ",") && isCall(ts[1:end]) // (f(x)), not a tuple
+		}
+		n = end + 1
+	default:
+		return false
+	}
+	call := false
+	for n < len(ts) {
+		switch {
+		case ts[n].kind == 'o' && ts[n].s == "." && n+1 < len(ts) && ts[n+1].kind == 'n':
+			n, call = n+2, false
+		case ts[n].kind == 'o' && (ts[n].s == "(" || ts[n].s == "["):
+			end := closing(n)
+			if end < 0 {
+				return false
+			}
+			n, call = end+1, ts[n].s == "("
+		default:
+			return false
+		}
+	}
+	return call
 }
 
 func isOperandEnd(t tok) bool {

@@ -9,32 +9,49 @@ func TestSplitAssert(t *testing.T) {
 	cases := []struct {
 		stmt, expr string
 		mode       checkMode
-		ok         bool
+		ok, shaped bool // shaped: ast's Compare with one ==, a Call on the left (and a literal right)
 	}{
-		{"assert f(1, 2) == 3", "f ( 1 , 2 )", modeEq, true},
-		{"assert 3 == f(1)", "f ( 1 )", modeEq, true},
-		{"assert f('a==b') == ['x', (1, -2.5), {'k': None}]", "f ( 'a==b' )", modeEq, true},
-		{"assert set(f(x)) == set([1, 2])", "set ( f ( x ) )", modeEq, true},
-		{"assert f(1) == 3, 'message'", "f ( 1 )", modeEq, true},
-		{"assert f(1)", "f ( 1 )", modeTruthy, true},
-		{"assert not f(1)", "f ( 1 )", modeFalsy, true},
-		{"assert f(1) is None", "f ( 1 )", modeIs, true},
-		{"assert math.isclose(f(1), 0.5, rel_tol=0.001)", "f ( 1 )", modeIsClose, true},
-		{"assert abs(f(1) - 0.5) < 1e-6", "f ( 1 )", modeAbsTol, true},
-		{"assert f(1) == g(2)", "", 0, false},            // expected is not a literal
-		{"assert f(1) == 3 and g(2) == 4", "", 0, false}, // two comparisons
-		{"assert f(1) and g(2) == 4", "", 0, false},      // precedence: and binds looser
-		{"assert f(1) == 1 if x else 2", "", 0, false},   // conditional expression
-		{"assert f(1) == 3; import os", "", 0, false},    // two statements
-		{"assert f(1) == f'{x}'", "", 0, false},          // f-string is no literal
-		{"assert f(1) == float('inf')", "", 0, false},    // call is no literal
-		{"x = f(1)", "", 0, false},                       // not an assert
-		{"assert abs(f(1) - g(1) - 0.5) < 1e-6", "", 0, false},
+		{"assert f(1, 2) == 3", "f ( 1 , 2 )", modeEq, true, true},
+		{"assert 3 == f(1)", "f ( 1 )", modeEq, true, false}, // the call is on the right
+		{"assert f('a==b') == ['x', (1, -2.5), {'k': None}]", "f ( 'a==b' )", modeEq, true, true},
+		{"assert set(f(x)) == set([1, 2])", "set ( f ( x ) )", modeEq, true, true},
+		{"assert sorted(f(x)) == [1, 2]", "sorted ( f ( x ) )", modeEq, true, true},
+		{"assert f(1) == 3, 'message'", "f ( 1 )", modeEq, true, true},
+		{"assert \t(f(1) == 3), 'message'", "f ( 1 )", modeEq, true, true}, // parentheses around the test
+		{"assert ((f(1)) == 3)", "( f ( 1 ) )", modeEq, true, true},
+		{"assert (f(1), 3)", "( f ( 1 ) , 3 )", modeTruthy, true, false}, // a tuple: always true
+		{"assert (x := f(1)) == 3", "( x := f ( 1 ) )", modeEq, true, false},
+		{"assert obj.f(1).strip() == 'a'", "obj . f ( 1 ) . strip ( )", modeEq, true, true},
+		{"assert 'a'.join(f(1)) == 'a'", "'a' . join ( f ( 1 ) )", modeEq, true, true},
+		{"assert f(1)(2) == 3", "f ( 1 ) ( 2 )", modeEq, true, true},
+		{"assert f(1)[0] == 3", "f ( 1 ) [ 0 ]", modeEq, true, false},    // a subscript
+		{"assert f(1).real == 3", "f ( 1 ) . real", modeEq, true, false}, // an attribute
+		{"assert -f(1) == 3", "- f ( 1 )", modeEq, true, false},
+		{"assert f(1) + 1 == 3", "f ( 1 ) + 1", modeEq, true, false},
+		{"assert x == 3", "x", modeEq, true, false},
+		{"assert [f(1)] == [3]", "[ f ( 1 ) ]", modeEq, true, false},
+		{"assert (f(1),) == (3,)", "( f ( 1 ) , )", modeEq, true, false},
+		{"assert f(1)", "f ( 1 )", modeTruthy, true, false},
+		{"assert not f(1)", "f ( 1 )", modeFalsy, true, false},
+		{"assert f(1) is None", "f ( 1 )", modeIs, true, false},
+		{"assert math.isclose(f(1), 0.5, rel_tol=0.001)", "f ( 1 )", modeIsClose, true, false},
+		{"assert abs(f(1) - 0.5) < 1e-6", "f ( 1 )", modeAbsTol, true, false},
+		{"assert f(1) == g(2)", "", 0, false, false},            // expected is not a literal
+		{"assert f(1) == 3 and g(2) == 4", "", 0, false, false}, // two comparisons
+		{"assert f(1) and g(2) == 4", "", 0, false, false},      // precedence: and binds looser
+		{"assert f(1) == 1 if x else 2", "", 0, false, false},   // conditional expression
+		{"assert f(1) == 3; import os", "", 0, false, false},    // two statements
+		{"assert f(1) == 3, 'm'\nimport os", "", 0, false, false},
+		{"assert f(1) == 3, 'm'; import os", "", 0, false, false},
+		{"assert f(1) == f'{x}'", "", 0, false, false},       // f-string is no literal
+		{"assert f(1) == float('inf')", "", 0, false, false}, // call is no literal
+		{"x = f(1)", "", 0, false, false},                    // not an assert
+		{"assert abs(f(1) - g(1) - 0.5) < 1e-6", "", 0, false, false},
 	}
 	for _, c := range cases {
 		it, ok := splitAssert(c.stmt)
-		if ok != c.ok || ok && (it.Expr != c.expr || it.chk.mode != c.mode) {
-			t.Errorf("%q: got %q mode %d ok %v, want %q mode %d ok %v", c.stmt, it.Expr, it.chk.mode, ok, c.expr, c.mode, c.ok)
+		if ok != c.ok || ok && (it.Expr != c.expr || it.chk.mode != c.mode || it.shaped != c.shaped) {
+			t.Errorf("%q: got %q mode %d ok %v shaped %v, want %q mode %d ok %v shaped %v", c.stmt, it.Expr, it.chk.mode, ok, it.shaped, c.expr, c.mode, c.ok, c.shaped)
 		}
 	}
 }

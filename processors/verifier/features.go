@@ -3,38 +3,49 @@ package verifier
 import (
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/codeverify/codeverify/schemas"
 )
 
-// The behaviour features, in row order. Every one is relative to the request (the other candidates
-// of the same problem and draw), so a model trained on them compares candidates rather than
-// memorising problems. T is the request's tests (the union of test ids in its results), f_t a test's
-// frequency, F = Σ f_t, n the candidates.
+// The behaviour features ("A3" of the offline experiment, see /work/research/README.md), in row
+// order. Every one is relative to the request (the other candidates of the same problem and draw),
+// so a model trained on them compares candidates rather than memorising problems.
+//
+// Notation: n candidates; the request's tests are the union of the test ids in its results (a
+// result a candidate lacks counts as not passed and as no value); w_t a test's frequency. J is the
+// set of shaped tests (GeneratedTestResult.Shaped on any result for the test: `f(...) == y`, the
+// asserts whose returned value the executor fingerprints), m = |J|. Candidate i has a value on a
+// shaped test t when its fingerprint f_it is neither "" (the call raised, timed out or returned
+// something not plain) nor schemas.FingerprintNone (it returned None).
 var featureNames = []string{
-	"codet_group_share",   // |G| / n, G the candidate's CodeT group (same passed set)
-	"codet_log_score",     // ln(1 + score(G)) / ln(1 + n·F); 0 when F = 0
-	"codet_log_score_gap", // (ln(1 + best score) − ln(1 + score(G))) / ln(1 + n·F); 0 when F = 0
-	"codet_in_best",       // 1 when G has the top score (CodeT would pick from it)
-	"pass_freq_share",     // Σ f_t over passed tests / F; 0 when F = 0
-	"pass_share",          // passed tests / |T|; 0 when T is empty
-	"fingerprint_cluster", // candidates with the same fingerprint vector / n, over tests any candidate fingerprinted; 1 when none
-	"majority_output",     // share of fingerprinted tests where the candidate's fingerprint is a most common non-empty one; 0 when none
-	"error_share",         // tests with status error / |T|
-	"timeout_share",       // tests with status timeout / |T|
-	"loads",               // 0 when every test errored (the program likely does not load), else 1; 1 when T is empty
-	"log_tests",           // ln(1 + |T|)
+	// log_score_gap = ln(1 + c_i) − ln(1 + c_max), c_i = g_i · p_i CodeT's score: p_i = Σ_t w_t
+	// over the tests i passes, g_i = the candidates (i included) that pass exactly the same tests,
+	// c_max = max_k c_k. ≤ 0; 0 for every candidate of the best score, and for all when nobody
+	// passes anything.
+	"log_score_gap",
+	// agree2_major = (1/m) · Σ_{t∈J, i has a value} [cnt_it == top_t], cnt_it = the candidates
+	// (i included) with a value on t equal to i's, top_t = the largest cnt_kt on t: the share of
+	// shaped tests where i's output is a (possibly tied) majority output.
+	"agree2_major",
+	// agree2_mean = (1/m) · Σ_{t∈J, i has a value} (cnt_it − 1) / max(n − 1, 1): how many other
+	// candidates return what i returns, averaged over the shaped tests.
+	"agree2_mean",
 }
+
+// Both agree2 features divide by m, not by the tests where i has a value, and are 0 for everyone
+// when m = 0 and for a candidate with no value anywhere (it does not load, always raises or always
+// returns None). A returned None is no value because stubs (`pass`, empty bodies) return None on
+// every input: counted, they would form the largest agreeing cluster and win the vote. They are
+// what lets the verifier beat CodeT: outputs agreeing across candidates on the generated tests'
+// inputs carry signal even when the generated expected values are wrong.
 
 // FeatureNames names the columns of Features' rows, in order. Names and count are part of a
 // model's contract: a model records the names it was trained with.
 func FeatureNames() []string { return slices.Clone(featureNames) }
 
 // Features returns one row of behaviour features per candidate of a request, in the request's order
-// (see FeatureNames). The rows depend only on the set of candidates: permuting the request permutes
-// the rows. A request without tests, with one candidate or where everything errors gets well-defined
-// values (no NaN or Inf).
+// (see FeatureNames). The rows depend only on the set of candidates: permuting the request, or a
+// candidate's results, permutes nothing but the rows. Any request gets finite values.
 func Features(request []schemas.Behavior) [][]float32 {
 	n := len(request)
 	rows := make([][]float32, n)
@@ -42,119 +53,62 @@ func Features(request []schemas.Behavior) [][]float32 {
 		return rows
 	}
 	ct := CodeT(request)
-	freq := testFrequencies(request)
-	tests := len(freq)
-	totalFreq := float64(ct.TotalFreq)
-	maxLog := math.Log1p(float64(n) * totalFreq)
 	bestLog := math.Log1p(ct.Groups[0].Score)
 
-	// Per test, each candidate's fingerprint ("" for none), over the tests any candidate
-	// fingerprinted, in sorted test id order so the vectors do not depend on result order.
-	fp := make([]map[string]string, n)
-	fpTests := map[string]bool{}
-	for i, b := range request {
-		fp[i] = map[string]string{}
+	shaped := map[string]bool{}
+	for _, b := range request {
 		for _, r := range b.Results {
-			if r.Fingerprint != "" {
-				fp[i][r.TestID] = r.Fingerprint
-				fpTests[r.TestID] = true
+			if r.Shaped {
+				shaped[r.TestID] = true
 			}
 		}
 	}
-	fpOrder := make([]string, 0, len(fpTests))
-	for t := range fpTests {
-		fpOrder = append(fpOrder, t)
-	}
-	slices.Sort(fpOrder)
-	vectors := map[string]int{}
-	vecOf := make([]string, n)
-	for i := range request {
-		parts := make([]string, len(fpOrder))
-		for k, t := range fpOrder {
-			parts[k] = fp[i][t]
-		}
-		vecOf[i] = strings.Join(parts, "\x00")
-		vectors[vecOf[i]]++
-	}
-	// Per fingerprinted test, how many candidates returned each output, and the largest such count.
-	outputs := make(map[string]map[string]int, len(fpOrder))
-	majority := map[string]int{}
-	for _, t := range fpOrder {
-		outputs[t] = map[string]int{}
-		for i := range request {
-			if v := fp[i][t]; v != "" {
-				outputs[t][v]++
-				majority[t] = max(majority[t], outputs[t][v])
+	// Each candidate's value per shaped test (a test listed twice keeps the smallest value, so
+	// duplicates cannot depend on order), and per test how many candidates have each value.
+	values := make([]map[string]string, n)
+	count := map[string]map[string]int{}
+	for i, b := range request {
+		values[i] = map[string]string{}
+		for _, r := range b.Results {
+			if !shaped[r.TestID] || r.Fingerprint == "" || r.Fingerprint == schemas.FingerprintNone {
+				continue
 			}
+			if v, ok := values[i][r.TestID]; !ok || r.Fingerprint < v {
+				values[i][r.TestID] = r.Fingerprint
+			}
+		}
+		for t, v := range values[i] {
+			if count[t] == nil {
+				count[t] = map[string]int{}
+			}
+			count[t][v]++
+		}
+	}
+	top := map[string]int{}
+	for t, c := range count {
+		for _, k := range c {
+			top[t] = max(top[t], k)
 		}
 	}
 
-	for i, b := range request {
-		g := ct.Groups[ct.Group[i]]
-		status := map[string]string{}
-		for _, r := range b.Results {
-			// A test listed twice keeps its best status, so duplicates cannot depend on order.
-			if prev, ok := status[r.TestID]; !ok || statusRank(r.Status) < statusRank(prev) {
-				status[r.TestID] = r.Status
-			}
-		}
-		var passed, errs, timeouts int
-		for _, s := range status {
-			switch s {
-			case schemas.TestPass:
-				passed++
-			case schemas.TestError:
-				errs++
-			case schemas.TestTimeout:
-				timeouts++
-			}
-		}
+	m := float64(len(shaped))
+	others := float64(max(n-1, 1))
+	for i := range request {
 		row := make([]float32, len(featureNames))
-		row[0] = float32(float64(len(g.Members)) / float64(n))
-		if maxLog > 0 {
-			row[1] = float32(math.Log1p(g.Score) / maxLog)
-			row[2] = float32((bestLog - math.Log1p(g.Score)) / maxLog)
-		}
-		if g.Score == ct.Groups[0].Score {
-			row[3] = 1
-		}
-		if totalFreq > 0 {
-			row[4] = float32(float64(g.PassedFreq) / totalFreq)
-		}
-		if tests > 0 {
-			row[5] = float32(float64(passed) / float64(tests))
-			row[8] = float32(float64(errs) / float64(tests))
-			row[9] = float32(float64(timeouts) / float64(tests))
-		}
-		row[6] = float32(float64(vectors[vecOf[i]]) / float64(n))
-		if len(fpOrder) > 0 {
-			agree := 0
-			for _, t := range fpOrder {
-				if v := fp[i][t]; v != "" && outputs[t][v] == majority[t] {
-					agree++
+		row[0] = float32(math.Log1p(ct.Groups[ct.Group[i]].Score) - bestLog)
+		if m > 0 {
+			major, agree := 0, 0 // integer sums: the result does not depend on map order
+			for t, v := range values[i] {
+				c := count[t][v]
+				if c == top[t] {
+					major++
 				}
+				agree += c - 1
 			}
-			row[7] = float32(float64(agree) / float64(len(fpOrder)))
+			row[1] = float32(float64(major) / m)
+			row[2] = float32(float64(agree) / others / m)
 		}
-		row[10] = 1
-		if tests > 0 && errs == tests {
-			row[10] = 0
-		}
-		row[11] = float32(math.Log1p(float64(tests)))
 		rows[i] = row
 	}
 	return rows
-}
-
-// statusRank orders statuses from best to worst.
-func statusRank(s string) int {
-	switch s {
-	case schemas.TestPass:
-		return 0
-	case schemas.TestFail:
-		return 1
-	case schemas.TestTimeout:
-		return 2
-	}
-	return 3
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 5-fold cross-validation BY PROBLEM on the real CodeGen-16B HumanEval samples, every selection method
-# side by side. Trains one verifier per validation fold (train --val-fold K) from an export of the
-# labeled topics, then evaluates each on exactly its held-out fold (eval --holdout: 16 drawn samples
+# side by side. Trains one verifier per validation fold (train --val-fold K) on the labeled topics
+# (their behaviours give the features; an export file carries none), then evaluates each on exactly its held-out fold (eval --holdout: 16 drawn samples
 # per held-out problem, each run in dual execution against its hidden tests and the model's generated
 # tests, ONNX Runtime scores them, ClickHouse computes the figures), pools the folds (eval --pool: every
 # problem judged by the model that held it out), and repeats the draw for several seeds, since one draw
@@ -11,10 +11,14 @@
 # mean ± sd. Needs ClickHouse up (make demo starts it and fills the topics, verdicts and behaviours).
 #
 # Usage: trainer/experiments/cv5.sh [OUT_DIR]       (after `make demo`)
-# Env:   CV=codeverify binary, FOLDS="0 1 2 3 4", TRAIN_FLAGS (model size/steps), DRAW_SEEDS="1 2 3 4 5",
+# Env:   CV=codeverify binary, FOLDS="0 1 2 3 4", TRAIN_FLAGS (default: the production recipe of
+#        make verifier: features-only linear energy, 20 draws of 16 per request, the request
+#        objective; seconds per fold), DRAW_SEEDS="1 2 3 4 5",
 #        SAMPLES, PROBLEMS, TESTS (CodeT generated test cases of the same problems),
-#        ENERGY_TRAIN_FLAGS (train flags of a code-only model per fold, evaluated as energy_pass@1; unset:
-#        none is trained)
+#        ENERGY_TRAIN_FLAGS (train flags of a code-only model per fold, after TRAIN_FLAGS, evaluated as
+#        energy_pass@1, e.g. '--no-features --no-text=false --objective pairs --draws 0 --lr 3e-4
+#        --batch-size 16 --max-steps 200 --d-model 64 --layers 2 --heads 4 --ff 128 --max-len 256';
+#        unset: none is trained)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -24,22 +28,24 @@ FOLDS=${FOLDS:-0 1 2 3 4}
 DATA=${DATA:-../shared/data}
 PROBLEMS=${PROBLEMS:-$DATA/samples/codet_humaneval_codegen16b/HumanEval_for_code_generation.jsonl}
 SAMPLES=${SAMPLES:-$DATA/samples/codet_humaneval_codegen16b/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.dev100.jsonl}
-TRAIN_FLAGS=${TRAIN_FLAGS:---d-model 64 --layers 2 --heads 4 --ff 128 --max-len 256 --batch-size 16 --max-steps 200}
+TRAIN_FLAGS=${TRAIN_FLAGS:---draw-size 16 --draws 20 --no-text --feature-hidden 0 --objective request --l2 1e-4 --lr 0.01 --max-steps 600 --batch-size 0 --device cpu --threads 2}
+GEN_MODEL=${GEN_MODEL:-codegen-mono-16b}
+VAR=${VAR:-$ROOT/var}
 TESTS=${TESTS:-$DATA/samples/codet_humaneval_codegen16b/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.dev100.jsonl}
 DRAW_SEEDS=${DRAW_SEEDS:-1 2 3 4 5}
 ENERGY_TRAIN_FLAGS=${ENERGY_TRAIN_FLAGS:-}
 mkdir -p "$OUT"
-[[ -f $OUT/export.jsonl ]] || "$CV" export --gen-model codegen-mono-16b --out "$OUT/export.jsonl"
 for k in $FOLDS; do
+	# Replays the topics (the embedded broker on VAR/kafka, started by train when none is up).
 	if [[ ! -f $OUT/fold-$k.model ]]; then
-		"$CV" train --from-export "$OUT/export.jsonl" --val-fold "$k" $TRAIN_FLAGS --models-dir "$OUT/models" \
-			--no-clickhouse --work-dir "$OUT/work-$k" 2>&1 | tee "$OUT/train-$k.log"
-		ls -td "$OUT"/models/*/ | head -1 > "$OUT/fold-$k.model"
+		"$CV" train --var-dir "$VAR" --gen-model "$GEN_MODEL" --val-fold "$k" $TRAIN_FLAGS --models-dir "$OUT/models" \
+			--no-clickhouse --no-announce --work-dir "$OUT/work-$k" 2>&1 | tee "$OUT/train-$k.log"
+		tail -1 "$OUT/train-$k.log" > "$OUT/fold-$k.model"
 	fi
 	if [[ -n $ENERGY_TRAIN_FLAGS && ! -f $OUT/fold-$k.energy-model ]]; then
-		"$CV" train --from-export "$OUT/export.jsonl" --val-fold "$k" $TRAIN_FLAGS $ENERGY_TRAIN_FLAGS --models-dir "$OUT/energy-models" \
-			--no-clickhouse --work-dir "$OUT/energy-work-$k" 2>&1 | tee "$OUT/energy-train-$k.log"
-		ls -td "$OUT"/energy-models/*/ | head -1 > "$OUT/fold-$k.energy-model"
+		"$CV" train --var-dir "$VAR" --gen-model "$GEN_MODEL" --val-fold "$k" $TRAIN_FLAGS $ENERGY_TRAIN_FLAGS --models-dir "$OUT/energy-models" \
+			--no-clickhouse --no-announce --work-dir "$OUT/energy-work-$k" 2>&1 | tee "$OUT/energy-train-$k.log"
+		tail -1 "$OUT/energy-train-$k.log" > "$OUT/fold-$k.energy-model"
 	fi
 done
 for s in $DRAW_SEEDS; do
