@@ -88,7 +88,9 @@ candidates, and per-problem pass rates with the verifier's pick.
 ClickHouse (as --clickhouse printed their eval ids) and prints the figures of the methods every one
 of them ran over all their problems with one bootstrap. For a cross-validation (train --val-fold K, eval --holdout --clickhouse
 per fold) this is the pooled estimate: every problem judged by the model that never trained on it.
-The evaluations must cover disjoint problems with the same --n.`,
+The evaluations share --n; they may be several draws (seeds) of the same folds: then each problem's
+figures are averaged over its draws and the bootstrap resamples problems, so the interval is paired
+over problems and uses every draw. Every problem must be in the same number of evaluations.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.eval(cmd.Context(), o, os.Stdout) },
 	}
@@ -108,7 +110,7 @@ The evaluations must cover disjoint problems with the same --n.`,
 	f.BoolVar(&o.lookupClickHouse, "lookup-clickhouse", false, "answer candidates already labelled in ClickHouse from there (not with --from-export)")
 	f.BoolVar(&o.clickhouse, "clickhouse", false, "write the scored candidates to ClickHouse, compute the figures in SQL and print every stored evaluation of this input")
 	f.StringVar(&o.html, "html", "", "write an HTML report (table and plots) to this file")
-	f.StringSliceVar(&o.pool, "pool", nil, "pool these stored evaluation ids (disjoint problems, e.g. the folds of a cross-validation) instead of evaluating")
+	f.StringSliceVar(&o.pool, "pool", nil, "pool these stored evaluation ids (the folds of a cross-validation, over one or more draws) instead of evaluating")
 	return cmd
 }
 
@@ -284,7 +286,11 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 		model.Version, sess.Provider(), scope, res.Problems, skipped, o.n, len(cands))
 	fmt.Fprintf(w, "labels: %s\n", labelled)
 	if k := (modelScorer{model}).readsFeatures(); k > 0 {
-		fmt.Fprintf(w, "verifier: reads %d behaviour features beside the code\n", k)
+		if ts, ok := model.Scorer.(interface{ ReadsTokens() bool }); ok && !ts.ReadsTokens() {
+			fmt.Fprintf(w, "verifier: reads %d behaviour features only (no token input)\n", k)
+		} else {
+			fmt.Fprintf(w, "verifier: reads %d behaviour features beside the code\n", k)
+		}
 	} else {
 		fmt.Fprintf(w, "verifier: reads the code only (the model takes no behaviour features)\n")
 	}
@@ -729,19 +735,26 @@ func validationFold(problems []string, seed uint64, folds, valFold int) map[stri
 	return held
 }
 
-// evalPool prints the figures over the problems of several stored evaluations (disjoint
-// problems, same n), bootstrapped together: the pooled estimate of a cross-validation.
+// evalPool prints the figures over the problems of several stored evaluations (same n),
+// bootstrapped together: the pooled estimate of a cross-validation. The evaluations may be several
+// draws of the same problems (a cross-validation repeated over draw seeds): then each problem's
+// figures are averaged over its draws and the bootstrap resamples problems, so the interval is
+// paired over problems and counts every draw. Every problem must be in the same number of
+// evaluations (whole draws), which also catches overlapping folds within a draw.
 func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed uint64, w io.Writer) error {
 	sink, err := a.openClickHouse(ctx)
 	if err != nil {
 		return fmt.Errorf("eval --pool: clickhouse: %w", err)
 	}
 	defer sink.Close()
-	var all []reranker.ProblemValues
-	seen := map[string]string{} // problem → eval id
+	byProblem := map[string][]reranker.ProblemValues{}
+	var order []string
 	n := -1
 	withTests, withEnergy := true, true // every pooled evaluation ran the method
-	for _, id := range ids {
+	for i, id := range ids {
+		if slices.Contains(ids[:i], id) {
+			return fmt.Errorf("eval --pool: evaluation %s given twice", id)
+		}
 		ps, err := sink.EvalProblems(ctx, id)
 		if err != nil {
 			return err
@@ -754,19 +767,41 @@ func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed ui
 				return fmt.Errorf("eval --pool: evaluation %s has %d candidates for %s, the others %d: pool evaluations of the same --n", id, p.Candidates, p.ProblemID, n)
 			}
 			n = p.Candidates
-			if other, ok := seen[p.ProblemID]; ok {
-				return fmt.Errorf("eval --pool: problem %s is in evaluations %s and %s: pooled evaluations must cover disjoint problems", p.ProblemID, other, id)
+			if _, ok := byProblem[p.ProblemID]; !ok {
+				order = append(order, p.ProblemID)
 			}
-			seen[p.ProblemID] = id
+			byProblem[p.ProblemID] = append(byProblem[p.ProblemID], problemValues(p))
 			withTests, withEnergy = withTests && p.HasCodeT, withEnergy && p.HasEnergy
-			all = append(all, problemValues(p))
 		}
+	}
+	draws := len(byProblem[order[0]])
+	all := make([]reranker.ProblemValues, 0, len(order))
+	for _, id := range order {
+		vs := byProblem[id]
+		if len(vs) != draws {
+			return fmt.Errorf("eval --pool: problem %s is in %d of the evaluations, %s in %d: pool whole draws of disjoint folds", id, len(vs), order[0], draws)
+		}
+		all = append(all, meanValues(vs))
 	}
 	res, err := reranker.Bootstrap(all, resamples, 0.95, seed)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "pooled %d evaluations: problems: %d  candidates per problem: %d\n", len(ids), res.Problems, n)
+	fmt.Fprintf(w, "pooled %d evaluations: problems: %d  draws per problem: %d  candidates per problem: %d\n", len(ids), res.Problems, draws, n)
 	writeFigures(w, res, n, withTests, withEnergy)
 	return nil
+}
+
+// meanValues averages one problem's figures over its draws.
+func meanValues(vs []reranker.ProblemValues) reranker.ProblemValues {
+	m := reranker.ProblemValues{ProblemID: vs[0].ProblemID}
+	k := float64(len(vs))
+	for _, v := range vs {
+		m.Baseline += v.Baseline / k
+		m.Oracle += v.Oracle / k
+		m.Verifier += v.Verifier / k
+		m.CodeT += v.CodeT / k
+		m.Energy += v.Energy / k
+	}
+	return m
 }

@@ -385,7 +385,8 @@ func TestEvalPool(t *testing.T) {
 	}
 	idTest, _ := eval("--split", "test")
 	idTrain, _ := eval("--split", "train")
-	_, whole := eval()
+	idWhole, whole := eval()
+	idWhole4, _ := eval("--seed", "4")
 	pool := func(ids ...string) (string, error) {
 		return runCLI(t, "eval", "--pool", strings.Join(ids, ","), "--bootstrap", "200", "--clickhouse-db", db)
 	}
@@ -402,8 +403,16 @@ func TestEvalPool(t *testing.T) {
 	if !strings.Contains(out, "problems: 3 ") || !strings.HasPrefix(got["baseline_pass@1"], "0.4167 ") {
 		t.Errorf("pooled: want 3 problems, baseline 0.4167:\n%s", out)
 	}
-	if out, err := pool(idTest, idTest); err == nil || !strings.Contains(out+err.Error(), "disjoint") {
+	if out, err := pool(idTest, idTest); err == nil || !strings.Contains(out+err.Error(), "given twice") {
+		t.Errorf("an evaluation pooled with itself: %v\n%s", err, out)
+	}
+	if out, err := pool(idTest, idWhole); err == nil || !strings.Contains(out+err.Error(), "whole draws") {
 		t.Errorf("overlapping evaluations pooled: %v\n%s", err, out)
+	}
+	// Two draws of the same problems: each problem averaged over its draws, bootstrapped by problem.
+	out, err = pool(idWhole, idWhole4)
+	if err != nil || !strings.Contains(out, "problems: 3  draws per problem: 2 ") || !strings.HasPrefix(evalFigures(t, out)["baseline_pass@1"], "0.4167 ") {
+		t.Errorf("two draws pooled: %v\n%s", err, out)
 	}
 	if out, err := pool(idTest, "0123456789abcdef"); err == nil || !strings.Contains(out+err.Error(), "no stored evaluation") {
 		t.Errorf("unknown id pooled: %v\n%s", err, out)

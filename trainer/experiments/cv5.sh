@@ -48,6 +48,7 @@ for k in $FOLDS; do
 		tail -1 "$OUT/energy-train-$k.log" > "$OUT/fold-$k.energy-model"
 	fi
 done
+all_ids=()
 for s in $DRAW_SEEDS; do
 	ids=()
 	for k in $FOLDS; do
@@ -58,7 +59,10 @@ for s in $DRAW_SEEDS; do
 		ids+=("$(sed -n 's/^eval_id: \([0-9a-f]*\) .*/\1/p' "$OUT/eval-$k-s$s.txt")")
 	done
 	(IFS=,; "$CV" eval --pool "${ids[*]}" --seed "$s") | tee "$OUT/pooled-s$s.txt"
+	all_ids+=("${ids[@]}")
 done
+# Every fold of every draw in one bootstrap over problems (each problem averaged over its draws).
+(IFS=,; "$CV" eval --pool "${all_ids[*]}" --seed 1) | tee "$OUT/pooled-all.txt"
 python3 - "$OUT" "$FOLDS" "$DRAW_SEEDS" <<'PY'
 import re, statistics, sys
 out, folds, seeds = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
@@ -88,4 +92,5 @@ for s in seeds:
     rows.append([float(x.split()[0]) for x in v])
     print(f"| {s} | " + " | ".join(v) + " |")
 print("| mean ± sd over draws | " + " | ".join(f"{statistics.mean(c):.4f} ± {sd(c):.4f}" for c in zip(*rows)) + " |")
+print("| **pooled over folds and draws** | " + " | ".join(figs(f"{out}/pooled-all.txt")) + " |")
 PY
