@@ -28,12 +28,15 @@ func (a *app) demoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Replay the real CodeGen-16B HumanEval samples through broker → executor → ClickHouse and print the report",
 		Long: `Starts the embedded broker (data under VAR_DIR/kafka) unless --brokers is given, publishes the
-HumanEval problems and the 10,000 CodeGen-Mono-16B samples, runs the executor processor and the
-ClickHouse sink until every published candidate has its verdict in ClickHouse, then prints the
-report. With --train-steps N it then trains a small verifier on the labeled topics, registers it and
-prints its Stage 4 table on the held-out problems (eval --holdout --n 16 --lookup-clickhouse
---clickhouse --html VAR_DIR/eval-report.html: baseline_pass@1, oracle_pass@16, verifier_pass@1 with
-95% intervals, computed in ClickHouse; skipped with a message without ONNX Runtime).
+HumanEval problems, the same model's generated test cases (CodeT's extraction) and the 10,000
+CodeGen-Mono-16B samples, runs the executor processor (hidden tests → verdicts, generated tests →
+behaviours, one sandbox run per candidate) and the ClickHouse sink until every published candidate
+has its verdict in ClickHouse, then prints the pass-rate report and the dual execution agreement.
+With --train-steps N it then trains the verifier on the labeled topics (the behaviour-feature
+recipe of make verifier), registers it and prints its Stage 4 table on the held-out problems (eval
+--tests --holdout --n 16 --clickhouse --html VAR_DIR/eval-report.html: baseline_pass@1,
+oracle_pass@16, codet_pass@1, verifier_pass@1, verifier_minus_codet with 95% intervals; skipped
+with a message without ONNX Runtime).
 ClickHouse must be up (make demo starts it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -193,7 +196,7 @@ func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath, testsPath 
 		if err != nil {
 			return err
 		}
-		return a.demoEvaluate(ctx, dir, problemsPath, samplesPath, os.Stdout)
+		return a.demoEvaluate(ctx, dir, problemsPath, samplesPath, testsPath, os.Stdout)
 	}
 	return nil
 }
@@ -208,9 +211,7 @@ type demoTraining struct {
 // architecture; `codeverify train` has every knob), registers it under VAR_DIR/models and returns
 // the version's directory.
 func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) (string, error) {
-	cfg := trainer.DefaultTrainConfig()
-	cfg.Tokenizer.MaxLen = 256
-	cfg.Arch = trainer.Architecture{DModel: 64, Layers: 1, Heads: 4, FF: 128, Dropout: 0.1, FeatureHidden: 32}
+	cfg := trainer.RecipeTrainConfig()
 	cfg.MaxSteps, cfg.Device = tr.steps, tr.device
 	if tr.python != "" {
 		cfg.Python = tr.python
@@ -221,8 +222,8 @@ func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) (str
 	if _, err := trainer.CheckPython(ctx, cfg.Python); err != nil {
 		return "", err
 	}
-	fmt.Printf("\ntraining a verifier on the labeled topics (%d steps, %s)\n", tr.steps, tr.device)
-	d := datasetFlags{models: []string{model}, k: 4, folds: 5, seed: 1}
+	fmt.Printf("\ntraining the verifier on the labeled topics (behaviour features, %d steps, %s)\n", tr.steps, tr.device)
+	d := datasetFlags{models: []string{model}, k: 4, folds: 5, seed: 1, drawSize: demoEvalN, draws: 20}
 	ds, rep, err := a.loadDataset(ctx, a.brokers(), &d, os.Stdout)
 	if err != nil {
 		return "", err
@@ -240,21 +241,22 @@ func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) (str
 const demoEvalN = 16
 
 // demoEvaluate prints the Stage 4 table for the model just registered: the eval command's code path
-// (the sandbox labels the drawn samples again, ONNX Runtime scores them) on the problems of the
-// model's validation fold only, 16 candidates per problem. Without ONNX Runtime it says so and skips.
-func (a *app) demoEvaluate(ctx context.Context, modelDir, problemsPath, samplesPath string, w io.Writer) error {
+// (the sandbox runs the drawn samples again against their hidden and generated tests, ONNX Runtime
+// scores them, every selection method picks from the same draw) on the problems of the model's
+// validation fold only, 16 candidates per problem. Without ONNX Runtime it says so and skips.
+func (a *app) demoEvaluate(ctx context.Context, modelDir, problemsPath, samplesPath, testsPath string, w io.Writer) error {
 	if _, err := serving.ResolveLibrary("", os.Getenv); err != nil {
 		fmt.Fprintf(w, "\nStage 4 table skipped: ONNX Runtime is not available (%v)\n", err)
 		return nil
 	}
 	report := filepath.Join(a.cfg.VarDir, "eval-report.html")
-	fmt.Fprintf(w, "\nStage 4 on the held-out problems (eval --holdout --n %d --seed 1 --lookup-clickhouse --clickhouse --html %s):\n", demoEvalN, report)
-	o := evalOptions{problems: problemsPath, samples: samplesPath, n: demoEvalN, seed: 1, resamples: 2000, backend: "zygote", holdout: true,
-		lookupClickHouse: true, clickhouse: true, html: report,
+	fmt.Fprintf(w, "\nStage 4 on the held-out problems (eval --tests --holdout --n %d --seed 1 --clickhouse --html %s):\n", demoEvalN, report)
+	o := evalOptions{problems: problemsPath, samples: samplesPath, tests: testsPath, n: demoEvalN, seed: 1, resamples: 2000, backend: "zygote", holdout: true,
+		clickhouse: true, html: report,
 		scorer: scorerFlags{model: modelDir, provider: serving.ProviderAuto, threads: 2}}
 	err := a.eval(ctx, o, w)
 	if err == nil {
-		fmt.Fprintf(w, "HTML report (energy distributions, per-problem pass rate vs the verifier's pick): %s\n", report)
+		fmt.Fprintf(w, "HTML report (every method; energy distributions, per-problem pass rate vs the verifier's pick): %s\n", report)
 	}
 	if errors.Is(err, serving.ErrNoLibrary) {
 		fmt.Fprintf(w, "Stage 4 table skipped: ONNX Runtime could not be loaded (%v)\n", err)

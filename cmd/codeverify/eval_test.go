@@ -131,7 +131,7 @@ func TestDemoEvaluateSkipsWithoutORT(t *testing.T) {
 	t.Setenv(serving.LibraryEnv, filepath.Join(t.TempDir(), "no-libonnxruntime.so"))
 	a := &app{cfg: defaultConfig(), log: slog.Default()}
 	var out strings.Builder
-	if err := a.demoEvaluate(context.Background(), t.TempDir(), "p.jsonl", "s.jsonl", &out); err != nil {
+	if err := a.demoEvaluate(context.Background(), t.TempDir(), "p.jsonl", "s.jsonl", "t.jsonl", &out); err != nil {
 		t.Fatalf("want a skip, got %v", err)
 	}
 	if !strings.Contains(out.String(), "Stage 4 table skipped: ONNX Runtime is not available") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -75,13 +76,27 @@ func runSinkStage[T any](ctx context.Context, a *app, st sinkStage[T]) error {
 			return nil
 		}
 		if err := st.write(ctx, batch); err != nil {
-			return err
+			return sinkWriteError(err)
 		}
 		if st.onWritten != nil {
 			st.onWritten(batch)
 		}
 		return nil
 	})
+}
+
+// sinkWriteError translates a table writer's error for RunBatches. An event the writer refuses for
+// its content (clickhouse.ErrInvalidRow: the writer checks every row before sending any, and one bad
+// row fails the whole batch) can never be written, so the error is marked Permanent: RunBatches
+// then halves the batch down to the events at fault and dead-letters them (stage "write") instead
+// of retrying the batch for ever. The stage's check normally screens such events out first; this
+// covers a writer that refuses something the check let through. Any other error (the server down,
+// a timeout) stays transient and is retried.
+func sinkWriteError(err error) error {
+	if errors.Is(err, clickhouse.ErrInvalidRow) && !streams.IsPermanent(err) {
+		return streams.Permanent(err)
+	}
+	return err
 }
 
 // runSinks runs every sink stage until ctx ends or one fails; it returns the first failure.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -289,4 +291,125 @@ func TestOpenClickHouseWhenUpStopsOnServerErrorsAndShutdown(t *testing.T) {
 	if s, err := a.openClickHouseWhenUp(short, 10*time.Millisecond, 50*time.Millisecond); s != nil || err != nil {
 		t.Fatalf("cancelled while waiting: sink %v, err %v; want nil, nil", s, err)
 	}
+}
+
+// sinkWriteError marks the writer's refusal of a row for its content as permanent, and nothing else.
+func TestSinkWriteErrorMarksInvalidRowsPermanent(t *testing.T) {
+	bad := sinkVerdict("r1", 0, true)
+	bad.CandidateID = ""
+	invalid := clickhouse.CheckVerdict(bad)
+	for _, c := range []struct {
+		err       error
+		permanent bool
+	}{
+		{invalid, true},
+		{fmt.Errorf("insert: %w", invalid), true},
+		{streams.Permanent(invalid), true},
+		{errors.New("clickhouse: insert 3 verdicts: connection refused"), false},
+		{context.DeadlineExceeded, false},
+	} {
+		got := sinkWriteError(c.err)
+		if streams.IsPermanent(got) != c.permanent || !errors.Is(got, c.err) {
+			t.Errorf("sinkWriteError(%v) = %v; permanent %v, want %v", c.err, got, streams.IsPermanent(got), c.permanent)
+		}
+	}
+	if sinkWriteError(nil) != nil {
+		t.Error("sinkWriteError(nil) != nil")
+	}
+}
+
+// A writer that refuses a batch for one row's content (as WriteVerdicts does with ErrInvalidRow, its
+// check run before sending anything) when the stage's own check let the row through: the sink
+// stage must not retry the batch for ever but dead-letter the rows at fault (stage "write") and
+// write the rest. No ClickHouse: the writer is a fake.
+func TestSinkStageDeadLettersRowsTheWriterRefuses(t *testing.T) {
+	b, err := streams.StartBroker("", 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	logs := &syncBuffer{}
+	a := &app{cfg: defaultConfig(), log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	a.cfg.Brokers = []string{b.Addr()}
+	a.cfg.Sink.MaxWait = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := streams.EnsureTopics(ctx, a.brokers(), streams.DefaultCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	codecs, err := schemas.NewCodecs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := []schemas.Verdict{sinkVerdict("r1", 0, true), sinkVerdict("r1", 1, false), sinkVerdict("r1", 2, true)}
+	noID := sinkVerdict("r1", 3, true)
+	noID.CandidateID = ""
+	badTime := sinkVerdict("r1", 4, false)
+	badTime.ExecutedAtMs = -1
+	p := streams.NewProducer(a.brokers(), streams.TopicVerdicts, codecs.Verdict, func(schemas.Verdict) string { return "k" })
+	defer p.Close()
+	if err := p.Publish(ctx, good[0], noID, good[1], badTime, good[2]); err != nil { // one key: one batch
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	stored := map[int32]bool{}
+	calls := 0
+	st := sinkStage[schemas.Verdict]{
+		table: "verdicts", topic: streams.TopicVerdicts, group: sinkGroup, codec: codecs.Verdict,
+		key:   func(v schemas.Verdict) string { return v.CandidateID },
+		check: nil, // the writer alone knows these rows are bad
+		write: func(_ context.Context, vs []schemas.Verdict) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			for _, v := range vs { // all or nothing, like WriteVerdicts
+				if err := clickhouse.CheckVerdict(v); err != nil {
+					return err
+				}
+			}
+			for _, v := range vs {
+				stored[v.SampleIndex] = true
+			}
+			return nil
+		},
+	}
+	done := make(chan error, 1)
+	sctx, stop := context.WithCancel(ctx)
+	go func() { done <- runSinkStage(sctx, a, st) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("runSinkStage: %v", err)
+		}
+	}()
+
+	var dead []streams.DeadLetter
+	for deadline := time.Now().Add(30 * time.Second); len(dead) < 2 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if dead, err = streams.ReadDeadLetters(ctx, a.brokers(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, d := range dead {
+		v, err := codecs.Verdict.Decode(d.Value)
+		if err != nil {
+			t.Fatalf("dead letter does not decode: %v", err)
+		}
+		got = append(got, fmt.Sprintf("%d %s %s", v.SampleIndex, d.Stage, d.Reason))
+	}
+	slices.Sort(got)
+	if len(got) != 2 || !strings.HasPrefix(got[0], "3 write ") || !strings.Contains(got[0], "empty candidate_id") ||
+		!strings.HasPrefix(got[1], "4 write ") || !strings.Contains(got[1], "negative executed_at_ms") {
+		t.Fatalf("dead letters %q, want samples 3 and 4 at stage write with their reasons", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(stored) != 3 || !stored[0] || !stored[1] || !stored[2] {
+		t.Errorf("stored samples %v, want 0, 1 and 2", stored)
+	}
+	if strings.Contains(logs.String(), "batch write failed, will retry") {
+		t.Errorf("the batch was retried as a transient failure:\n%s", logs.String())
+	}
+	t.Logf("%d write calls", calls)
 }
