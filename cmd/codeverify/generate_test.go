@@ -164,3 +164,75 @@ func TestBenchGenerator(t *testing.T) {
 		t.Fatal("bench output lacks the ceiling, the ratio or the machine")
 	}
 }
+
+// TestGeneratorPromptsRightAfterStart: the generator starts on a fresh cluster with no problems yet;
+// problems and prompts are published right after. Every prompt yields its candidates and none is
+// dead-lettered as "unknown problem": a stage whose problems table misses a row first reads what
+// the topic holds, so only a problem that was never published is a dead letter.
+func TestGeneratorPromptsRightAfterStart(t *testing.T) {
+	a, codecs := genEnv(t)
+	ctx := context.Background()
+	all, err := producers.LoadMBPP(filepath.Join(dataDir(t), "mbpp", "mbpp.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := producers.FilterSplit(all, "train")[:6]
+	srv := openaifake.New(openaifake.Options{MaxN: 4})
+	defer srv.Close()
+	models, err := generator.NewModels(generator.Model{Name: "m", API: generator.APIChat, MaxN: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := generator.NewMetrics(nil)
+	o := generatorOptions{baseURL: srv.BaseURL(), maxRequests: 8, maxSequences: 32, maxAttempts: 3, timeout: 5 * time.Second,
+		backoffBase: time.Millisecond, backoffMax: 10 * time.Millisecond}
+	r, _, err := a.newGeneratorRunner(ctx, codecs, models, o, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+
+	// Published after the generator read its (empty) problems table, one problem never at all.
+	prompts := producers.BuildPrompts(train, producers.PromptOptions{Model: "m", N: 4, Seed: 1})
+	if err := a.publishProblems(ctx, codecs, train[:5]); err != nil {
+		t.Fatal(err)
+	}
+	pp := streams.NewProducer(a.brokers(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	defer pp.Close()
+	if err := pp.Publish(ctx, prompts...); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for st := r.Stats(); st.Processed+st.DeadLettered < int64(len(prompts)); st = r.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("runner stats after 60s: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cands, _, err := streams.ReadAll(ctx, a.brokers(), streams.TopicCandidates, codecs.Candidate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, c := range cands {
+		per[c.ProblemID]++
+	}
+	for _, p := range train[:5] {
+		if per[p.ProblemID] != 4 {
+			t.Errorf("problem %s published before its prompt: %d candidates, want 4", p.ProblemID, per[p.ProblemID])
+		}
+	}
+	dls, err := streams.ReadDeadLetters(ctx, a.brokers(), streams.DLQTopic(streams.TopicPrompts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || !strings.Contains(dls[0].Reason, train[5].ProblemID) {
+		t.Fatalf("dead letters %+v: want only the prompt of the never-published problem %s", dls, train[5].ProblemID)
+	}
+}
