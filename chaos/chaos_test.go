@@ -92,7 +92,6 @@ func TestChaos(t *testing.T) {
 			sink.startProcess()
 		}
 		sameLabels(t, clean, w.waitLabels(want, 90*time.Second, nil))
-		t.Logf("TEMP broker evictions: %d", strings.Count(w.broker.log(), "evicting a group member"))
 	})
 
 	t.Run("broker-kill9", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/linkedin/goavro/v2"
 )
@@ -148,6 +149,12 @@ func (c *Codec[T]) Decode(b []byte) (v T, err error) {
 		return v, fmt.Errorf("%w: %v", ErrDecode, err)
 	}
 	return v, nil
+}
+
+// HasSchema reports whether name is an embedded schema, i.e. whether SchemaText(name) returns one.
+func HasSchema(name string) bool {
+	_, err := fs.Stat(avroFiles, "avro/"+name+".avsc")
+	return err == nil
 }
 
 // SchemaText returns an embedded schema, e.g. SchemaText("verdict").

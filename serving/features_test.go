@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/trainer"
@@ -85,8 +86,8 @@ func TestTrainingAndServingFeaturesAgree(t *testing.T) {
 		t.Fatalf("%d examples of %d candidates: the test needs every candidate as an example", ds.Stats.Examples, len(cs))
 	}
 	cfg := trainer.DefaultTrainConfig()
-	cfg.Tokenizer = trainer.Tokenizer{MaxLen: 64}
-	cfg.Arch = trainer.Architecture{DModel: 16, Layers: 1, Heads: 2, FF: 32, FeatureHidden: 8, TextWeight: 1, TextDropout: 0.5}
+	cfg.Tokenizer = model.Tokenizer{MaxLen: 64}
+	cfg.Arch = model.Architecture{DModel: 16, Layers: 1, Heads: 2, FF: 32, FeatureHidden: 8, TextWeight: 1, TextDropout: 0.5}
 	cfg.Epochs, cfg.BatchSize, cfg.MaxSteps, cfg.Threads, cfg.Device, cfg.LR = 2, 8, 6, 1, "cpu", 3e-3
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -100,8 +101,8 @@ func TestTrainingAndServingFeaturesAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	vdir, err := trainer.Registry{Dir: filepath.Join(dir, "models")}.Register(res.ONNXPath, trainer.Manifest{
-		Version: trainer.NewVersion(now, ds.Hash), CreatedAt: now, Tokenizer: cfg.Tokenizer.Spec(), MaxLen: cfg.Tokenizer.MaxLen,
+	vdir, err := model.Registry{Dir: filepath.Join(dir, "models")}.Register(res.ONNXPath, model.Manifest{
+		Version: model.NewVersion(now, ds.Hash), CreatedAt: now, Tokenizer: cfg.Tokenizer.Spec(), MaxLen: cfg.Tokenizer.MaxLen,
 		Architecture: res.Arch, Inputs: res.Inputs, Features: res.Features})
 	if err != nil {
 		t.Fatal(err)

@@ -11,15 +11,15 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/codeverify/codeverify/trainer"
+	"github.com/codeverify/codeverify/model"
 )
 
 // Model is one registered verifier version, checked and ready to open.
 type Model struct {
 	Dir       string
 	Path      string // model.onnx
-	Manifest  trainer.Manifest
-	Tokenizer trainer.Tokenizer
+	Manifest  model.Manifest
+	Tokenizer model.Tokenizer
 }
 
 // LoadModel reads a model version directory (manifest.json + model.onnx) or, given a registry
@@ -28,7 +28,7 @@ type Model struct {
 func LoadModel(dir string) (Model, error) {
 	var m Model
 	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); errors.Is(err, os.ErrNotExist) {
-		versions, err := trainer.Registry{Dir: dir}.List()
+		versions, err := model.Registry{Dir: dir}.List()
 		if err != nil {
 			return m, fmt.Errorf("model registry %s: %w", dir, err)
 		}
@@ -45,10 +45,10 @@ func LoadModel(dir string) (Model, error) {
 		return m, fmt.Errorf("model %s: manifest.json: %w", dir, err)
 	}
 	mf := m.Manifest
-	if mf.Tokenizer.Kind != trainer.TokenizerKind {
-		return m, fmt.Errorf("model %s: tokenizer %q, this build speaks %q", dir, mf.Tokenizer.Kind, trainer.TokenizerKind)
+	if mf.Tokenizer.Kind != model.TokenizerKind {
+		return m, fmt.Errorf("model %s: tokenizer %q, this build speaks %q", dir, mf.Tokenizer.Kind, model.TokenizerKind)
 	}
-	want := trainer.Tokenizer{MaxLen: mf.Tokenizer.MaxLen}.Spec()
+	want := model.Tokenizer{MaxLen: mf.Tokenizer.MaxLen}.Spec()
 	want.Truncation = mf.Tokenizer.Truncation // prose, not a parameter
 	if mf.Tokenizer != want {
 		return m, fmt.Errorf("model %s: tokenizer spec %+v differs from this build's %+v", dir, mf.Tokenizer, want)
@@ -61,12 +61,12 @@ func LoadModel(dir string) (Model, error) {
 	}
 	// The inputs the graph must have, and the behaviour features it reads, named as this build's
 	// verifier computes them: the same column must mean the same thing in training and serving.
-	hasFeatures := slices.Contains(mf.ModelInputs(), trainer.InputFeatures)
+	hasFeatures := slices.Contains(mf.ModelInputs(), model.InputFeatures)
 	if hasFeatures != (len(mf.FeatureNames()) > 0) {
 		return m, fmt.Errorf("model %s: inputs %v but %d feature names", dir, mf.ModelInputs(), len(mf.FeatureNames()))
 	}
 	if hasFeatures {
-		if err := trainer.CheckFeatureNames(mf.FeatureNames()); err != nil {
+		if err := model.CheckFeatureNames(mf.FeatureNames()); err != nil {
 			return m, fmt.Errorf("model %s: %w", dir, err)
 		}
 	}
@@ -84,7 +84,7 @@ func LoadModel(dir string) (Model, error) {
 			return m, fmt.Errorf("model %s: %s has sha256 %s, manifest says %s (truncated or replaced?)", dir, file, sum, mf.ModelSHA256)
 		}
 	}
-	m.Tokenizer = trainer.Tokenizer{MaxLen: mf.Tokenizer.MaxLen}
+	m.Tokenizer = model.Tokenizer{MaxLen: mf.Tokenizer.MaxLen}
 	return m, nil
 }
 

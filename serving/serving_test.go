@@ -44,7 +44,12 @@ func tinyModel(t testing.TB) Model {
 			tiny.err = err
 			return
 		}
-		tiny.model, tiny.err = BuildTinyModel(context.Background(), dir, TinyModel{MaxLen: 64, DModel: 32, Layers: 1})
+		vdir, err := trainer.BuildTinyModel(context.Background(), dir, trainer.TinyModel{MaxLen: 64, DModel: 32, Layers: 1})
+		if err != nil {
+			tiny.err = err
+			return
+		}
+		tiny.model, tiny.err = LoadModel(vdir)
 	})
 	if tiny.err != nil {
 		if errors.Is(tiny.err, trainer.ErrNoTorch) && os.Getenv("CODEVERIFY_REQUIRE_ORT") != "1" {

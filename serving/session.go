@@ -10,16 +10,16 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/codeverify/codeverify/trainer"
+	"github.com/codeverify/codeverify/model"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
 // The graph contract train.py exports and the reranker feeds: the token inputs and/or the
-// behaviour features, as the model's manifest lists them (trainer.Manifest.Inputs).
+// behaviour features, as the model's manifest lists them (model.Manifest.Inputs).
 const (
-	InputIDs      = trainer.InputIDs
-	InputMask     = trainer.InputMask
-	InputFeatures = trainer.InputFeatures
+	InputIDs      = model.InputIDs
+	InputMask     = model.InputMask
+	InputFeatures = model.InputFeatures
 	OutputEnergy  = "energy"
 )
 

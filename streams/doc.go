@@ -1,7 +1,7 @@
-// Package streams moves codeverify's events through Kafka: the in-process broker, the topic catalog,
-// typed producers, the processor runner (fetch → decode → process → produce → commit, with a
-// dead-letter topic), a batch consumer for sinks, in-memory tables and whole-topic reads. It is the
-// only package that imports a Kafka client.
+// Package streams moves codeverify's events through Kafka: the in-process broker, the declared topology
+// (topics, consumer groups, stages) and its topic catalog, typed producers, the processor runner
+// (fetch → decode → process → produce → commit, with a dead-letter topic), a batch consumer for
+// sinks, in-memory tables and whole-topic reads. It is the only package that imports a Kafka client.
 //
 // # Delivery by the Runner
 //

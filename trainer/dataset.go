@@ -1,3 +1,7 @@
+// Package trainer builds the verifier's training set by replaying the labeled topics, drives the
+// PyTorch training and ONNX export (train.py, run by a python3 subprocess), computes the
+// end-of-training metrics and announces registered versions on the models topic. What a model is
+// (manifest, registry, tokenizer, features) is package model, which serving shares without Kafka.
 package trainer
 
 import (
@@ -17,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/schemas"
 )
 
@@ -85,41 +90,13 @@ type Pair struct {
 	Pass, Fail int
 }
 
-// Stats counts what building kept and dropped.
-type Stats struct {
-	Problems                  int `json:"problems"` // problems with at least one example
-	Examples                  int `json:"examples"`
-	Pass                      int `json:"pass"`
-	Fail                      int `json:"fail"`
-	Pairs                     int `json:"pairs"`
-	ProblemsWithoutPass       int `json:"problems_without_pass"`
-	ProblemsWithoutFail       int `json:"problems_without_fail"`
-	DuplicatesDropped         int `json:"duplicates_dropped"` // same (problem, code) seen again
-	FilteredOut               int `json:"filtered_out"`       // labeled, but not of the chosen splits/benchmarks/models
-	CandidatesWithoutVerdict  int `json:"candidates_without_verdict"`
-	VerdictsWithoutCandidate  int `json:"verdicts_without_candidate"`
-	CandidatesWithoutProblem  int `json:"candidates_without_problem"`
-	Requests                  int `json:"requests"`
-	RequestsWithoutPairs      int `json:"requests_without_pairs"` // no PASS or no FAIL: pointwise examples only
-	ExamplesWithBehavior      int `json:"examples_with_behavior"`
-	ExamplesWithoutBehavior   int `json:"examples_without_behavior"` // their features are those of "no tests"
-	BehaviorsWithoutCandidate int `json:"behaviors_without_candidate"`
-	// With draws (BuildOptions.Draws): the draw size and count, the requests drawn from (more than
-	// DrawSize candidates) and those used whole, and the groups (draws) the examples are ranked in.
-	DrawSize      int `json:"draw_size,omitempty"`
-	Draws         int `json:"draws,omitempty"`
-	RequestsDrawn int `json:"requests_drawn,omitempty"`
-	RequestsWhole int `json:"requests_whole,omitempty"`
-	Groups        int `json:"groups,omitempty"`
-}
-
 // Dataset is the joined, filtered, deduplicated training set.
 type Dataset struct {
 	Examples []Example
 	Pairs    []Pair
-	Stats    Stats
+	Stats    model.Stats
 	Options  BuildOptions
-	Features FeatureSpec // the columns of Example.Features
+	Features model.FeatureSpec // the columns of Example.Features
 	// Hash is the content hash of examples (ids, labels, folds, prompt and code bytes) and pairs.
 	Hash string
 }
@@ -152,7 +129,7 @@ func BuildWithBehaviors(problems []schemas.Problem, candidates []schemas.Candida
 	for _, c := range candidates {
 		cand[c.CandidateID] = c
 	}
-	var st Stats
+	var st model.Stats
 	for id := range verdict {
 		if _, ok := cand[id]; !ok {
 			st.VerdictsWithoutCandidate++
@@ -169,7 +146,7 @@ func BuildWithBehaviors(problems []schemas.Problem, candidates []schemas.Candida
 	})
 	// Features per request, over every candidate of the request: the reranker sees duplicates and
 	// candidates that were never labeled too.
-	beh := NewestBehaviors(behaviors)
+	beh := model.NewestBehaviors(behaviors)
 	for id := range beh {
 		if _, ok := cand[id]; !ok {
 			st.BehaviorsWithoutCandidate++
@@ -231,7 +208,7 @@ func BuildWithBehaviors(problems []schemas.Problem, candidates []schemas.Candida
 				st.RequestsWhole++
 			}
 			for d, drawn := range draws {
-				rows := RequestFeatures(drawn, beh)
+				rows := model.RequestFeatures(drawn, beh)
 				group := rid + "#" + strconv.Itoa(d)
 				for i, id := range drawn {
 					e, ok := admitted[id]
@@ -249,7 +226,7 @@ func BuildWithBehaviors(problems []schemas.Problem, candidates []schemas.Candida
 	} else {
 		features := make(map[string][]float32, len(cand))
 		for _, rids := range byRequest {
-			for i, row := range RequestFeatures(rids, beh) {
+			for i, row := range model.RequestFeatures(rids, beh) {
 				features[rids[i]] = row
 			}
 		}
@@ -274,7 +251,7 @@ func BuildWithBehaviors(problems []schemas.Problem, candidates []schemas.Candida
 	if len(exs) == 0 {
 		return nil, errors.New("dataset: no labeled candidates left after the join and filters")
 	}
-	ds := &Dataset{Examples: exs, Options: opt, Features: CurrentFeatures()}
+	ds := &Dataset{Examples: exs, Options: opt, Features: model.CurrentFeatures()}
 	ds.Pairs = ds.assign(&st)
 	st.Examples, st.Pairs = len(exs), len(ds.Pairs)
 	ds.Stats = st
@@ -321,7 +298,7 @@ func keep(allowed []string, v string) bool {
 
 // assign deals problems into folds and draws the pairs within each request; examples are grouped
 // by problem already.
-func (d *Dataset) assign(st *Stats) []Pair {
+func (d *Dataset) assign(st *model.Stats) []Pair {
 	type group struct{ pass, fail []int }
 	groups := map[string]*group{} // by problem, for the counts
 	var order []string
@@ -456,7 +433,7 @@ type TrainingMeta struct {
 }
 
 // WriteTrainingFiles writes the training export of ds into dir.
-func WriteTrainingFiles(dir string, ds *Dataset, tok Tokenizer) error {
+func WriteTrainingFiles(dir string, ds *Dataset, tok model.Tokenizer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

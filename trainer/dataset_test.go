@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/schemas"
 )
 
@@ -50,7 +51,7 @@ func TestBuildJoinFilterDedupPairs(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := ds.Stats
-	want := Stats{Problems: 10, Examples: 80, Pass: 8*3 + 1, Fail: 80 - 25, ProblemsWithoutPass: 2, ProblemsWithoutFail: 0,
+	want := model.Stats{Problems: 10, Examples: 80, Pass: 8*3 + 1, Fail: 80 - 25, ProblemsWithoutPass: 2, ProblemsWithoutFail: 0,
 		DuplicatesDropped: 1, FilteredOut: 12, CandidatesWithoutVerdict: 1, VerdictsWithoutCandidate: 1, Pairs: 25 * 2,
 		Requests: 10, RequestsWithoutPairs: 2, ExamplesWithoutBehavior: 80}
 	if st != want {
@@ -164,7 +165,7 @@ func TestBuildDraws(t *testing.T) {
 		}
 		wantPairs += np * nf
 		// The features are those of the draw alone, as the reranker computes them for a 16-candidate request.
-		rows := RequestFeatures(ids, nil)
+		rows := model.RequestFeatures(ids, nil)
 		for i, e := range exs {
 			if !slices.Equal(e.Features, rows[i]) {
 				t.Fatalf("group %s: features of %s differ from RequestFeatures over the draw", g, e.CandidateID)

@@ -2,37 +2,13 @@ package trainer
 
 import (
 	"cmp"
-	"encoding/json"
 	"math"
 	"slices"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/processors/passk"
 	"github.com/codeverify/codeverify/schemas"
 )
-
-// Float is a float64 whose JSON form is null when it is NaN (a metric with nothing to measure,
-// e.g. pairwise accuracy when no validation problem has both a PASS and a FAIL).
-type Float float64
-
-// MarshalJSON writes null for NaN and ±Inf.
-func (f Float) MarshalJSON() ([]byte, error) {
-	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-		return []byte("null"), nil
-	}
-	return json.Marshal(float64(f))
-}
-
-// UnmarshalJSON reads null as NaN.
-func (f *Float) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*f = Float(math.NaN())
-		return nil
-	}
-	var v float64
-	err := json.Unmarshal(b, &v)
-	*f = Float(v)
-	return err
-}
 
 // Scored is one validation example with the energy the model gave it (low = likely PASS).
 type Scored struct {
@@ -41,30 +17,9 @@ type Scored struct {
 	Energy    float64
 }
 
-// Metrics are the end-of-training figures on the validation problems.
-type Metrics struct {
-	ValProblems int `json:"val_problems"`
-	ValExamples int `json:"val_examples"` // generated samples: a deduplicated code counts its copies
-	// PairwiseAccuracy: over every (PASS, FAIL) pair of the same problem, how often E(pass) < E(fail)
-	// (ties count half).
-	PairwiseAccuracy Float `json:"pairwise_accuracy"`
-	// AUROC of -energy as a PASS score, pooled over all validation examples.
-	AUROC Float `json:"auroc"`
-	// Reranking all of a problem's candidates: pass@1 of the lowest-energy one, a random one, and
-	// the oracle (any candidate passes), averaged over problems.
-	RerankedPass1 Float `json:"reranked_pass1"`
-	RandomPass1   Float `json:"random_pass1"`
-	OraclePass    Float `json:"oracle_pass"`
-	// The seed's protocol: K random candidates per problem (K = 16, or n when fewer), exactly in
-	// expectation: the verifier's pick among them, and the oracle pass@K.
-	K                int   `json:"k"`
-	VerifierPass1AtK Float `json:"verifier_pass1_at_k"`
-	OraclePassAtK    Float `json:"oracle_pass_at_k"`
-}
-
 // ComputeMetrics computes Metrics; k is the subset size of the seed's protocol (16).
-func ComputeMetrics(scored []Scored, k int) Metrics {
-	m := Metrics{ValExamples: len(scored), K: k}
+func ComputeMetrics(scored []Scored, k int) model.Metrics {
+	m := model.Metrics{ValExamples: len(scored), K: k}
 	byProblem := map[string][]Scored{}
 	var order []string
 	for _, s := range scored {
@@ -76,7 +31,7 @@ func ComputeMetrics(scored []Scored, k int) Metrics {
 	slices.Sort(order)
 	m.ValProblems = len(order)
 	if len(order) == 0 {
-		nan := Float(math.NaN())
+		nan := model.Float(math.NaN())
 		m.PairwiseAccuracy, m.AUROC, m.RerankedPass1, m.RandomPass1, m.OraclePass, m.VerifierPass1AtK, m.OraclePassAtK = nan, nan, nan, nan, nan, nan, nan
 		return m
 	}
@@ -111,7 +66,7 @@ func ComputeMetrics(scored []Scored, k int) Metrics {
 				}
 			}
 		}
-		m.RandomPass1 += Float(c) / Float(n)
+		m.RandomPass1 += model.Float(c) / model.Float(n)
 		if c > 0 {
 			m.OraclePass++
 		}
@@ -119,25 +74,25 @@ func ComputeMetrics(scored []Scored, k int) Metrics {
 			m.RerankedPass1++
 		}
 		kk := min(k, n)
-		m.OraclePassAtK += Float(passk.PassAtK(n, c, kk))
+		m.OraclePassAtK += model.Float(passk.PassAtK(n, c, kk))
 		// P(the minimum of a random kk-subset is the candidate at rank r) = C(n-1-r, kk-1) / C(n, kk).
 		for r, s := range g {
 			if s.Pass {
-				m.VerifierPass1AtK += Float(math.Exp(lchoose(n-1-r, kk-1) - lchoose(n, kk)))
+				m.VerifierPass1AtK += model.Float(math.Exp(lchoose(n-1-r, kk-1) - lchoose(n, kk)))
 			}
 		}
 	}
-	np := Float(len(order))
+	np := model.Float(len(order))
 	m.RandomPass1 /= np
 	m.OraclePass /= np
 	m.RerankedPass1 /= np
 	m.OraclePassAtK /= np
 	m.VerifierPass1AtK /= np
-	m.PairwiseAccuracy = Float(math.NaN())
+	m.PairwiseAccuracy = model.Float(math.NaN())
 	if pairs > 0 {
-		m.PairwiseAccuracy = Float(pairWins / pairs)
+		m.PairwiseAccuracy = model.Float(pairWins / pairs)
 	}
-	m.AUROC = Float(auroc(scored))
+	m.AUROC = model.Float(auroc(scored))
 	return m
 }
 

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/codeverify/codeverify/model"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -57,7 +59,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), `"auroc":null`) {
 		t.Fatalf("%s %v", b, err)
 	}
-	var back Metrics
+	var back model.Metrics
 	if err := json.Unmarshal(b, &back); err != nil || !math.IsNaN(float64(back.AUROC)) {
 		t.Errorf("round trip: %+v %v", back, err)
 	}

@@ -12,14 +12,6 @@ import (
 	"github.com/codeverify/codeverify/streams"
 )
 
-// Topics the trainer replays.
-const (
-	TopicProblems   = streams.TopicProblems
-	TopicCandidates = streams.TopicCandidates
-	TopicVerdicts   = streams.TopicVerdicts
-	TopicBehaviors  = streams.TopicBehaviors
-)
-
 // ReplayOptions says where each topic's replay starts. Since cuts the verdicts topic only: it means
 // "labels produced since then", while problems and candidates are the tables those labels are
 // joined with and are read whole. Offsets (topic → partition → offset) apply to any topic.
@@ -54,40 +46,35 @@ func ReplayLabeled(ctx context.Context, brokers []string, codecs *schemas.Codecs
 	defer bar.done()
 	from := func(topic string) streams.ReplayFrom {
 		f := streams.ReplayFrom{Offsets: opt.Offsets[topic]}
-		if topic == TopicVerdicts {
+		if topic == streams.TopicVerdicts {
 			f.Since = opt.Since
 		}
 		return f
 	}
 	var err error
-	if r.Problems, err = replayInto(ctx, brokers, TopicProblems, codecs.Problem, from(TopicProblems), r, bar); err != nil {
+	if r.Problems, err = replayInto(ctx, brokers, streams.TopicProblems, codecs.Problem, from(streams.TopicProblems), r, bar); err != nil {
 		return nil, err
 	}
-	if r.Candidates, err = replayInto(ctx, brokers, TopicCandidates, codecs.Candidate, from(TopicCandidates), r, bar); err != nil {
+	if r.Candidates, err = replayInto(ctx, brokers, streams.TopicCandidates, codecs.Candidate, from(streams.TopicCandidates), r, bar); err != nil {
 		return nil, err
 	}
-	if err := streams.EnsureTopics(ctx, brokers, behaviorsTopic()); err != nil {
+	behaviors, err := streams.DefaultTopology().Select(streams.TopicBehaviors)
+	if err != nil {
 		return nil, err
 	}
-	if r.Behaviors, err = replayInto(ctx, brokers, TopicBehaviors, codecs.Behavior, from(TopicBehaviors), r, bar); err != nil {
+	if err := streams.EnsureTopics(ctx, brokers, behaviors); err != nil {
+		return nil, err
+	}
+	if r.Behaviors, err = replayInto(ctx, brokers, streams.TopicBehaviors, codecs.Behavior, from(streams.TopicBehaviors), r, bar); err != nil {
 		return nil, err
 	}
 	if opt.NoVerdicts {
 		return r, nil
 	}
-	if r.Verdicts, err = replayInto(ctx, brokers, TopicVerdicts, codecs.Verdict, from(TopicVerdicts), r, bar); err != nil {
+	if r.Verdicts, err = replayInto(ctx, brokers, streams.TopicVerdicts, codecs.Verdict, from(streams.TopicVerdicts), r, bar); err != nil {
 		return nil, err
 	}
 	return r, nil
-}
-
-func behaviorsTopic() streams.Catalog {
-	for _, t := range streams.DefaultCatalog() {
-		if t.Name == TopicBehaviors {
-			return streams.Catalog{t}
-		}
-	}
-	return streams.Catalog{{Name: TopicBehaviors, Partitions: 8, Key: "candidate_id"}}
 }
 
 func replayInto[T any](ctx context.Context, brokers []string, topic string, codec *schemas.Codec[T], from streams.ReplayFrom, r *Replayed, bar *progressBar) ([]T, error) {

@@ -11,13 +11,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/codeverify/codeverify/model"
 )
 
 // TrainConfig is everything train.py is run with besides the data.
 type TrainConfig struct {
 	Python          string // default DefaultPython
-	Tokenizer       Tokenizer
-	Arch            Architecture
+	Tokenizer       model.Tokenizer
+	Arch            model.Architecture
 	Epochs          int
 	BatchSize       int
 	LR              float64
@@ -66,8 +68,8 @@ func RecipeTrainConfig() TrainConfig {
 func DefaultTrainConfig() TrainConfig {
 	return TrainConfig{
 		Python:    DefaultPython,
-		Tokenizer: Tokenizer{MaxLen: 512},
-		Arch:      Architecture{DModel: 128, Layers: 2, Heads: 4, FF: 256, Dropout: 0.1, FeatureHidden: 32, TextWeight: 1, TextDropout: 0.5},
+		Tokenizer: model.Tokenizer{MaxLen: 512},
+		Arch:      model.Architecture{DModel: 128, Layers: 2, Heads: 4, FF: 256, Dropout: 0.1, FeatureHidden: 32, TextWeight: 1, TextDropout: 0.5},
 		Epochs:    10, BatchSize: 64, LR: 3e-4, Margin: 1, PointwiseWeight: 0.5, Patience: 3, Seed: 1,
 		Device: "auto", AMP: "auto", MetricsK: 16, Objective: ObjectivePairs, L2: 1e-4,
 	}
@@ -113,22 +115,22 @@ func (c TrainConfig) objective() string { return cmp.Or(c.Objective, ObjectivePa
 const ParityTolerance = 1e-5
 
 // architecture completes Arch with what the tokenizer and exporter fix.
-func (c TrainConfig) architecture() Architecture {
+func (c TrainConfig) architecture() model.Architecture {
 	a := c.Arch
-	a.Vocab, a.MaxLen, a.Pooling, a.Opset = VocabSize, c.Tokenizer.MaxLen, "masked mean", 17
+	a.Vocab, a.MaxLen, a.Pooling, a.Opset = model.VocabSize, c.Tokenizer.MaxLen, "masked mean", 17
 	return a
 }
 
-// withDefaults gives the zero text weight its default (1). A zero feature width is the linear head.
-func (a Architecture) withDefaults() Architecture {
+// archWithDefaults gives the zero text weight its default (1). A zero feature width is the linear head.
+func archWithDefaults(a model.Architecture) model.Architecture {
 	if a.TextWeight == 0 {
 		a.TextWeight = 1
 	}
 	return a
 }
 
-// complete fills the descriptive fields that depend on which branches the model has.
-func (a Architecture) complete() Architecture {
+// completeArch fills the descriptive fields that depend on which branches the model has.
+func completeArch(a model.Architecture) model.Architecture {
 	a.Output = "energy: float32 [batch], low = likely PASS"
 	switch {
 	case !a.NoText && a.Features > 0 && a.FeatureHidden == 0:
@@ -158,26 +160,14 @@ func (a Architecture) complete() Architecture {
 	return a
 }
 
-// inputNames is the graph's input names for a model of architecture a.
-func (a Architecture) inputNames() []string {
-	var in []string
-	if !a.NoText {
-		in = append(in, InputIDs, InputMask)
-	}
-	if a.Features > 0 {
-		in = append(in, InputFeatures)
-	}
-	return in
-}
-
 // FoldResult is one training run: the exported model, how it was trained, and its validation metrics.
 type FoldResult struct {
 	ONNXPath string
-	Arch     Architecture
-	Inputs   []string     // the graph's input names (Manifest.Inputs)
-	Features *FeatureSpec // the behaviour features it reads; nil: code only
-	Training TrainingInfo
-	Metrics  Metrics
+	Arch     model.Architecture
+	Inputs   []string           // the graph's input names (Manifest.Inputs)
+	Features *model.FeatureSpec // the behaviour features it reads; nil: code only
+	Training model.TrainingInfo
+	Metrics  model.Metrics
 }
 
 // TrainFold trains on every fold but valFold, validates (early stopping, metrics) on valFold,
@@ -204,7 +194,7 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 	if err != nil {
 		return nil, err
 	}
-	a := cfg.Arch.withDefaults()
+	a := archWithDefaults(cfg.Arch)
 	features := len(ds.Features.Names)
 	if cfg.NoFeatures {
 		features = 0
@@ -218,7 +208,7 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 	}
 	args := []string{
 		"--data", dataDir, "--out", outDir, "--val-fold", strconv.Itoa(valFold),
-		"--vocab", strconv.Itoa(VocabSize), "--max-len", strconv.Itoa(cfg.Tokenizer.MaxLen),
+		"--vocab", strconv.Itoa(model.VocabSize), "--max-len", strconv.Itoa(cfg.Tokenizer.MaxLen),
 		"--d-model", strconv.Itoa(a.DModel), "--layers", strconv.Itoa(a.Layers), "--heads", strconv.Itoa(a.Heads),
 		"--ff", strconv.Itoa(a.FF), "--dropout", ftoa(a.Dropout),
 		"--epochs", strconv.Itoa(cfg.Epochs), "--batch-size", strconv.Itoa(cfg.BatchSize), "--lr", ftoa(cfg.LR),
@@ -234,7 +224,7 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 		return nil, err
 	}
 	// result.json carries the measured half of TrainingInfo (same JSON names); the config half is ours.
-	var res TrainingInfo
+	var res model.TrainingInfo
 	b, err := os.ReadFile(filepath.Join(outDir, "result.json"))
 	if err != nil {
 		return nil, fmt.Errorf("train.py wrote no result: %w", err)
@@ -258,11 +248,11 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 	arch := cfg.architecture()
 	arch.FeatureHidden, arch.TextWeight = a.FeatureHidden, a.TextWeight
 	arch.Features = features
-	arch = arch.complete()
+	arch = completeArch(arch)
 	res2 := &FoldResult{
 		ONNXPath: filepath.Join(outDir, "model.onnx"),
 		Arch:     arch,
-		Inputs:   arch.inputNames(),
+		Inputs:   arch.InputNames(),
 		Training: withConfig(res, cfg, valFold, ds.Options.Folds),
 		Metrics:  ComputeMetrics(scoredFromExamples(ds.Examples, energies), cfg.MetricsK),
 	}
@@ -282,7 +272,7 @@ func TrainFold(ctx context.Context, ds *Dataset, cfg TrainConfig, valFold int, d
 }
 
 // withConfig completes what train.py measured with how it was asked to train.
-func withConfig(t TrainingInfo, cfg TrainConfig, valFold, folds int) TrainingInfo {
+func withConfig(t model.TrainingInfo, cfg TrainConfig, valFold, folds int) model.TrainingInfo {
 	t.Epochs, t.BatchSize, t.LR, t.Margin, t.PointwiseWeight = cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Margin, cfg.PointwiseWeight
 	t.Patience, t.MaxSteps, t.Seed, t.ValFold, t.Folds = cfg.Patience, cfg.MaxSteps, cfg.Seed, valFold, folds
 	t.Objective = cfg.objective()

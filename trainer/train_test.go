@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/schemas"
 )
 
@@ -30,8 +31,8 @@ func requireTorch(t *testing.T) {
 // tinyConfig is a model small enough to train in seconds on a loaded 2-core machine.
 func tinyConfig() TrainConfig {
 	c := DefaultTrainConfig()
-	c.Tokenizer = Tokenizer{MaxLen: 64}
-	c.Arch = Architecture{DModel: 32, Layers: 1, Heads: 2, FF: 64, Dropout: 0, FeatureHidden: 16, TextWeight: 1}
+	c.Tokenizer = model.Tokenizer{MaxLen: 64}
+	c.Arch = model.Architecture{DModel: 32, Layers: 1, Heads: 2, FF: 64, Dropout: 0, FeatureHidden: 16, TextWeight: 1}
 	c.Epochs, c.BatchSize, c.LR, c.Patience, c.Threads, c.Device = 6, 32, 3e-3, 6, 1, "cpu"
 	return c
 }
@@ -78,9 +79,9 @@ func TestPlantedSignalIsLearned(t *testing.T) {
 	}
 
 	// Registry: a version appears whole, can be listed and read back, and is never overwritten.
-	reg := Registry{Dir: filepath.Join(dir, "models")}
-	m0 := Manifest{Version: NewVersion(time.Now(), ds.Hash), CreatedAt: time.Now().UTC(), Tokenizer: cfg.Tokenizer.Spec(),
-		MaxLen: cfg.Tokenizer.MaxLen, Architecture: res.Arch, Training: res.Training, Metrics: m, Dataset: DatasetInfo{Hash: ds.Hash, Stats: ds.Stats}}
+	reg := model.Registry{Dir: filepath.Join(dir, "models")}
+	m0 := model.Manifest{Version: model.NewVersion(time.Now(), ds.Hash), CreatedAt: time.Now().UTC(), Tokenizer: cfg.Tokenizer.Spec(),
+		MaxLen: cfg.Tokenizer.MaxLen, Architecture: res.Arch, Training: res.Training, Metrics: m, Dataset: model.DatasetInfo{Hash: ds.Hash, Stats: ds.Stats}}
 	path, err := reg.Register(res.ONNXPath, m0)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +90,7 @@ func TestPlantedSignalIsLearned(t *testing.T) {
 		t.Error(err)
 	}
 	list, err := reg.List()
-	if err != nil || len(list) != 1 || list[0].Version != m0.Version || list[0].ModelSHA256 == "" || list[0].Tokenizer.VocabSize != VocabSize {
+	if err != nil || len(list) != 1 || list[0].Version != m0.Version || list[0].ModelSHA256 == "" || list[0].Tokenizer.VocabSize != model.VocabSize {
 		t.Fatalf("list %+v %v", list, err)
 	}
 	if _, err := reg.Register(res.ONNXPath, m0); err == nil {
@@ -160,10 +161,10 @@ func TestPlantedBehaviourIsLearned(t *testing.T) {
 	for _, c := range cs {
 		byReq[c.RequestID] = append(byReq[c.RequestID], c.CandidateID)
 	}
-	beh := NewestBehaviors(bs)
+	beh := model.NewestBehaviors(bs)
 	for i, e := range ds.Examples {
 		ids := byReq[e.RequestID]
-		want := RequestFeatures(ids, beh)[slices.Index(ids, e.CandidateID)]
+		want := model.RequestFeatures(ids, beh)[slices.Index(ids, e.CandidateID)]
 		if !slices.Equal(exported[i], want) {
 			t.Fatalf("example %d: exported %v, recomputed %v", i, exported[i], want)
 		}
@@ -180,7 +181,7 @@ func TestPlantedBehaviourIsLearned(t *testing.T) {
 	if m.PairwiseAccuracy < 0.9 || m.AUROC < 0.9 {
 		t.Errorf("did not learn the planted behaviour: pairwise %.3f, auroc %.3f", m.PairwiseAccuracy, m.AUROC)
 	}
-	if res.Features == nil || !slices.Equal(res.Features.Names, ds.Features.Names) || !slices.Equal(res.Inputs, []string{InputIDs, InputMask, InputFeatures}) {
+	if res.Features == nil || !slices.Equal(res.Features.Names, ds.Features.Names) || !slices.Equal(res.Inputs, []string{model.InputIDs, model.InputMask, model.InputFeatures}) {
 		t.Errorf("inputs %v, features %+v", res.Inputs, res.Features)
 	}
 	if res.Training.ParityMaxAbsDiff > ParityTolerance {
@@ -193,7 +194,7 @@ func TestPlantedBehaviourIsLearned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(res.Inputs, []string{InputFeatures}) || res.Metrics.PairwiseAccuracy < 0.9 {
+	if !slices.Equal(res.Inputs, []string{model.InputFeatures}) || res.Metrics.PairwiseAccuracy < 0.9 {
 		t.Errorf("features only: inputs %v, pairwise %.3f", res.Inputs, res.Metrics.PairwiseAccuracy)
 	}
 }
@@ -237,7 +238,7 @@ func TestRecipeLinearOnDraws(t *testing.T) {
 		t.Fatalf("stats %+v", ds.Stats)
 	}
 	cfg := RecipeTrainConfig()
-	cfg.Tokenizer, cfg.Threads, cfg.Device, cfg.MaxSteps = Tokenizer{MaxLen: 64}, 1, "cpu", 200
+	cfg.Tokenizer, cfg.Threads, cfg.Device, cfg.MaxSteps = model.Tokenizer{MaxLen: 64}, 1, "cpu", 200
 	dir := t.TempDir()
 	if err := WriteTrainingFiles(filepath.Join(dir, "data"), ds, cfg.Tokenizer); err != nil {
 		t.Fatal(err)
@@ -256,7 +257,7 @@ func TestRecipeLinearOnDraws(t *testing.T) {
 	}
 	m := res.Metrics
 	t.Logf("recipe on draws: %+v; linear head %v", m, linear)
-	if !slices.Equal(res.Inputs, []string{InputFeatures}) || res.Arch.FeatureHidden != 0 || !res.Arch.NoText || !strings.HasPrefix(res.Arch.Kind, "linear") {
+	if !slices.Equal(res.Inputs, []string{model.InputFeatures}) || res.Arch.FeatureHidden != 0 || !res.Arch.NoText || !strings.HasPrefix(res.Arch.Kind, "linear") {
 		t.Errorf("inputs %v, arch %+v", res.Inputs, res.Arch)
 	}
 	if res.Training.Objective != ObjectiveRequest || res.Training.Steps != 200 || res.Training.L2 != 1e-4 || res.Training.ParityMaxAbsDiff > ParityTolerance {

@@ -102,7 +102,7 @@ func (a *app) benchGenerator(ctx context.Context, o benchGenOptions, w io.Writer
 		return err
 	}
 	prompts := producers.BuildPrompts(problems, producers.PromptOptions{Model: benchModel, N: int32(o.n), Seed: 1})
-	pp := streams.NewProducer(ba.brokers(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(ba.brokers(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	err = pp.Publish(ctx, prompts...)
 	pp.Close()
 	if err != nil {

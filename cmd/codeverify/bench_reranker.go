@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/codeverify/codeverify/serving"
+	"github.com/codeverify/codeverify/trainer"
 	"github.com/spf13/cobra"
 )
 
@@ -53,11 +54,11 @@ func (a *app) benchReranker(ctx context.Context, o benchRerankerOptions, w io.Wr
 			return err
 		}
 		defer os.RemoveAll(dir)
-		m, err := serving.BuildTinyModel(ctx, dir, serving.TinyModel{Python: o.python})
+		vdir, err := trainer.BuildTinyModel(ctx, dir, trainer.TinyModel{Python: o.python})
 		if err != nil {
 			return fmt.Errorf("bench reranker: no --model, and the default model could not be built: %w", err)
 		}
-		o.scorer.model = m.Dir
+		o.scorer.model = vdir
 	}
 	s, m, err := o.scorer.open(a.log)
 	if err != nil {

@@ -175,7 +175,7 @@ func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath, testsPath 
 			return err
 		}
 	}
-	dead, err := streams.ReadDeadLetters(ctx, a.brokers(), "candidates.dlq")
+	dead, err := streams.ReadDeadLetters(ctx, a.brokers(), streams.DLQTopic(streams.TopicCandidates))
 	if err == nil && len(dead) > 0 {
 		fmt.Printf("dead-lettered candidates (all time): %d\n", len(dead))
 	}

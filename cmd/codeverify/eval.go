@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/processors/testgen"
 	"github.com/codeverify/codeverify/processors/verifier"
@@ -454,7 +455,7 @@ func testsSummary(tests map[string][]schemas.GeneratedAssert, order []string) st
 // selectProblems groups the input's candidates by problem and keeps, in problem id order, the
 // problems to evaluate: the model's validation fold with --holdout, the chosen splits with --split.
 // scope says which, in words.
-func selectProblems(o evalOptions, in evalInput, mf trainer.Manifest) (order []string, byProblem map[string][]int, scope string, err error) {
+func selectProblems(o evalOptions, in evalInput, mf model.Manifest) (order []string, byProblem map[string][]int, scope string, err error) {
 	byProblem = map[string][]int{}
 	for i, c := range in.cands {
 		if _, ok := byProblem[c.ProblemID]; !ok {

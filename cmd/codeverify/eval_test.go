@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/processors/testgen"
 	"github.com/codeverify/codeverify/processors/verifier"
@@ -82,7 +83,7 @@ func TestEvalCommand(t *testing.T) {
 	}
 
 	// --holdout keeps the model's validation fold only: with 3 folds, fold 0 of 3 problems is one.
-	editManifest(t, m.Dir, func(mf *trainer.Manifest) { mf.Training.Seed, mf.Training.Folds, mf.Training.ValFold = 1, 3, 0 })
+	editManifest(t, m.Dir, func(mf *model.Manifest) { mf.Training.Seed, mf.Training.Folds, mf.Training.ValFold = 1, 3, 0 })
 	out, err = runCLI(t, append(args, "--holdout")...)
 	if err != nil || !strings.Contains(out, "held-out fold 0 of 3  problems: 1 ") {
 		t.Errorf("--holdout: %v\n%s", err, out)
@@ -140,13 +141,13 @@ func TestDemoEvaluateSkipsWithoutORT(t *testing.T) {
 }
 
 // editManifest rewrites a model version's manifest.json.
-func editManifest(t *testing.T, dir string, edit func(*trainer.Manifest)) {
+func editManifest(t *testing.T, dir string, edit func(*model.Manifest)) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mf trainer.Manifest
+	var mf model.Manifest
 	if err := json.Unmarshal(b, &mf); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func copyModel(t *testing.T, dir, version string) string {
 	if err := os.CopyFS(dst, os.DirFS(dir)); err != nil {
 		t.Fatal(err)
 	}
-	editManifest(t, dst, func(mf *trainer.Manifest) { mf.Version = version })
+	editManifest(t, dst, func(mf *model.Manifest) { mf.Version = version })
 	return dst
 }
 
@@ -350,7 +351,7 @@ func TestEvalFromExport(t *testing.T) {
 	if held["a"] {
 		want = "0.7500 "
 	}
-	editManifest(t, m.Dir, func(mf *trainer.Manifest) {
+	editManifest(t, m.Dir, func(mf *model.Manifest) {
 		mf.Training.Seed, mf.Training.Folds, mf.Training.ValFold = int64(seed), 2, 0
 		mf.Dataset.Splits = []string{"test"}
 	})
@@ -584,7 +585,7 @@ func (f *featureSession) ScoreFeatures(_ context.Context, ids, masks [][]int64, 
 // A model that reads features gets verifier.Features of the request; the code-only path ignores them.
 func TestModelScorerPassesFeatures(t *testing.T) {
 	sess := &featureSession{}
-	ms := modelScorer{reranker.Model{Version: "f", Tokenizer: trainer.Tokenizer{MaxLen: 64}, Scorer: sess}}
+	ms := modelScorer{reranker.Model{Version: "f", Tokenizer: model.Tokenizer{MaxLen: 64}, Scorer: sess}}
 	req := verifier.Request{ProblemID: "p", Prompt: "def f():"}
 	for i, passes := range []bool{false, true, true} {
 		st := schemas.TestFail

@@ -22,11 +22,6 @@ import (
 // (generate) or, for prompts asking for tests, prompts → generated test sets (generate --tests), and
 // the GPU-free synthetic candidate source (synthesize).
 
-const (
-	generatorGroup     = "codeverify-generator"
-	testGeneratorGroup = "codeverify-testgen"
-)
-
 // generatorCmds are the generation commands, added to the root in one go.
 func (a *app) generatorCmds() []*cobra.Command {
 	return []*cobra.Command{a.producePromptsCmd(), a.generateCmd(), a.synthesizeCmd()}
@@ -90,7 +85,7 @@ func (a *app) producePromptsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pp := streams.NewProducer(a.brokers(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+			pp := streams.NewProducer(a.brokers(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 			defer pp.Close()
 			if err := pp.Publish(ctx, prompts...); err != nil {
 				return err
@@ -118,7 +113,7 @@ func (a *app) producePromptsCmd() *cobra.Command {
 }
 
 func (a *app) publishProblems(ctx context.Context, codecs *schemas.Codecs, problems []schemas.Problem) error {
-	pp := streams.NewProducer(a.brokers(), "problems", codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
+	pp := streams.NewProducer(a.brokers(), streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, problems...); err != nil {
 		return fmt.Errorf("publish problems: %w", err)
@@ -191,7 +186,7 @@ func (a *app) newGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, mo
 	a.log.Info("generator ready", "base_url", o.baseURL, "models", len(models), "problems", table.t.Len(),
 		"max_requests", g.MaxRequests(), "max_sequences", g.MaxSequences())
 	r, err := streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.Candidate]{
-		Brokers: a.brokers(), Group: generatorGroup, Input: "prompts", Output: "candidates",
+		Brokers: a.brokers(), Group: streams.GroupGenerator, Input: streams.TopicPrompts, Output: streams.TopicCandidates,
 		InCodec: codecs.Prompt, OutCodec: codecs.Candidate,
 		OutKey:   func(c schemas.Candidate) string { return c.ProblemID },
 		Validate: generator.ValidatePrompt,
@@ -239,7 +234,7 @@ func (a *app) newTestGeneratorRunner(ctx context.Context, codecs *schemas.Codecs
 	a.log.Info("test generator ready", "base_url", o.baseURL, "models", len(models), "problems", table.t.Len(),
 		"max_requests", tp.MaxRequests())
 	return streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.TestCase]{
-		Brokers: a.brokers(), Group: testGeneratorGroup, Input: streams.TopicPrompts, Output: streams.TopicTests,
+		Brokers: a.brokers(), Group: streams.GroupTestGenerator, Input: streams.TopicPrompts, Output: streams.TopicTests,
 		InCodec: codecs.Prompt, OutCodec: codecs.TestCase,
 		OutKey:   schemas.TestCaseKey,
 		Validate: generator.ValidatePrompt,
@@ -254,7 +249,7 @@ func (a *app) generateCmd() *cobra.Command {
 	var tests bool
 	cmd := &cobra.Command{
 		Use:   "generate [--models FILE] [--base-url URL]",
-		Short: "Run the LLM generator processor: prompts → candidates through an OpenAI-compatible server (consumer group " + generatorGroup + ")",
+		Short: "Run the LLM generator processor: prompts → candidates through an OpenAI-compatible server (consumer group " + streams.GroupGenerator + ")",
 		Long: `Samples every Prompt's n completions from an OpenAI-compatible server (vLLM, llama.cpp
 server, OpenAI) and publishes one Candidate per sample. Rate limits, 5xx, timeouts and malformed
 responses are retried with jittered backoff up to --max-attempts, then the prompt goes to
@@ -294,7 +289,7 @@ prompts.dlq with the reason. The API key is read from OPENAI_API_KEY.`,
 		},
 	}
 	o.bind(cmd)
-	cmd.Flags().BoolVar(&tests, "tests", false, "run the test generator instead: prompts for tests → generated test sets on the tests topic (consumer group "+testGeneratorGroup+")")
+	cmd.Flags().BoolVar(&tests, "tests", false, "run the test generator instead: prompts for tests → generated test sets on the tests topic (consumer group "+streams.GroupTestGenerator+")")
 	return cmd
 }
 
@@ -314,7 +309,7 @@ func (a *app) synthesizeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cp := streams.NewProducer(a.brokers(), "candidates", codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+			cp := streams.NewProducer(a.brokers(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 			defer cp.Close()
 			total, skipped := 0, 0
 			for i, p := range prompts {

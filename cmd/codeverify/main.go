@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/codeverify/codeverify/streams"
 	"github.com/spf13/cobra"
 )
 
@@ -37,6 +38,10 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			a.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			// Every stage starts from the declared topology: a broken edge fails here, before anything runs.
+			if err := streams.DefaultTopology().Validate(); err != nil {
+				return err
+			}
 			cfg, err := LoadConfig(a.configPath, os.Getenv)
 			if err != nil {
 				return err
@@ -51,7 +56,7 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (env CODEVERIFY_CONFIG); flags and CODEVERIFY_* env override it")
 	bindFlags(root, &a.flags)
-	root.AddCommand(a.brokerCmd(), a.topicsCmd(), a.produceCmd(), a.executeCmd(), a.sinkCmd(), a.reportCmd(), a.labelCmd(), a.demoCmd(), a.benchCmd())
+	root.AddCommand(a.brokerCmd(), a.topicsCmd(), a.topologyCmd(), a.produceCmd(), a.executeCmd(), a.sinkCmd(), a.reportCmd(), a.labelCmd(), a.demoCmd(), a.benchCmd())
 	root.AddCommand(a.trainCmd(), a.modelsCmd(), a.exportCmd())
 	root.AddCommand(a.rerankCmd(), a.evalCmd())
 	root.AddCommand(a.generatorCmds()...)

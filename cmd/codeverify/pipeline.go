@@ -23,8 +23,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const executorGroup = "codeverify-executor"
-
 func (a *app) brokers() []string {
 	if len(a.cfg.Brokers) > 0 {
 		return a.cfg.Brokers
@@ -131,7 +129,7 @@ func (a *app) publish(ctx context.Context, codecs *schemas.Codecs, problemsPath,
 	if err != nil {
 		return 0, nil, err
 	}
-	pp := streams.NewProducer(a.brokers(), "problems", codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
+	pp := streams.NewProducer(a.brokers(), streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, problems...); err != nil {
 		return 0, nil, fmt.Errorf("publish problems: %w", err)
@@ -146,7 +144,7 @@ func (a *app) publish(ctx context.Context, codecs *schemas.Codecs, problemsPath,
 	if len(unmatched) > 0 {
 		return 0, nil, fmt.Errorf("%s: %d sample lines match no problem (first: line %d: %s)", samplesPath, len(unmatched), unmatched[0].Line, unmatched[0].Reason)
 	}
-	cp := streams.NewProducer(a.brokers(), "candidates", codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	cp := streams.NewProducer(a.brokers(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	defer cp.Close()
 	const chunk = 2000 // bounded request size, still few round trips
 	for i := 0; i < len(cands); i += chunk {
@@ -331,7 +329,7 @@ func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *ex
 	a.log.Info("executor ready", "version", ex.Version(), "backend", ex.Backend(), "problems", problems.t.Len(), "problems_with_generated_tests", tests.Len(),
 		"calibrated", calibrated, "isolation", ex.Isolation().String())
 	return streams.NewRunner(streams.RunnerConfig[schemas.Candidate, executor.Output]{
-		Brokers: a.brokers(), Group: executorGroup, Input: streams.TopicCandidates,
+		Brokers: a.brokers(), Group: streams.GroupExecutor, Input: streams.TopicCandidates,
 		InCodec: codecs.Candidate, Route: routeExecutorOutput(codecs),
 		Validate: func(c schemas.Candidate) error { return c.Validate() },
 		Workers:  ex.Workers(), MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,

@@ -15,11 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/streams"
-	"github.com/codeverify/codeverify/trainer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
@@ -148,37 +148,16 @@ func (a *app) rerankServe(ctx context.Context, o rerankServeOptions, ln net.List
 	}
 }
 
-// Topics of the streaming reranker. Scores are keyed like verdicts (by candidate), selections by
-// request; both are kept as long as candidates.
-const (
-	topicScores     = "scores"
-	topicSelections = "selections"
-	rerankGroup     = "codeverify-reranker"
-	rerankPrompts   = "codeverify-reranker-prompts"
-	rerankBehaviors = "codeverify-reranker-behaviors"
-)
-
-func rerankTopics() streams.Catalog {
-	const month = 4 * 7 * 24 * time.Hour
-	return streams.Catalog{
-		{Name: topicScores, Partitions: 8, Key: "candidate_id", Retention: month},
-		{Name: topicSelections, Partitions: 4, Key: "request_id", Retention: month},
-		{Name: streams.DLQTopic(streams.TopicCandidates), Partitions: 1, Key: "the input's key", Retention: month},
-		{Name: streams.DLQTopic(streams.TopicPrompts), Partitions: 1, Key: "the input's key", Retention: month},
-		{Name: streams.DLQTopic(streams.TopicBehaviors), Partitions: 1, Key: "the input's key", Retention: month},
-		behaviorsTopic(),
+// rerankTopics are the declared topics the reranker creates when missing: its outputs, its inputs'
+// dead-letter topics, behaviors (it may start before anything wrote it) and, when it follows them,
+// models.
+func rerankTopics(models bool) (streams.Catalog, error) {
+	names := []string{streams.TopicScores, streams.TopicSelections, streams.DLQTopic(streams.TopicCandidates),
+		streams.DLQTopic(streams.TopicPrompts), streams.DLQTopic(streams.TopicBehaviors), streams.TopicBehaviors}
+	if models {
+		names = append(names, streams.TopicModels)
 	}
-}
-
-// behaviorsTopic is the catalog's declaration of the behaviors topic (the reranker reads it, and
-// may start before anything wrote it).
-func behaviorsTopic() streams.Topic {
-	for _, t := range streams.DefaultCatalog() {
-		if t.Name == streams.TopicBehaviors {
-			return t
-		}
-	}
-	panic("the default catalog declares no " + streams.TopicBehaviors + " topic")
+	return streams.DefaultTopology().Select(names...)
 }
 
 type rerankRunOptions struct {
@@ -196,20 +175,20 @@ func (a *app) rerankRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run --model REGISTRY|VERSION_DIR",
 		Short: "The streaming reranker: candidates + behaviors (+ prompts for expected counts) → scores and selections topics",
-		Long: `Consumes candidates (consumer group ` + rerankGroup + `), their behaviours on the generated tests (topic
-"` + streams.TopicBehaviors + `", group ` + rerankBehaviors + `) and prompts (group ` + rerankPrompts + `, for how many candidates
+		Long: `Consumes candidates (consumer group ` + streams.GroupRerankerCandidates + `), their behaviours on the generated tests (topic
+"` + streams.TopicBehaviors + `", group ` + streams.GroupRerankerBehaviors + `) and prompts (group ` + streams.GroupRerankerPrompts + `, for how many candidates
 each request expects). A request is scored once all its candidates are in and, for a model that reads
 behaviour features, all their behaviours; its features are computed over its candidates (the same
 function the training export uses), and its candidates are scored in batches across the requests
-ready together. It writes one Score per candidate to "scores" and one Selection per request (min
-energy, ties to the smaller candidate id) to "selections". A request that is not ready within
+ready together. It writes one Score per candidate to "` + streams.TopicScores + `" and one Selection per request (min
+energy, ties to the smaller candidate id) to "` + streams.TopicSelections + `". A request that is not ready within
 --bound is scored among the candidates present (a candidate without a behaviour gets the features of
 "no tests") and marked partial. Every Score and Selection carries the model version. A candidate and
 a behaviour are committed only after their request's Selection (and the candidate's Score) were
 acknowledged, so a crash re-scores, never loses.
 
 Hot reload, with --model a registry directory (its newest version serves at start):
-  --models-topic (default on) follows the "` + trainer.TopicModels + `" topic that train announces each version on,
+  --models-topic (default on) follows the "` + streams.TopicModels + `" topic that train announces each version on,
     from its last announcement on (so one made while the reranker was down is seen at start), with
     its own reader (no consumer group). An announced version is loaded from the event's path, or
     from <registry>/<version> when that path is not on this host, after its model file's sha256
@@ -234,7 +213,7 @@ directory, that version serves and nothing reloads.`,
 	f.DurationVar(&o.bound, "bound", 30*time.Second, "how long a request waits for all its candidates before a partial selection")
 	f.DurationVar(&o.flushEvery, "flush-every", 50*time.Millisecond, "how often queued candidates are scored (batched across requests)")
 	f.DurationVar(&o.reloadEvery, "reload-every", 10*time.Second, "how often the registry is polled for a new version (0: never)")
-	f.BoolVar(&o.modelsTopic, "models-topic", true, "swap in the versions announced on the "+trainer.TopicModels+" topic (from its last announcement on)")
+	f.BoolVar(&o.modelsTopic, "models-topic", true, "swap in the versions announced on the "+streams.TopicModels+" topic (from its last announcement on)")
 	f.IntVar(&o.maxBatch, "max-batch", 16, "candidates per ONNX Runtime run")
 	f.IntVar(&o.maxInFlight, "max-in-flight", 2048, "candidates fetched but not yet committed (must exceed the candidates of the requests open at once)")
 	return cmd
@@ -260,9 +239,9 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if _, err := os.Stat(filepath.Join(o.scorer.model, "manifest.json")); errors.Is(err, os.ErrNotExist) {
 		st.registry = o.scorer.model
 	}
-	topics := rerankTopics()
-	if st.followsModels() {
-		topics = append(topics, trainer.ModelsTopic())
+	topics, err := rerankTopics(st.followsModels())
+	if err != nil {
+		return err
 	}
 	if err := streams.EnsureTopics(ctx, a.brokers(), topics); err != nil {
 		return err
@@ -281,11 +260,11 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if st.problems, err = a.problemsTable(ctx, codecs); err != nil {
 		return err
 	}
-	st.selections = streams.NewProducer(a.brokers(), topicSelections, rc.Selection, func(s schemas.Selection) string { return s.RequestID })
+	st.selections = streams.NewProducer(a.brokers(), streams.TopicSelections, rc.Selection, func(s schemas.Selection) string { return s.RequestID })
 	defer st.selections.Close()
 
 	cands, err := streams.NewRunner(streams.RunnerConfig[schemas.Candidate, schemas.Score]{
-		Brokers: a.brokers(), Group: rerankGroup, Input: streams.TopicCandidates, Output: topicScores,
+		Brokers: a.brokers(), Group: streams.GroupRerankerCandidates, Input: streams.TopicCandidates, Output: streams.TopicScores,
 		InCodec: codecs.Candidate, OutCodec: rc.Score,
 		OutKey:   func(s schemas.Score) string { return s.CandidateID },
 		Validate: func(c schemas.Candidate) error { return c.Validate() },
@@ -297,7 +276,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	}
 	// The prompts consumer only records expected counts; it writes nothing (Output is never used).
 	prompts, err := streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.Selection]{
-		Brokers: a.brokers(), Group: rerankPrompts, Input: streams.TopicPrompts, Output: topicSelections,
+		Brokers: a.brokers(), Group: streams.GroupRerankerPrompts, Input: streams.TopicPrompts, Output: streams.TopicSelections,
 		InCodec: codecs.Prompt, OutCodec: rc.Selection,
 		OutKey:  func(s schemas.Selection) string { return s.RequestID },
 		Workers: 1, MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
@@ -308,7 +287,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	// Behaviours wait in Process until their request's selection is out, like candidates: each holds
 	// a worker. The runner writes nothing for them (Output is never used).
 	behaviors, err := streams.NewRunner(streams.RunnerConfig[schemas.Behavior, schemas.Selection]{
-		Brokers: a.brokers(), Group: rerankBehaviors, Input: streams.TopicBehaviors, Output: topicSelections,
+		Brokers: a.brokers(), Group: streams.GroupRerankerBehaviors, Input: streams.TopicBehaviors, Output: streams.TopicSelections,
 		InCodec: codecs.Behavior, OutCodec: rc.Selection,
 		OutKey:   func(s schemas.Selection) string { return s.RequestID },
 		Validate: func(b schemas.Behavior) error { return b.Validate() },
@@ -374,8 +353,8 @@ type rerankStage struct {
 	selections *streams.Producer[schemas.Selection]
 	registry   string // where new versions come from; "" when a version directory was given
 
-	swapMu  sync.Mutex       // one load and swap at a time, whichever source offers the version
-	serving trainer.Manifest // the version new requests get
+	swapMu  sync.Mutex     // one load and swap at a time, whichever source offers the version
+	serving model.Manifest // the version new requests get
 
 	mu       sync.Mutex
 	waiting  map[string]*rerankRequest  // by request id
@@ -413,7 +392,7 @@ type rerankRequest struct {
 
 // load opens a model version (or a registry's newest) and keeps its session for retire; check
 // (optional) vets the manifest, whose model file LoadModel has checked, before a session opens.
-func (s *rerankStage) load(dir string, check func(trainer.Manifest) error) (reranker.Model, trainer.Manifest, error) {
+func (s *rerankStage) load(dir string, check func(model.Manifest) error) (reranker.Model, model.Manifest, error) {
 	m, err := serving.LoadModel(dir)
 	if err == nil && check != nil {
 		err = check(m.Manifest)
@@ -425,16 +404,16 @@ func (s *rerankStage) load(dir string, check func(trainer.Manifest) error) (rera
 	if err != nil {
 		return reranker.Model{}, m.Manifest, err
 	}
-	model := reranker.Model{Version: m.Manifest.Version, Tokenizer: m.Tokenizer, Scorer: sess, MaxBatch: s.opts.maxBatch,
+	rm := reranker.Model{Version: m.Manifest.Version, Tokenizer: m.Tokenizer, Scorer: sess, MaxBatch: s.opts.maxBatch,
 		Features: m.Manifest.FeatureNames()}
-	if err := model.Validate(); err != nil {
+	if err := rm.Validate(); err != nil {
 		sess.Close()
 		return reranker.Model{}, m.Manifest, err
 	}
 	s.mu.Lock()
-	s.sessions[model.Version] = sess
+	s.sessions[rm.Version] = sess
 	s.mu.Unlock()
-	return model, m.Manifest, nil
+	return rm, m.Manifest, nil
 }
 
 func (s *rerankStage) provider(version string) string {
@@ -642,11 +621,11 @@ type modelOffer struct {
 	version string
 	created time.Time
 	dir     func() (string, error)
-	check   func(trainer.Manifest) error // nil: LoadModel's own checks only
+	check   func(model.Manifest) error // nil: LoadModel's own checks only
 }
 
 // newer orders versions as the registry lists them: by creation time, then by name.
-func (o modelOffer) newer(than trainer.Manifest) bool {
+func (o modelOffer) newer(than model.Manifest) bool {
 	if c := o.created.Compare(than.CreatedAt); c != 0 {
 		return c > 0
 	}
@@ -664,7 +643,7 @@ func (s *rerankStage) swapIn(o modelOffer) (bool, error) {
 	}
 	dir, err := o.dir()
 	var m reranker.Model
-	var manifest trainer.Manifest
+	var manifest model.Manifest
 	if err == nil {
 		m, manifest, err = s.load(dir, o.check)
 	}
@@ -707,7 +686,7 @@ func (s *rerankStage) reloadLoop(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		versions, err := trainer.Registry{Dir: s.registry}.List()
+		versions, err := model.Registry{Dir: s.registry}.List()
 		if err != nil || len(versions) == 0 {
 			if err != nil {
 				s.log.Warn("model registry poll failed", "dir", s.registry, "err", err)
@@ -737,16 +716,20 @@ func (s *rerankStage) modelsLoop(ctx context.Context) error {
 	if !s.followsModels() {
 		return nil
 	}
+	codec, err := schemas.NewModelEventCodec()
+	if err != nil {
+		return err
+	}
 	next := streams.TailLast
 	for backoff := time.Second; ; backoff = min(2*backoff, 30*time.Second) {
-		err := streams.Tail(ctx, s.brokers, trainer.TopicModels, 0, next, func(m streams.Message) {
+		err := streams.Tail(ctx, s.brokers, streams.TopicModels, 0, next, func(m streams.Message) {
 			next, backoff = m.Offset+1, time.Second
-			s.modelEvent(m)
+			s.modelEvent(codec, m)
 		})
 		if ctx.Err() != nil {
 			return nil
 		}
-		s.log.Warn("following the models topic failed; retrying", "topic", trainer.TopicModels, "offset", next, "err", err, "retry_in", backoff)
+		s.log.Warn("following the models topic failed; retrying", "topic", streams.TopicModels, "offset", next, "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -757,14 +740,15 @@ func (s *rerankStage) modelsLoop(ctx context.Context) error {
 
 // modelEvent offers one announced version. A bad event is logged with its reason and counted; the
 // version serving keeps serving.
-func (s *rerankStage) modelEvent(m streams.Message) {
+func (s *rerankStage) modelEvent(codec *schemas.Codec[schemas.ModelEvent], m streams.Message) {
 	s.modelEvents.Add(1)
-	log := s.log.With("topic", trainer.TopicModels, "partition", m.Partition, "offset", m.Offset)
-	ev, err := trainer.DecodeModelEvent(m.Value)
+	log := s.log.With("topic", streams.TopicModels, "partition", m.Partition, "offset", m.Offset)
+	ev, err := model.DecodeEvent(codec, m.Value)
 	swapped := false
 	if err == nil {
-		swapped, err = s.swapIn(modelOffer{source: "models topic", version: ev.Version, created: ev.CreatedAt,
-			dir: func() (string, error) { return s.announcedDir(ev) }, check: ev.Matches})
+		swapped, err = s.swapIn(modelOffer{source: "models topic", version: ev.Version, created: model.EventTime(ev),
+			dir:   func() (string, error) { return s.announcedDir(ev) },
+			check: func(m model.Manifest) error { return model.Matches(ev, m) }})
 	}
 	switch {
 	case err != nil:
@@ -777,7 +761,7 @@ func (s *rerankStage) modelEvent(m streams.Message) {
 
 // announcedDir is where an announced version's files are on this host: the trainer's path when it
 // exists here, else the same version in this reranker's registry.
-func (s *rerankStage) announcedDir(ev trainer.ModelEvent) (string, error) {
+func (s *rerankStage) announcedDir(ev schemas.ModelEvent) (string, error) {
 	var tried []string
 	for _, dir := range []string{ev.Path, filepath.Join(s.registry, ev.Version)} {
 		if dir == "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/schemas"
-	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/streams"
 	"github.com/codeverify/codeverify/trainer"
 )
@@ -33,7 +33,7 @@ func TestRerankRunModelsTopic(t *testing.T) {
 		maxBatch: 4, maxInFlight: 64})
 	brokers, problems := e.a.brokers(), e.problems
 	// In the registry from now on, but with polling off only an announcement may bring it in.
-	m2, err := serving.BuildTinyModel(ctx, registry, serving.TinyModel{MaxLen: 128, DModel: 32, Layers: 1, Seed: 2})
+	m2, err := buildTinyModel(ctx, registry, trainer.TinyModel{MaxLen: 128, DModel: 32, Layers: 1, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestRerankRunModelsTopic(t *testing.T) {
 	} // S is open (on v1) from here on
 
 	// Bad announcements: none swaps, each is logged with its reason.
-	if err := streams.PublishRaw(ctx, brokers, trainer.TopicModels, []byte("junk"), []byte("{not json")); err != nil {
+	if err := streams.PublishRaw(ctx, brokers, streams.TopicModels, []byte("junk"), []byte("{not json")); err != nil {
 		t.Fatal(err)
 	}
 	missing := m2.Manifest
@@ -85,7 +85,7 @@ func TestRerankRunModelsTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitLog(t, `"msg":"announced model version not loaded; still serving the old one"`, 3, 30*time.Second)
-	for _, reason := range []string{"model event: invalid character", "no manifest.json in /nonexistent/trainer-host/models/" + missing.Version,
+	for _, reason := range []string{"model event: neither Avro nor a legacy JSON event", "no manifest.json in /nonexistent/trainer-host/models/" + missing.Version,
 		"model sha256 " + m2.Manifest.ModelSHA256 + ", event announced " + tampered.ModelSHA256} {
 		if !strings.Contains(e.logs.String(), reason) {
 			t.Errorf("no rejection with %q:\n%s", reason, e.logs.String())
@@ -126,8 +126,14 @@ func TestRerankRunModelsTopic(t *testing.T) {
 	}
 	waitSelections(t, e.a, e.rc, 10, 30*time.Second)
 
-	// Re-announcing the old version and the serving one changes nothing.
-	if err := trainer.AnnounceModel(ctx, brokers, m1.Dir, m1.Manifest); err != nil {
+	// Re-announcing the old version and the serving one changes nothing. The old one is announced
+	// as a legacy JSON event (written before the model_event schema), which must still decode.
+	legacy, err := json.Marshal(map[string]any{"version": v1, "created_at": m1.Manifest.CreatedAt, "path": m1.Dir,
+		"model_sha256": m1.Manifest.ModelSHA256, "metrics": map[string]any{"pairwise_accuracy": nil}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := streams.PublishRaw(ctx, brokers, streams.TopicModels, []byte(v1), legacy); err != nil {
 		t.Fatal(err)
 	}
 	if err := trainer.AnnounceModel(ctx, brokers, m2.Dir, m2.Manifest); err != nil {
@@ -140,7 +146,7 @@ func TestRerankRunModelsTopic(t *testing.T) {
 	sels := waitSelections(t, e.a, e.rc, 11, 30*time.Second)
 
 	// Every candidate scored exactly once, by the version its request's selection names.
-	scores, bad, err := streams.ReadAll(ctx, brokers, topicScores, e.rc.Score)
+	scores, bad, err := streams.ReadAll(ctx, brokers, streams.TopicScores, e.rc.Score)
 	if err != nil || bad > 0 {
 		t.Fatalf("read scores: %v (undecodable %d)", err, bad)
 	}

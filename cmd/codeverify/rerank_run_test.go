@@ -16,8 +16,8 @@ import (
 
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
-	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/streams"
+	"github.com/codeverify/codeverify/trainer"
 )
 
 // syncBuffer is a log sink the test can read while the reranker writes to it.
@@ -186,7 +186,7 @@ func TestRerankRunEndToEnd(t *testing.T) {
 	}
 
 	// Hot reload: a new version in the registry is picked up; requests after it are scored by it.
-	m2, err := serving.BuildTinyModel(ctx, registry, serving.TinyModel{MaxLen: 128, DModel: 32, Layers: 1, Seed: 2})
+	m2, err := buildTinyModel(ctx, registry, trainer.TinyModel{MaxLen: 128, DModel: 32, Layers: 1, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func waitSelections(t *testing.T, a *app, rc *schemas.RerankCodecs, want int, ti
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		sels, bad, err := streams.ReadAll(context.Background(), a.brokers(), topicSelections, rc.Selection)
+		sels, bad, err := streams.ReadAll(context.Background(), a.brokers(), streams.TopicSelections, rc.Selection)
 		if err != nil || bad > 0 {
 			t.Fatalf("read selections: %v (undecodable %d)", err, bad)
 		}
@@ -268,7 +268,7 @@ func waitScores(t *testing.T, a *app, rc *schemas.RerankCodecs, want int, timeou
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		scores, bad, err := streams.ReadAll(context.Background(), a.brokers(), topicScores, rc.Score)
+		scores, bad, err := streams.ReadAll(context.Background(), a.brokers(), streams.TopicScores, rc.Score)
 		if err != nil || bad > 0 {
 			t.Fatalf("read scores: %v (undecodable %d)", err, bad)
 		}

@@ -29,7 +29,7 @@ func rerankTestModel(t *testing.T) serving.Model {
 		}
 		t.Skip(err)
 	}
-	m, err := serving.BuildTinyModel(context.Background(), t.TempDir(), serving.TinyModel{MaxLen: 128, DModel: 32, Layers: 1})
+	m, err := buildTinyModel(context.Background(), t.TempDir(), trainer.TinyModel{MaxLen: 128, DModel: 32, Layers: 1})
 	if errors.Is(err, trainer.ErrNoTorch) && os.Getenv("CODEVERIFY_REQUIRE_ORT") != "1" {
 		t.Skip(err)
 	}
@@ -37,6 +37,15 @@ func rerankTestModel(t *testing.T) serving.Model {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// buildTinyModel registers a tiny untrained model in registryDir and loads it.
+func buildTinyModel(ctx context.Context, registryDir string, tm trainer.TinyModel) (serving.Model, error) {
+	dir, err := trainer.BuildTinyModel(ctx, registryDir, tm)
+	if err != nil {
+		return serving.Model{}, err
+	}
+	return serving.LoadModel(dir)
 }
 
 func TestRerankServe(t *testing.T) {

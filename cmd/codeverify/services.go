@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/streams"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
@@ -20,7 +21,7 @@ func (a *app) executeCmd() *cobra.Command {
 	var opt executorOptions
 	cmd := &cobra.Command{
 		Use:   "execute",
-		Short: "Run the sandboxed executor processor: candidates → verdicts (consumer group " + executorGroup + ")",
+		Short: "Run the sandboxed executor processor: candidates → verdicts (consumer group " + streams.GroupExecutor + ")",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			reg := prometheus.NewRegistry()
@@ -56,7 +57,7 @@ func (a *app) executeCmd() *cobra.Command {
 func (a *app) sinkCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "sink",
-		Short: "Run the ClickHouse sink: verdicts and behaviors → ClickHouse (consumer groups " + sinkGroup + ", " + behaviorSinkGroup + ")",
+		Short: "Run the ClickHouse sink: verdicts and behaviors → ClickHouse (consumer groups " + streams.GroupSinkVerdicts + ", " + streams.GroupSinkBehaviors + ")",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

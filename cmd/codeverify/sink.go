@@ -13,14 +13,9 @@ import (
 
 // The ClickHouse sink: one consumer group per topic, each writing its table in batches.
 
-const (
-	sinkGroup         = "codeverify-sink-clickhouse" // verdicts
-	behaviorSinkGroup = "codeverify-sink-clickhouse-behaviors"
-)
-
 // sinkStage is one topic consumed into one table.
 type sinkStage[T any] struct {
-	table string // for logs and metrics
+	table string // the ClickHouse table, for logs and metrics
 	topic string
 	group string
 	codec *schemas.Codec[T]
@@ -35,7 +30,7 @@ type sinkStage[T any] struct {
 
 func (a *app) verdictStage(codecs *schemas.Codecs, sink *clickhouse.Sink) sinkStage[schemas.Verdict] {
 	return sinkStage[schemas.Verdict]{
-		table: "verdicts", topic: streams.TopicVerdicts, group: sinkGroup, codec: codecs.Verdict,
+		table: "verdicts", topic: streams.TopicVerdicts, group: streams.GroupSinkVerdicts, codec: codecs.Verdict,
 		key: func(v schemas.Verdict) string { return v.CandidateID }, check: clickhouse.CheckVerdict,
 		write: sink.WriteVerdicts,
 	}
@@ -43,7 +38,7 @@ func (a *app) verdictStage(codecs *schemas.Codecs, sink *clickhouse.Sink) sinkSt
 
 func (a *app) behaviorStage(codecs *schemas.Codecs, sink *clickhouse.Sink) sinkStage[schemas.Behavior] {
 	return sinkStage[schemas.Behavior]{
-		table: "behaviors", topic: streams.TopicBehaviors, group: behaviorSinkGroup, codec: codecs.Behavior,
+		table: "behaviors", topic: streams.TopicBehaviors, group: streams.GroupSinkBehaviors, codec: codecs.Behavior,
 		key: schemas.BehaviorKey, check: clickhouse.CheckBehavior, write: sink.WriteBehaviors,
 	}
 }

@@ -356,7 +356,7 @@ func TestSinkStageDeadLettersRowsTheWriterRefuses(t *testing.T) {
 	stored := map[int32]bool{}
 	calls := 0
 	st := sinkStage[schemas.Verdict]{
-		table: "verdicts", topic: streams.TopicVerdicts, group: sinkGroup, codec: codecs.Verdict,
+		table: "verdicts", topic: streams.TopicVerdicts, group: streams.GroupSinkVerdicts, codec: codecs.Verdict,
 		key:   func(v schemas.Verdict) string { return v.CandidateID },
 		check: nil, // the writer alone knows these rows are bad
 		write: func(_ context.Context, vs []schemas.Verdict) error {

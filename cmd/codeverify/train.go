@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
 	"github.com/codeverify/codeverify/streams"
@@ -100,7 +101,7 @@ func (a *app) loadDataset(ctx context.Context, brokers []string, d *datasetFlags
 	switch d.labels {
 	case "topic", "":
 	case "clickhouse":
-		if _, ok := ropt.Offsets[trainer.TopicVerdicts]; ok {
+		if _, ok := ropt.Offsets[streams.TopicVerdicts]; ok {
 			return nil, nil, fmt.Errorf("--labels clickhouse reads no verdicts topic: drop the verdicts offsets")
 		}
 		ropt.NoVerdicts = true
@@ -143,7 +144,7 @@ func buildDataset(rep *trainer.Replayed, d *datasetFlags, w io.Writer) (*trainer
 	fmt.Fprintf(w, "  behaviour features (%d): %d examples with a behaviour, %d without (features of \"no tests\"), %d behaviours without a candidate; %d requests without a PASS×FAIL pair\n",
 		len(ds.Features.Names), s.ExamplesWithBehavior, s.ExamplesWithoutBehavior, s.BehaviorsWithoutCandidate, s.RequestsWithoutPairs)
 	if s.ExamplesWithBehavior == 0 {
-		fmt.Fprintf(w, "  warning: no candidate has a behaviour (nothing on the %s topic?): the features carry no signal\n", trainer.TopicBehaviors)
+		fmt.Fprintf(w, "  warning: no candidate has a behaviour (nothing on the %s topic?): the features carry no signal\n", streams.TopicBehaviors)
 	}
 	fmt.Fprintf(w, "  problems without PASS %d, without FAIL %d; duplicates dropped %d, filtered out %d, candidates without verdict %d, verdicts without candidate %d, candidates without problem %d\n",
 		s.ProblemsWithoutPass, s.ProblemsWithoutFail, s.DuplicatesDropped, s.FilteredOut, s.CandidatesWithoutVerdict, s.VerdictsWithoutCandidate, s.CandidatesWithoutProblem)
@@ -211,7 +212,7 @@ version under --models-dir, writes the metrics to ClickHouse and announces it on
 the manifest records it and eval --holdout evaluates on exactly that fold, so training K = 0…folds-1
 gives a 5-fold evaluation by problem. --cv N instead trains N models, one per fold held out, and
 reports the metrics over folds (nothing is registered). --from-export FILE trains on a codeverify
-export file instead of the topics (no broker; nothing is announced). Behaviours (topic "behaviors", by
+export file instead of the topics (no broker; nothing is announced). Behaviours (topic "` + streams.TopicBehaviors + `", by
 candidate id) give each candidate its behaviour features, computed per request over its candidates
 exactly as the reranker computes them. Trained on what is served: a request of more than --draw-size
 candidates (16) becomes --draws (20) random draws of --draw-size (a seed per request and draw), the
@@ -359,14 +360,14 @@ func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *traine
 	}
 	created := time.Now().UTC()
 	o := ds.Options
-	m := trainer.Manifest{
-		Version: trainer.NewVersion(created, ds.Hash), CreatedAt: created, CodeRevision: trainer.CodeRevision(),
+	m := model.Manifest{
+		Version: model.NewVersion(created, ds.Hash), CreatedAt: created, CodeRevision: trainer.CodeRevision(),
 		Tokenizer: cfg.Tokenizer.Spec(), MaxLen: cfg.Tokenizer.MaxLen, Architecture: res.Arch, Inputs: res.Inputs, Features: res.Features,
 		Training: res.Training, Metrics: res.Metrics,
-		Dataset: trainer.DatasetInfo{Hash: ds.Hash, Stats: ds.Stats, K: o.K, DrawSize: o.DrawSize, Draws: o.Draws, Splits: o.Splits, Benchmarks: o.Benchmarks, Models: o.Models,
+		Dataset: model.DatasetInfo{Hash: ds.Hash, Stats: ds.Stats, K: o.K, DrawSize: o.DrawSize, Draws: o.Draws, Splits: o.Splits, Benchmarks: o.Benchmarks, Models: o.Models,
 			Consumed: rep.Consumed, Undecodable: rep.Undecodable, LabelsFrom: rep.LabelsFrom},
 	}
-	dir, err := trainer.Registry{Dir: modelsDir}.Register(res.ONNXPath, m)
+	dir, err := model.Registry{Dir: modelsDir}.Register(res.ONNXPath, m)
 	if err != nil {
 		return "", err
 	}
@@ -378,14 +379,14 @@ func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *traine
 		}
 	}
 	if !noAnnounce {
-		if m, err = (trainer.Registry{Dir: modelsDir}).Get(m.Version); err != nil {
+		if m, err = (model.Registry{Dir: modelsDir}).Get(m.Version); err != nil {
 			return "", err
 		}
 		abs, _ := filepath.Abs(dir)
 		if err := trainer.AnnounceModel(ctx, brokers, abs, m); err != nil {
 			return "", err
 		}
-		fmt.Printf("announced %s on topic %s\n", m.Version, trainer.TopicModels)
+		fmt.Printf("announced %s on topic %s\n", m.Version, streams.TopicModels)
 	}
 	// The version's directory, alone on the last line, for scripts (make verifier).
 	abs, err := filepath.Abs(dir)
@@ -417,7 +418,7 @@ func trainingRun(version, kind, datasetHash string, r *trainer.FoldResult, creat
 	}
 }
 
-func printMetrics(w io.Writer, m trainer.Metrics) {
+func printMetrics(w io.Writer, m model.Metrics) {
 	fmt.Fprintf(w, "validation (%d problems, %d candidates): pairwise acc %.4f, AUROC %.4f\n", m.ValProblems, m.ValExamples, m.PairwiseAccuracy, m.AUROC)
 	fmt.Fprintf(w, "  all candidates: reranked pass@1 %.4f, random pass@1 %.4f, oracle %.4f\n", m.RerankedPass1, m.RandomPass1, m.OraclePass)
 	fmt.Fprintf(w, "  %d random candidates: verifier pass@1 %.4f, oracle pass@%d %.4f\n", m.K, m.VerifierPass1AtK, m.K, m.OraclePassAtK)
@@ -425,7 +426,7 @@ func printMetrics(w io.Writer, m trainer.Metrics) {
 
 func (a *app) crossValidate(ctx context.Context, ds *trainer.Dataset, cfg trainer.TrainConfig, wd string, noClickHouse bool) error {
 	created := time.Now().UTC()
-	version := "cv-" + trainer.NewVersion(created, ds.Hash)
+	version := "cv-" + model.NewVersion(created, ds.Hash)
 	var runs []clickhouse.TrainingRun
 	var results []*trainer.FoldResult
 	for fold := range ds.Options.Folds {
@@ -438,7 +439,7 @@ func (a *app) crossValidate(ctx context.Context, ds *trainer.Dataset, cfg traine
 		results = append(results, res)
 		runs = append(runs, trainingRun(version, "cv", ds.Hash, res, created))
 	}
-	col := func(f func(trainer.Metrics) trainer.Float) string {
+	col := func(f func(model.Metrics) model.Float) string {
 		var xs []float64
 		for _, r := range results {
 			if v := float64(f(r.Metrics)); !math.IsNaN(v) {
@@ -451,12 +452,12 @@ func (a *app) crossValidate(ctx context.Context, ds *trainer.Dataset, cfg traine
 	k := cfg.MetricsK
 	fmt.Printf("\n%d-fold cross-validation by problem (%s), mean ± sd over folds:\n", ds.Options.Folds, version)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "baseline (random) pass@1\t%s\n", col(func(m trainer.Metrics) trainer.Float { return m.RandomPass1 }))
-	fmt.Fprintf(tw, "oracle pass@%d\t%s\n", k, col(func(m trainer.Metrics) trainer.Float { return m.OraclePassAtK }))
-	fmt.Fprintf(tw, "verifier pass@1 (of %d)\t%s\n", k, col(func(m trainer.Metrics) trainer.Float { return m.VerifierPass1AtK }))
-	fmt.Fprintf(tw, "verifier pass@1 (of all)\t%s\n", col(func(m trainer.Metrics) trainer.Float { return m.RerankedPass1 }))
-	fmt.Fprintf(tw, "pairwise accuracy\t%s\n", col(func(m trainer.Metrics) trainer.Float { return m.PairwiseAccuracy }))
-	fmt.Fprintf(tw, "AUROC\t%s\n", col(func(m trainer.Metrics) trainer.Float { return m.AUROC }))
+	fmt.Fprintf(tw, "baseline (random) pass@1\t%s\n", col(func(m model.Metrics) model.Float { return m.RandomPass1 }))
+	fmt.Fprintf(tw, "oracle pass@%d\t%s\n", k, col(func(m model.Metrics) model.Float { return m.OraclePassAtK }))
+	fmt.Fprintf(tw, "verifier pass@1 (of %d)\t%s\n", k, col(func(m model.Metrics) model.Float { return m.VerifierPass1AtK }))
+	fmt.Fprintf(tw, "verifier pass@1 (of all)\t%s\n", col(func(m model.Metrics) model.Float { return m.RerankedPass1 }))
+	fmt.Fprintf(tw, "pairwise accuracy\t%s\n", col(func(m model.Metrics) model.Float { return m.PairwiseAccuracy }))
+	fmt.Fprintf(tw, "AUROC\t%s\n", col(func(m model.Metrics) model.Float { return m.AUROC }))
 	tw.Flush()
 	if noClickHouse {
 		return nil
@@ -498,7 +499,7 @@ func (a *app) modelsCmd() *cobra.Command {
 		Short: "List registered versions, oldest first, with their validation metrics",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			ms, err := trainer.Registry{Dir: dir()}.List()
+			ms, err := model.Registry{Dir: dir()}.List()
 			if err != nil {
 				return err
 			}
@@ -516,7 +517,7 @@ func (a *app) modelsCmd() *cobra.Command {
 		Short: "Print a version's manifest (JSON)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			reg := trainer.Registry{Dir: dir()}
+			reg := model.Registry{Dir: dir()}
 			version := args[0]
 			if version == "latest" {
 				ms, err := reg.List()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/streams"
 	"github.com/codeverify/codeverify/trainer"
@@ -98,7 +99,7 @@ func TestTrainEndToEnd(t *testing.T) {
 		t.Errorf("train took %s, the CI budget is 60 s", took)
 	}
 
-	reg := trainer.Registry{Dir: filepath.Join(dir, "models")}
+	reg := model.Registry{Dir: filepath.Join(dir, "models")}
 	ms, err := reg.List()
 	if err != nil || len(ms) != 1 {
 		t.Fatalf("registry: %v %v", ms, err)
@@ -117,7 +118,7 @@ func TestTrainEndToEnd(t *testing.T) {
 	if consumed["verdicts"] != int64(nVerdicts) || consumed["candidates"] != int64(nVerdicts) || consumed["problems"] != 17 {
 		t.Errorf("consumed %v, want every published record", consumed)
 	}
-	if m.Training.ParityMaxAbsDiff > 1e-4 || m.Training.Steps == 0 || m.Training.Steps > 20 || m.Tokenizer.Kind != trainer.TokenizerKind || m.MaxLen != 96 {
+	if m.Training.ParityMaxAbsDiff > 1e-4 || m.Training.Steps == 0 || m.Training.Steps > 20 || m.Tokenizer.Kind != model.TokenizerKind || m.MaxLen != 96 {
 		t.Errorf("manifest %+v", m)
 	}
 	if m.Metrics.ValProblems != 4 {
@@ -135,12 +136,16 @@ func TestTrainEndToEnd(t *testing.T) {
 	if err != nil || len(runs) != 1 || runs[0].ValProblems != 4 || runs[0].Fold != 2 || runs[0].DatasetHash != m.Dataset.Hash {
 		t.Errorf("clickhouse training runs %+v %v", runs, err)
 	}
-	evs, err := streams.ReadDeadLetters(ctx, e.app.brokers(), trainer.TopicModels) // any topic: key and value
+	evs, err := streams.ReadDeadLetters(ctx, e.app.brokers(), streams.TopicModels) // any topic: key and value
 	if err != nil || len(evs) != 1 || string(evs[0].Key) != m.Version {
 		t.Fatalf("models topic: %v %v", evs, err)
 	}
-	var ev trainer.ModelEvent
-	if err := json.Unmarshal(evs[0].Value, &ev); err != nil || ev.ModelSHA256 != m.ModelSHA256 || ev.DatasetHash != m.Dataset.Hash {
+	codec, err := schemas.NewModelEventCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := codec.Decode(evs[0].Value) // Avro, not the legacy JSON
+	if err != nil || model.Matches(ev, m) != nil || ev.DatasetHash != m.Dataset.Hash || ev.Metrics.ValProblems != int32(m.Metrics.ValProblems) {
 		t.Errorf("model event %+v %v", ev, err)
 	}
 

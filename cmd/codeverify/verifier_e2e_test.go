@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/streams"
@@ -106,7 +107,7 @@ func TestVerifierEndToEnd(t *testing.T) {
 	for i, c := range cands {
 		ids[i] = c.CandidateID
 	}
-	feats := trainer.RequestFeatures(ids, byID)
+	feats := model.RequestFeatures(ids, byID)
 	s, err := serving.Open(m.Options())
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func rerankFeatureModel(t *testing.T) serving.Model {
 		}
 		t.Skip(err)
 	}
-	m, err := serving.BuildTinyModel(context.Background(), filepath.Join(t.TempDir(), "models"), serving.TinyModel{Features: true, NoText: true, MaxLen: 64, DModel: 16, Layers: 1})
+	m, err := buildTinyModel(context.Background(), filepath.Join(t.TempDir(), "models"), trainer.TinyModel{Features: true, NoText: true, MaxLen: 64, DModel: 16, Layers: 1})
 	if errors.Is(err, trainer.ErrNoTorch) && os.Getenv("CODEVERIFY_REQUIRE_ORT") != "1" {
 		t.Skip(err)
 	}

@@ -19,7 +19,7 @@ func FuzzRerankHandler(f *testing.F) {
 		f.Add(s, "POST")
 	}
 	f.Add(`{"prompt": "p", "candidates": ["a"]}`, "GET")
-	m := model("v7", &lenScorer{}, 2)
+	m := testModel("v7", &lenScorer{}, 2)
 	h := Handler(func() Model { return m }, HandlerOptions{MaxBodyBytes: 4096, MaxCandidates: 8})
 	f.Fuzz(func(t *testing.T, body, method string) {
 		if method != "POST" && method != "GET" && method != "PUT" {

@@ -9,7 +9,7 @@ import (
 )
 
 func TestRerankHTTP(t *testing.T) {
-	m := model("v7", &lenScorer{}, 2)
+	m := testModel("v7", &lenScorer{}, 2)
 	srv := httptest.NewServer(Handler(func() Model { return m }, HandlerOptions{MaxBodyBytes: 2000, MaxCandidates: 4}))
 	defer srv.Close()
 	post := func(body string) (*http.Response, map[string]any) {

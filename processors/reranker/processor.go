@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/schemas"
-	"github.com/codeverify/codeverify/trainer"
 )
 
 // Candidate is one generated program for a request (a prompt that asked for several).
@@ -93,7 +93,7 @@ func (r *request) ready(features bool) bool {
 // reads behaviour features, all their behaviours) or when it is Bound old (partial: among the
 // candidates present, a candidate without a behaviour gets the features of "no tests"). Scoring is
 // batched across the requests ready at one Flush, per model version; the features of a request are
-// computed over its candidates with trainer.RequestFeatures, the function the training export uses.
+// computed over its candidates with model.RequestFeatures, the function the training export uses.
 // A new model (Swap) applies to requests that start after it; requests already under way finish on
 // the version current when they started, so nothing is scored twice or by a mix. Safe for
 // concurrent use; Flush calls are serialised.
@@ -340,7 +340,7 @@ func requestPairs(m Model, r *request) []Pair {
 		for i, c := range r.cands {
 			ids[i] = c.CandidateID
 		}
-		feats = trainer.RequestFeatures(ids, r.behaviors)
+		feats = model.RequestFeatures(ids, r.behaviors)
 	}
 	for i, c := range r.cands {
 		pairs[i] = Pair{Prompt: c.Prompt, Code: c.Code}

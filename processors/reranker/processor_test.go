@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/processors/verifier"
 	"github.com/codeverify/codeverify/schemas"
-	"github.com/codeverify/codeverify/trainer"
 )
 
 // lenScorer's energy is the number of real tokens plus an offset: shorter code is "better".
@@ -43,15 +43,15 @@ func (s *lenScorer) Score(_ context.Context, ids, masks [][]int64) ([]float32, e
 	return out, nil
 }
 
-func model(version string, s Scorer, maxBatch int) Model {
-	return Model{Version: version, Tokenizer: trainer.Tokenizer{MaxLen: 64}, Scorer: s, MaxBatch: maxBatch}
+func testModel(version string, s Scorer, maxBatch int) Model {
+	return Model{Version: version, Tokenizer: model.Tokenizer{MaxLen: 64}, Scorer: s, MaxBatch: maxBatch}
 }
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func TestBatchesAcrossRequestsAndSelectsMinEnergy(t *testing.T) {
 	sc := &lenScorer{}
-	p, err := New(model("v1", sc, 5), Options{Bound: time.Minute})
+	p, err := New(testModel("v1", sc, 5), Options{Bound: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestBatchesAcrossRequestsAndSelectsMinEnergy(t *testing.T) {
 }
 
 func TestPartialSelectionAfterBound(t *testing.T) {
-	p, _ := New(model("v1", &lenScorer{}, 16), Options{Bound: 10 * time.Second})
+	p, _ := New(testModel("v1", &lenScorer{}, 16), Options{Bound: 10 * time.Second})
 	p.Expect("r", 4, t0)
 	p.Add(Candidate{RequestID: "r", CandidateID: "a", Code: "long code"}, t0)
 	p.Add(Candidate{RequestID: "r", CandidateID: "b", Code: "short"}, t0.Add(time.Second))
@@ -120,13 +120,13 @@ func TestPartialSelectionAfterBound(t *testing.T) {
 func TestSwapKeepsRequestsOnTheirVersion(t *testing.T) {
 	v1, v2 := &lenScorer{}, &lenScorer{offset: 1000}
 	var retired []string
-	p, _ := New(model("v1", v1, 16), Options{Bound: time.Minute, OnRetire: func(m Model) { retired = append(retired, m.Version) }})
+	p, _ := New(testModel("v1", v1, 16), Options{Bound: time.Minute, OnRetire: func(m Model) { retired = append(retired, m.Version) }})
 	p.Expect("a", 2, t0)
 	p.Add(Candidate{RequestID: "a", CandidateID: "1", Code: "aaaa"}, t0)
 	if _, _, err := p.Flush(context.Background(), t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Swap(model("v2", v2, 16)); err != nil {
+	if err := p.Swap(testModel("v2", v2, 16)); err != nil {
 		t.Fatal(err)
 	}
 	if len(retired) != 0 {
@@ -157,7 +157,7 @@ func TestSwapKeepsRequestsOnTheirVersion(t *testing.T) {
 
 func TestScorerErrorRequeues(t *testing.T) {
 	sc := &lenScorer{fail: errors.New("device lost")}
-	p, _ := New(model("v1", sc, 16), Options{Bound: time.Minute})
+	p, _ := New(testModel("v1", sc, 16), Options{Bound: time.Minute})
 	p.Expect("r", 1, t0)
 	p.Add(Candidate{RequestID: "r", CandidateID: "c", Code: "x"}, t0)
 	if _, _, err := p.Flush(context.Background(), t0); err == nil {
@@ -185,7 +185,7 @@ func TestBestTieBreak(t *testing.T) {
 // A candidate or prompt of a request already selected (a late or redelivered duplicate) must not
 // open a second, partial request; after Remember it is a new request again.
 func TestLateDuplicateAfterSelectionIsRefused(t *testing.T) {
-	p, err := New(model("v1", &lenScorer{}, 4), Options{Bound: time.Second, Remember: time.Minute})
+	p, err := New(testModel("v1", &lenScorer{}, 4), Options{Bound: time.Second, Remember: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func behavior(req, cand string, passed ...string) schemas.Behavior {
 // A feature model's request waits for its candidates' behaviours; at the bound it is scored with
 // "no tests" for the missing ones, partial.
 func TestFeatureModelWaitsForBehaviors(t *testing.T) {
-	m := model("f1", &featScorer{}, 16)
+	m := testModel("f1", &featScorer{}, 16)
 	m.Features = verifier.FeatureNames()
 	p, err := New(m, Options{Bound: time.Minute})
 	if err != nil {
@@ -272,7 +272,7 @@ func TestFeatureModelWaitsForBehaviors(t *testing.T) {
 	if err != nil || len(sels) != 1 || !sels[0].Partial || len(scores) != 2 {
 		t.Fatalf("at the bound: %+v %+v %v", scores, sels, err)
 	}
-	want := trainer.RequestFeatures([]string{"a", "b"}, map[string]schemas.Behavior{"b": behavior("s", "b", "t1")})
+	want := model.RequestFeatures([]string{"a", "b"}, map[string]schemas.Behavior{"b": behavior("s", "b", "t1")})
 	for i, sc := range scores {
 		if sc.Energy != -want[i][0] {
 			t.Errorf("%s: energy %v, want %v from RequestFeatures", sc.CandidateID, sc.Energy, -want[i][0])
@@ -281,12 +281,12 @@ func TestFeatureModelWaitsForBehaviors(t *testing.T) {
 }
 
 func TestFeatureModelNeedsFeatureScorerAndNames(t *testing.T) {
-	m := model("f1", &lenScorer{}, 16)
+	m := testModel("f1", &lenScorer{}, 16)
 	m.Features = verifier.FeatureNames()
 	if err := m.Validate(); err == nil {
 		t.Error("a feature model with a scorer that takes no features validated")
 	}
-	m = model("f1", &featScorer{}, 16)
+	m = testModel("f1", &featScorer{}, 16)
 	m.Features = []string{"something_else"}
 	if err := m.Validate(); err == nil {
 		t.Error("a feature model with other feature names validated")

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/codeverify/codeverify/trainer"
+	"github.com/codeverify/codeverify/model"
 )
 
 // Scorer returns one energy per row of a padded batch (ids and masks are [batch][sequence], every
@@ -26,7 +26,7 @@ type FeatureScorer interface {
 // Model is one verifier version ready to score.
 type Model struct {
 	Version   string
-	Tokenizer trainer.Tokenizer
+	Tokenizer model.Tokenizer
 	Scorer    Scorer
 	// MaxBatch bounds the rows of one Score call (default 16).
 	MaxBatch int
@@ -52,7 +52,7 @@ func (m Model) Validate() error {
 		if _, ok := m.Scorer.(FeatureScorer); !ok {
 			return fmt.Errorf("reranker: model %s reads behaviour features but its scorer takes none", m.Version)
 		}
-		if err := trainer.CheckFeatureNames(m.Features); err != nil {
+		if err := model.CheckFeatureNames(m.Features); err != nil {
 			return fmt.Errorf("reranker: model %s: %w", m.Version, err)
 		}
 	}

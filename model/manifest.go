@@ -1,22 +1,16 @@
-package trainer
+// Package model is what a verifier model is, for the trainer that makes one and the reranker that
+// serves it: the manifest, the registry of versions on disk, the tokenizer, the behaviour features
+// (the one path from behaviours to feature rows) and the models-topic event. It knows nothing of
+// Kafka, ClickHouse or ONNX Runtime, so serving and the processors can import it.
+package model
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"runtime/debug"
-	"slices"
-	"strings"
+	"math"
 	"time"
 
-	"github.com/codeverify/codeverify/streams"
+	"github.com/codeverify/codeverify/schemas"
 )
 
 // Architecture is the model's shape as train.py builds it.
@@ -61,6 +55,18 @@ func (a Architecture) Validate() error {
 	return nil
 }
 
+// InputNames is the graph's input names for a model of architecture a.
+func (a Architecture) InputNames() []string {
+	var in []string
+	if !a.NoText {
+		in = append(in, InputIDs, InputMask)
+	}
+	if a.Features > 0 {
+		in = append(in, InputFeatures)
+	}
+	return in
+}
+
 // TrainingInfo is how a version was trained, as train.py reported it.
 type TrainingInfo struct {
 	Epochs           int              `json:"epochs"`
@@ -101,7 +107,7 @@ type DatasetInfo struct {
 	Splits      []string                `json:"splits,omitempty"`
 	Benchmarks  []string                `json:"benchmarks,omitempty"`
 	Models      []string                `json:"models,omitempty"`
-	Consumed    []streams.ConsumedRange `json:"consumed"`
+	Consumed    []schemas.ConsumedRange `json:"consumed"`
 	Undecodable map[string]int          `json:"undecodable,omitempty"`
 	LabelsFrom  string                  `json:"labels_from,omitempty"` // set when the labels did not come from the verdicts topic
 }
@@ -127,143 +133,6 @@ type Manifest struct {
 	Metrics  Metrics      `json:"metrics"`
 }
 
-// Registry is a directory of model versions: <Dir>/<version>/{model.onnx,manifest.json}.
-type Registry struct {
-	Dir string
-}
-
-var versionRe = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z._-]*$`)
-
-// NewVersion names a version by its creation time and dataset: sortable and readable.
-func NewVersion(created time.Time, datasetHash string) string {
-	return created.UTC().Format("20060102T150405Z") + "-" + datasetHash[:min(8, len(datasetHash))]
-}
-
-// Register copies the ONNX file and writes the manifest into a new version directory. The version
-// appears whole or not at all: it is assembled beside the registry and renamed into place.
-func (r Registry) Register(onnxPath string, m Manifest) (string, error) {
-	if !versionRe.MatchString(m.Version) {
-		return "", fmt.Errorf("registry: bad version %q", m.Version)
-	}
-	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
-		return "", err
-	}
-	final := filepath.Join(r.Dir, m.Version)
-	if _, err := os.Stat(final); err == nil {
-		return "", fmt.Errorf("registry: version %s already exists", m.Version)
-	}
-	tmp, err := os.MkdirTemp(r.Dir, ".incoming-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	sum, err := copyFile(onnxPath, filepath.Join(tmp, "model.onnx"))
-	if err != nil {
-		return "", fmt.Errorf("registry: %w", err)
-	}
-	m.ModelFile, m.ModelSHA256 = "model.onnx", sum
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return "", fmt.Errorf("registry: manifest: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "manifest.json"), append(b, '\n'), 0o644); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return "", fmt.Errorf("registry: %w", err)
-	}
-	return final, nil
-}
-
-func copyFile(src, dst string) (string, error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return "", err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
-		out.Close()
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), out.Close()
-}
-
-// Get reads one version's manifest.
-func (r Registry) Get(version string) (Manifest, error) {
-	var m Manifest
-	if !versionRe.MatchString(version) {
-		return m, fmt.Errorf("registry: bad version %q", version)
-	}
-	b, err := os.ReadFile(filepath.Join(r.Dir, version, "manifest.json"))
-	if err != nil {
-		return m, fmt.Errorf("registry: %w", err)
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return m, fmt.Errorf("registry: %s: %w", version, err)
-	}
-	return m, nil
-}
-
-// List returns every version's manifest, oldest first. A missing registry is empty.
-func (r Registry) List() ([]Manifest, error) {
-	entries, err := os.ReadDir(r.Dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []Manifest
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		m, err := r.Get(e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	slices.SortFunc(out, func(a, b Manifest) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	return out, nil
-}
-
-// CodeRevision is the VCS revision the binary was built from, else the checkout's HEAD, else "unknown";
-// "+dirty" marks uncommitted changes.
-func CodeRevision() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		var rev, modified string
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				modified = s.Value
-			}
-		}
-		if rev != "" {
-			if modified == "true" {
-				rev += "+dirty"
-			}
-			return rev
-		}
-	}
-	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return "unknown"
-	}
-	rev := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
-		rev += "+dirty"
-	}
-	return rev
-}
-
 // ONNX input names of the verifier's graph.
 const (
 	InputIDs      = "input_ids"
@@ -286,4 +155,85 @@ func (m Manifest) FeatureNames() []string {
 		return nil
 	}
 	return m.Features.Names
+}
+
+// Stats counts what building kept and dropped.
+type Stats struct {
+	Problems                  int `json:"problems"` // problems with at least one example
+	Examples                  int `json:"examples"`
+	Pass                      int `json:"pass"`
+	Fail                      int `json:"fail"`
+	Pairs                     int `json:"pairs"`
+	ProblemsWithoutPass       int `json:"problems_without_pass"`
+	ProblemsWithoutFail       int `json:"problems_without_fail"`
+	DuplicatesDropped         int `json:"duplicates_dropped"` // same (problem, code) seen again
+	FilteredOut               int `json:"filtered_out"`       // labeled, but not of the chosen splits/benchmarks/models
+	CandidatesWithoutVerdict  int `json:"candidates_without_verdict"`
+	VerdictsWithoutCandidate  int `json:"verdicts_without_candidate"`
+	CandidatesWithoutProblem  int `json:"candidates_without_problem"`
+	Requests                  int `json:"requests"`
+	RequestsWithoutPairs      int `json:"requests_without_pairs"` // no PASS or no FAIL: pointwise examples only
+	ExamplesWithBehavior      int `json:"examples_with_behavior"`
+	ExamplesWithoutBehavior   int `json:"examples_without_behavior"` // their features are those of "no tests"
+	BehaviorsWithoutCandidate int `json:"behaviors_without_candidate"`
+	// With draws (BuildOptions.Draws): the draw size and count, the requests drawn from (more than
+	// DrawSize candidates) and those used whole, and the groups (draws) the examples are ranked in.
+	DrawSize      int `json:"draw_size,omitempty"`
+	Draws         int `json:"draws,omitempty"`
+	RequestsDrawn int `json:"requests_drawn,omitempty"`
+	RequestsWhole int `json:"requests_whole,omitempty"`
+	Groups        int `json:"groups,omitempty"`
+}
+
+// Float is a float64 whose JSON form is null when it is NaN (a metric with nothing to measure,
+// e.g. pairwise accuracy when no validation problem has both a PASS and a FAIL).
+type Float float64
+
+// MarshalJSON writes null for NaN and ±Inf.
+func (f Float) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
+}
+
+// UnmarshalJSON reads null as NaN.
+func (f *Float) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = Float(math.NaN())
+		return nil
+	}
+	var v float64
+	err := json.Unmarshal(b, &v)
+	*f = Float(v)
+	return err
+}
+
+// Metrics are the end-of-training figures on the validation problems.
+type Metrics struct {
+	ValProblems int `json:"val_problems"`
+	ValExamples int `json:"val_examples"` // generated samples: a deduplicated code counts its copies
+	// PairwiseAccuracy: over every (PASS, FAIL) pair of the same problem, how often E(pass) < E(fail)
+	// (ties count half).
+	PairwiseAccuracy Float `json:"pairwise_accuracy"`
+	// AUROC of -energy as a PASS score, pooled over all validation examples.
+	AUROC Float `json:"auroc"`
+	// Reranking all of a problem's candidates: pass@1 of the lowest-energy one, a random one, and
+	// the oracle (any candidate passes), averaged over problems.
+	RerankedPass1 Float `json:"reranked_pass1"`
+	RandomPass1   Float `json:"random_pass1"`
+	OraclePass    Float `json:"oracle_pass"`
+	// The seed's protocol: K random candidates per problem (K = 16, or n when fewer), exactly in
+	// expectation: the verifier's pick among them, and the oracle pass@K.
+	K                int   `json:"k"`
+	VerifierPass1AtK Float `json:"verifier_pass1_at_k"`
+	OraclePassAtK    Float `json:"oracle_pass_at_k"`
+}
+
+// event is m on the models topic's wire.
+func (m Metrics) event() schemas.ModelMetrics {
+	return schemas.ModelMetrics{ValProblems: int32(m.ValProblems), ValExamples: int32(m.ValExamples),
+		PairwiseAccuracy: float64(m.PairwiseAccuracy), AUROC: float64(m.AUROC), RerankedPass1: float64(m.RerankedPass1),
+		RandomPass1: float64(m.RandomPass1), OraclePass: float64(m.OraclePass), K: int32(m.K),
+		VerifierPass1AtK: float64(m.VerifierPass1AtK), OraclePassAtK: float64(m.OraclePassAtK)}
 }

@@ -1,8 +1,4 @@
-// Package trainer builds the verifier's training set by replaying the labeled topics, drives the
-// PyTorch training and ONNX export (train.py, run by a python3 subprocess), computes the
-// end-of-training metrics and keeps the registry of model versions. The tokenizer here is the one
-// the reranker must use, so training and serving cannot disagree.
-package trainer
+package model
 
 import (
 	"fmt"
