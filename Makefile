@@ -32,7 +32,7 @@ test: clickhouse ort
 
 # The production verifier, on CPU (≤ 15 min on 2 cores): trained on everything `make demo` left on the
 # embedded broker (VAR/kafka), registered under VAR/models; its directory is the last line printed.
-# The research's recipe (/work/research, A3): each 100-candidate request as 20 draws of 16 (what the
+# The recipe chosen by cross-validation (trainer/experiments/behaviour-features): each 100-candidate request as 20 draws of 16 (what the
 # reranker serves), a linear energy on the standardised behaviour features (no token branch), margin
 # ranking averaged per draw, L2 1e-4, Adam lr 0.01, 600 full-batch steps. The tokens + features
 # model: VERIFIER_FLAGS='--no-text=false --feature-hidden 32 --objective pairs --text-dropout 0.5

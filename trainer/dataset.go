@@ -354,7 +354,7 @@ func (d *Dataset) assign(st *model.Stats) []Pair {
 			continue
 		}
 		if d.Options.Drawn() {
-			// Every PASS×FAIL pair of the draw, as the research's loss averages them per request.
+			// Every PASS×FAIL pair of the draw, as the chosen loss averages them per request.
 			for _, p := range g.pass {
 				for _, f := range g.fail {
 					pairs = append(pairs, Pair{Pass: p, Fail: f})

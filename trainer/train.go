@@ -35,7 +35,7 @@ type TrainConfig struct {
 	// NoFeatures trains a code-only model (token inputs only), as before behaviour features.
 	NoFeatures bool
 	// Objective is how train.py trains: ObjectivePairs (minibatches of pairs plus a pointwise term,
-	// AdamW, epochs with early stopping) or ObjectiveRequest (the research's: margin ranking averaged
+	// AdamW, epochs with early stopping) or ObjectiveRequest (the cross-validated recipe: margin ranking averaged
 	// per request then over requests, L2 on the feature head's weights, Adam, MaxSteps steps over
 	// BatchSize requests, 0 = full batch; epochs and patience unused).
 	Objective string

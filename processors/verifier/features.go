@@ -7,7 +7,7 @@ import (
 	"github.com/codeverify/codeverify/schemas"
 )
 
-// The behaviour features ("A3" of the offline experiment, see /work/research/README.md), in row
+// The behaviour features ("A3" of the offline experiment, see trainer/experiments/behaviour-features/README.md), in row
 // order. Every one is relative to the request (the other candidates of the same problem and draw),
 // so a model trained on them compares candidates rather than memorising problems.
 //

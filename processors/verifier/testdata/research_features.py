@@ -1,8 +1,9 @@
 """Writes the research parity fixtures of features_test.go from the offline experiment
-(/work/research, not in the repo): run with /usr/bin/python3 (numpy) from this directory.
+(trainer/experiments/behaviour-features; its compute.py writes the data files to $RESEARCH_DIR):
+run with /usr/bin/python3 (numpy) from this directory.
 
 research_draws.json: for draws of the research data (seed, problem, k, sample indices), the
-reference rows [log_score_gap, agree2_major, agree2_mean] of /work/research/common.py's features,
+reference rows [log_score_gap, agree2_major, agree2_mean] of the experiment's common.py features,
 and per problem which tests are shaped (common.fp_shaped, "1"/"0" per test). The Go test rebuilds
 the behaviours from behaviors.jsonl and tests.jsonl when they are present.
 
@@ -12,9 +13,10 @@ ids (only equality within a test matters; "None" stays "None", null stays null),
 check also runs without the research data.
 """
 import json
+import os
 import sys
 
-sys.path.insert(0, "/work/research")
+sys.path.insert(0, "../../../trainer/experiments/behaviour-features")
 import common  # noqa: E402
 
 COLS = [common.FEATURES.index(c) for c in ("log_score_gap", "agree2_major", "agree2_mean")]
