@@ -20,9 +20,12 @@ type goPackage struct {
 // `go list -deps` gives it (production code: test files may reach further, e.g. kfake).
 func listDeps(t *testing.T) map[string]goPackage {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-deps", "-json", "./...").Output()
+	cmd := exec.Command("go", "list", "-deps", "-json", "./...")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("go list: %v", err)
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
 	}
 	pkgs := map[string]goPackage{}
 	dec := json.NewDecoder(strings.NewReader(string(out)))

@@ -293,24 +293,3 @@ func TestVersionLess(t *testing.T) {
 		}
 	}
 }
-
-// TestOnlyImporterOfOnnxruntimeGo holds the line: ONNX Runtime stays behind this package.
-func TestOnlyImporterOfOnnxruntimeGo(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "github.com/codeverify/codeverify/...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	n := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Fields(line)
-		n++
-		for _, imp := range f[1:] {
-			if strings.HasPrefix(imp, "github.com/yalue/onnxruntime_go") && f[0] != "github.com/codeverify/codeverify/serving" {
-				t.Errorf("%s imports %s: only serving/ may", f[0], imp)
-			}
-		}
-	}
-	if n < 5 {
-		t.Fatalf("go list saw %d packages", n)
-	}
-}
