@@ -140,7 +140,7 @@ func TestChaos(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		brokers := []string{w.brokers}
+		kafka := streams.Cluster{Brokers: []string{w.brokers}}
 		// Undecodable candidates: two of 600 KB, one of 1,048,376 bytes (its dead letter, original
 		// plus headers, would be over the broker's limit: it must be cut to fit).
 		junk := func(n int, seed byte) []byte {
@@ -162,7 +162,7 @@ func TestChaos(t *testing.T) {
 		pills = append(pills, pill{"verdicts", "poison-no-id", b}, pill{"verdicts", "poison-maybe", maybeVerdict(t, codecs)})
 		w.produce(problems, samples) // creates the topics
 		for _, p := range pills {
-			if err := streams.PublishRaw(ctx, brokers, p.topic, []byte(p.key), p.value); err != nil {
+			if err := streams.PublishRaw(ctx, kafka, p.topic, []byte(p.key), p.value); err != nil {
 				t.Fatalf("publish %s (%d bytes) to %s: %v", p.key, len(p.value), p.topic, err)
 			}
 		}
@@ -173,7 +173,7 @@ func TestChaos(t *testing.T) {
 		// Every pill is in its topic's dead-letter topic, with a reason and the original's hash.
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			missing := missingDeadLetters(t, brokers, pills)
+			missing := missingDeadLetters(t, kafka, pills)
 			if len(missing) == 0 {
 				break
 			}
@@ -202,7 +202,7 @@ type pill struct {
 
 // missingDeadLetters says which pills are not (yet) in DLQTopic(topic) with a reason, their key,
 // and their original size and SHA-256.
-func missingDeadLetters(t *testing.T, brokers []string, pills []pill) []string {
+func missingDeadLetters(t *testing.T, kafka streams.Cluster, pills []pill) []string {
 	t.Helper()
 	var missing []string
 	byTopic := map[string][]streams.DeadLetter{}
@@ -211,7 +211,7 @@ func missingDeadLetters(t *testing.T, brokers []string, pills []pill) []string {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		dls, err := streams.ReadDeadLetters(ctx, brokers, streams.DLQTopic(p.topic))
+		dls, err := streams.ReadDeadLetters(ctx, kafka, streams.DLQTopic(p.topic))
 		cancel()
 		if err != nil {
 			return []string{fmt.Sprintf("%s: %v", streams.DLQTopic(p.topic), err)}

@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -31,8 +32,8 @@ func (b *backoff) wait(ctx context.Context) error {
 }
 
 // retry calls fn until it succeeds or ctx ends, backing off between tries and logging each failure
-// as a warning. It does nothing when needed is false (so callers can keep one straight sequence of
-// steps).
+// as a warning; an ErrSecurity failure, which no retry cures, ends it at once with that error. It
+// does nothing when needed is false (so callers can keep one straight sequence of steps).
 func retry(ctx context.Context, log *slog.Logger, what string, fn func() error, needed bool) error {
 	if !needed {
 		return nil
@@ -42,6 +43,9 @@ func retry(ctx context.Context, log *slog.Logger, what string, fn func() error, 
 		err := fn()
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, ErrSecurity) {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		log.Warn(what+" failed, will retry", "attempt", attempt, "err", err)
 		if werr := bo.wait(ctx); werr != nil {

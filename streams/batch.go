@@ -14,7 +14,7 @@ import (
 
 // BatchConfig configures RunBatches. Zero values take the documented defaults.
 type BatchConfig[T any] struct {
-	Brokers []string
+	Cluster Cluster // brokers and connection security
 	Group   string
 	Topic   string // undeliverable messages go to DLQTopic(Topic)
 	Codec   *schemas.Codec[T]
@@ -45,8 +45,10 @@ type BatchConfig[T any] struct {
 
 func (c BatchConfig[T]) withDefaults() (BatchConfig[T], error) {
 	switch {
-	case len(c.Brokers) == 0:
+	case len(c.Cluster.Brokers) == 0:
 		return c, errors.New("batch config: no brokers")
+	case c.Cluster.Security.Validate() != nil:
+		return c, fmt.Errorf("batch config: %w", c.Cluster.Security.Validate())
 	case c.Group == "" || c.Topic == "":
 		return c, errors.New("batch config: group and topic are required")
 	case c.Codec == nil:
@@ -130,7 +132,8 @@ func rejections(err error) []*Rejected {
 // RunBatches consumes Topic as a member of a consumer group and hands decoded, valid events to
 // write in batches of up to MaxBatch, or fewer once MaxWait passed since a batch's first message.
 // It returns nil after ctx is cancelled: fetching stops, the partial batch is written and
-// committed within DrainTimeout, and the member leaves the group.
+// committed within DrainTimeout, and the member leaves the group. It returns an ErrSecurity error
+// at once when the broker refuses its credentials or certificate.
 //
 // Delivery, like the Runner's (see the package documentation): each generation of the group
 // assigns partitions and their committed offsets; a batch's offsets are committed with the
@@ -160,20 +163,20 @@ func RunBatches[T any](ctx context.Context, cfg BatchConfig[T], write func(ctx c
 	work, cancelWork := drainContext(ctx, cfg.DrainTimeout)
 	defer cancelWork()
 
-	cg, err := newConsumerGroup(cfg.Brokers, cfg.Group, cfg.Topic, cfg.timeouts(), kafkaLogAt(b.log, slog.LevelDebug))
+	cg, err := newConsumerGroup(cfg.Cluster, cfg.Group, cfg.Topic, cfg.timeouts(), kafkaLogAt(b.log, slog.LevelDebug))
 	if err != nil {
 		return err
 	}
 	// Dead letters are sized to fit and never retried forever (see recordWriter).
-	b.dlq = newRecordWriter(cfg.Brokers, cfg.DeadLetterMaxBytes, cfg.DeadLetterMaxBytes, b.log, nil)
+	b.dlq = newRecordWriter(cfg.Cluster, cfg.DeadLetterMaxBytes, cfg.DeadLetterMaxBytes, b.log, nil)
 	b.log.Info("batch consumer started", "max_batch", cfg.MaxBatch, "max_wait", cfg.MaxWait.String())
-	joinGenerations(stopping, cg, b.log, func() {}, func(gctx context.Context, kg *kafka.Generation) {
+	joinErr := joinGenerations(stopping, cg, cfg.Cluster, b.log, func() {}, func(gctx context.Context, kg *kafka.Generation) {
 		b.consume(gctx, kg, stopping, work)
 	})
 	_ = cg.Close()
 	_ = b.dlq.Close()
 	b.log.Info("batch consumer stopped")
-	return nil
+	return joinErr
 }
 
 // batcher is RunBatches' state across generations.
@@ -258,7 +261,7 @@ func (b *batcher[T]) collect(in <-chan fetched[T]) (batch []fetched[T], more boo
 
 // fetch reads one partition from start in offset order, decodes and screens each message.
 func (b *batcher[T]) fetch(ctx context.Context, partition int, start int64, out chan<- fetched[T]) {
-	reader, err := partitionReader(b.cfg.Brokers, b.cfg.Topic, partition, start, 500*time.Millisecond, 4*b.cfg.MaxMessageBytes, kafkaLogAt(b.log, slog.LevelWarn))
+	reader, err := partitionReader(b.cfg.Cluster, b.cfg.Topic, partition, start, 500*time.Millisecond, 4*b.cfg.MaxMessageBytes, kafkaLogAt(b.log, slog.LevelWarn))
 	if err != nil { // only a closed reader refuses an offset
 		b.log.Error("cannot read partition", "partition", partition, "offset", start, "err", err)
 		return

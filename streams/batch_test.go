@@ -87,7 +87,7 @@ func TestRunBatchesCommitsOnlyAfterWrite(t *testing.T) {
 
 	group := uniqueName(t, "group")
 	cfg := BatchConfig[schemas.Verdict]{
-		Brokers: brokersOf(b), Group: group, Topic: topic, Codec: codec,
+		Cluster: brokersOf(b), Group: group, Topic: topic, Codec: codec,
 		MaxBatch: 50, MaxWait: 200 * time.Millisecond, DrainTimeout: 300 * time.Millisecond, Log: testLog(),
 	}
 
@@ -218,7 +218,7 @@ func TestRunBatchesDeadLettersBadEventsAndWritesTheRest(t *testing.T) {
 	}
 	var dlStages sync.Map
 	cfg := BatchConfig[schemas.Verdict]{
-		Brokers: brokersOf(b), Group: uniqueName(t, "group"), Topic: topic, Codec: codec, Validate: validate,
+		Cluster: brokersOf(b), Group: uniqueName(t, "group"), Topic: topic, Codec: codec, Validate: validate,
 		MaxBatch: 1000, MaxWait: 500 * time.Millisecond, DrainTimeout: 2 * time.Second, Log: testLog(),
 		OnDeadLettered: func(stage string, n int) {
 			v, _ := dlStages.LoadOrStore(stage, new(atomic.Int64))
@@ -316,7 +316,7 @@ func TestRunBatchesCommitsNothingAfterItsGenerationEnded(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := BatchConfig[schemas.Verdict]{
-		Brokers: brokersOf(b), Group: uniqueName(t, "group"), Topic: topic, Codec: codec,
+		Cluster: brokersOf(b), Group: uniqueName(t, "group"), Topic: topic, Codec: codec,
 		MaxWait: 200 * time.Millisecond, DrainTimeout: time.Second, Log: testLog(),
 	}
 	// The first member "writes" until its generation ends, then claims success, and stops; should it

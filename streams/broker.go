@@ -1,7 +1,11 @@
 package streams
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -19,11 +23,37 @@ type Broker struct {
 	watch   *memberWatch
 }
 
+// BrokerOption secures the embedded broker (for tests of secured clusters).
+type BrokerOption func(*brokerSecurity)
+
+type brokerSecurity struct {
+	tls   *tls.Config
+	users []SASL
+}
+
+// BrokerTLS makes the broker accept TLS connections only, with cfg as the listener's configuration
+// (Certificates[0] is its certificate). A listener that requires client certificates leaves the
+// broker's member watch (see memberWatch) unable to connect.
+func BrokerTLS(cfg *tls.Config) BrokerOption {
+	return func(s *brokerSecurity) { s.tls = cfg }
+}
+
+// BrokerUser adds an account and makes the broker require SASL authentication on every connection.
+// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; a user may be added once per mechanism.
+func BrokerUser(u SASL) BrokerOption {
+	return func(s *brokerSecurity) { s.users = append(s.users, u) }
+}
+
 // StartBroker starts a single-node broker. port 0 picks a free port; dataDir "" keeps everything in
 // memory, otherwise topics, records and committed group offsets survive a restart on the same dir.
-func StartBroker(dataDir string, port int, log *slog.Logger) (*Broker, error) {
+// Without options it is plaintext and unauthenticated.
+func StartBroker(dataDir string, port int, log *slog.Logger, options ...BrokerOption) (*Broker, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	var sec brokerSecurity
+	for _, o := range options {
+		o(&sec)
 	}
 	opts := []kfake.Opt{
 		kfake.Ports(port), // one port = one broker, so every partition has the same leader
@@ -36,6 +66,11 @@ func StartBroker(dataDir string, port int, log *slog.Logger) (*Broker, error) {
 	if dataDir != "" {
 		opts = append(opts, kfake.DataDir(dataDir))
 	}
+	self, secOpts, err := sec.apply()
+	if err != nil {
+		return nil, fmt.Errorf("start broker: %w", err)
+	}
+	opts = append(opts, secOpts...)
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("start broker: %w", err)
@@ -45,9 +80,45 @@ func StartBroker(dataDir string, port int, log *slog.Logger) (*Broker, error) {
 		c.Close()
 		return nil, fmt.Errorf("start broker: want 1 listen address, got %v", addrs)
 	}
-	w := watchMembers(c, addrs[0], log.With("component", "member-watch"))
-	log.Info("broker started", "addr", addrs[0], "data_dir", dataDir)
+	w := watchMembers(c, Cluster{Brokers: addrs, Security: self}, log.With("component", "member-watch"))
+	log.Info("broker started", "addr", addrs[0], "data_dir", dataDir, "security", self)
 	return &Broker{cluster: c, addr: addrs[0], watch: w}, nil
+}
+
+// apply returns kfake's options for the security, and the client Security the broker's own
+// connections to itself (the member watch) use: the first user's account, and TLS that trusts
+// exactly the listener's own certificate.
+func (s brokerSecurity) apply() (self Security, opts []kfake.Opt, err error) {
+	if s.tls != nil {
+		opts = append(opts, kfake.TLS(s.tls))
+		if len(s.tls.Certificates) == 0 || len(s.tls.Certificates[0].Certificate) == 0 {
+			return self, nil, errors.New("broker TLS config has no certificate")
+		}
+		own := s.tls.Certificates[0].Certificate[0]
+		self.TLS = &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			// The name check is replaced by pinning: the only acceptable peer is this listener.
+			InsecureSkipVerify: true,
+			VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+				if len(raw) == 0 || !bytes.Equal(raw[0], own) {
+					return errors.New("not the embedded broker's own certificate")
+				}
+				return nil
+			},
+		}
+	}
+	if len(s.users) > 0 {
+		opts = append(opts, kfake.EnableSASL())
+		for _, u := range s.users {
+			u.Mechanism = mechanismName(u.Mechanism)
+			if err := u.Validate(); err != nil {
+				return self, nil, fmt.Errorf("broker user: %w", err)
+			}
+			opts = append(opts, kfake.Superuser(u.Mechanism, u.Username, u.Password))
+		}
+		self.SASL = s.users[0]
+	}
+	return self, opts, nil
 }
 
 // Addr is the broker's "127.0.0.1:port".
@@ -99,11 +170,12 @@ func (l kfakeLogger) Logf(level kfake.LogLevel, format string, args ...any) {
 // members that do not rejoin or sync. Its cost is a control hook on the group requests (not on
 // produce or fetch) and a GroupInfo call per known group per poll.
 type memberWatch struct {
-	cluster *kfake.Cluster
-	client  *kafka.Client
-	log     *slog.Logger
-	cancel  context.CancelFunc
-	done    chan struct{}
+	cluster   *kfake.Cluster
+	client    *kafka.Client
+	transport *kafka.Transport
+	log       *slog.Logger
+	cancel    context.CancelFunc
+	done      chan struct{}
 
 	mu     sync.Mutex
 	groups map[string]*watchedGroup
@@ -128,15 +200,17 @@ const (
 	memberWatchDefaultSession = 30 * time.Second
 )
 
-func watchMembers(c *kfake.Cluster, addr string, log *slog.Logger) *memberWatch {
+func watchMembers(c *kfake.Cluster, self Cluster, log *slog.Logger) *memberWatch {
 	ctx, cancel := context.WithCancel(context.Background())
+	client, tr := self.newClient(self.Brokers[0], 5*time.Second)
 	w := &memberWatch{
-		cluster: c,
-		client:  &kafka.Client{Addr: kafka.TCP(addr), Timeout: 5 * time.Second},
-		log:     log,
-		cancel:  cancel,
-		done:    make(chan struct{}),
-		groups:  map[string]*watchedGroup{},
+		cluster:   c,
+		client:    client,
+		transport: tr,
+		log:       log,
+		cancel:    cancel,
+		done:      make(chan struct{}),
+		groups:    map[string]*watchedGroup{},
 	}
 	// Observe only (handled=false): kfake then handles the request as usual. KeepControl is not
 	// needed for a function that never handles a request.
@@ -153,6 +227,7 @@ func watchMembers(c *kfake.Cluster, addr string, log *slog.Logger) *memberWatch 
 func (w *memberWatch) stop() {
 	w.cancel()
 	<-w.done
+	w.transport.CloseIdleConnections()
 }
 
 // observe notes a group request; it runs on kfake's loop, so it only takes the watch's lock.

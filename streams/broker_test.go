@@ -40,7 +40,7 @@ func TestBrokerEvictsMemberThatDiedInJoin(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		joinGenerations(stopping, cg, testLog(), func() {}, func(gctx context.Context, kg *kafka.Generation) {
+		_ = joinGenerations(stopping, cg, brokersOf(b), testLog(), func() {}, func(gctx context.Context, kg *kafka.Generation) {
 			parts, _ := assignedPartitions(kg, topic)
 			gens <- gen{kg.ID, parts}
 			<-gctx.Done()

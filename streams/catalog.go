@@ -73,20 +73,29 @@ func (t Topic) configEntries() []kafka.ConfigEntry {
 
 // EnsureTopics creates the missing topics of the catalog. An existing topic is left as it is (its
 // config is not altered), but a partition count that differs from the declaration is an error:
-// keys would map to other partitions than the declaration promises. It retries until ctx ends while
-// the broker is unreachable.
-func EnsureTopics(ctx context.Context, brokers []string, topics Catalog) error {
+// keys would map to other partitions than the declaration promises. It tries each bootstrap address
+// in turn and retries until ctx ends while none is reachable.
+func EnsureTopics(ctx context.Context, c Cluster, topics Catalog) error {
 	if err := topics.Validate(); err != nil {
 		return err
 	}
-	if len(brokers) == 0 {
-		return errors.New("ensure topics: no brokers")
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("ensure topics: %w", err)
 	}
+	brokers := c.Brokers
 	bo := newBackoff(100*time.Millisecond, 5*time.Second)
-	for {
-		err := ensureTopicsOnce(ctx, brokers[0], topics)
+	for attempt := 0; ; attempt++ {
+		// Each attempt goes to the next bootstrap address: a dead first one must not block the rest.
+		broker := brokers[attempt%len(brokers)]
+		err := ensureTopicsOnce(ctx, c, broker, topics)
 		if err == nil || errors.Is(err, errTopicMismatch) {
 			return err
+		}
+		if errors.Is(err, ErrSecurity) { // retrying cannot fix credentials or certificates
+			return fmt.Errorf("ensure topics on %s: %w", broker, err)
+		}
+		if attempt%len(brokers) < len(brokers)-1 {
+			continue // try the other addresses before backing off
 		}
 		if werr := bo.wait(ctx); werr != nil {
 			return fmt.Errorf("ensure topics: %w (last error: %v)", werr, err)
@@ -96,18 +105,18 @@ func EnsureTopics(ctx context.Context, brokers []string, topics Catalog) error {
 
 var errTopicMismatch = errors.New("topic differs from its declaration")
 
-func ensureTopicsOnce(ctx context.Context, broker string, topics Catalog) error {
-	conn, err := kafka.DialContext(ctx, "tcp", broker)
+func ensureTopicsOnce(ctx context.Context, c Cluster, broker string, topics Catalog) error {
+	conn, err := c.dial(ctx, broker)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	ctrl, err := conn.Controller()
 	if err != nil {
-		return fmt.Errorf("find controller: %w", err)
+		return fmt.Errorf("find controller: %w", c.explain(err))
 	}
 	// Topic creation must go to the controller.
-	cc, err := kafka.DialContext(ctx, "tcp", fmt.Sprintf("%s:%d", ctrl.Host, ctrl.Port))
+	cc, err := c.dial(ctx, fmt.Sprintf("%s:%d", ctrl.Host, ctrl.Port))
 	if err != nil {
 		return fmt.Errorf("dial controller: %w", err)
 	}
@@ -122,11 +131,11 @@ func ensureTopicsOnce(ctx context.Context, broker string, topics Catalog) error 
 		names[i] = t.Name
 	}
 	if err := cc.CreateTopics(cfgs...); err != nil { // kafka-go treats "already exists" as success
-		return fmt.Errorf("create topics: %w", err)
+		return fmt.Errorf("create topics: %w", c.explain(err))
 	}
 	parts, err := cc.ReadPartitions(names...)
 	if err != nil {
-		return fmt.Errorf("read partitions: %w", err)
+		return fmt.Errorf("read partitions: %w", c.explain(err))
 	}
 	count := map[string]int{}
 	for _, p := range parts {

@@ -42,10 +42,9 @@ func (t groupTimeouts) withDefaults() (groupTimeouts, error) {
 // newConsumerGroup makes a member of group for topic. A new group reads from the beginning. Its
 // errors come back from Next, which joinGenerations logs; what it logs itself is rebalancing
 // chatter, for errLog at debug level.
-func newConsumerGroup(brokers []string, group, topic string, t groupTimeouts, errLog kafka.LoggerFunc) (*kafka.ConsumerGroup, error) {
-	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+func newConsumerGroup(c Cluster, group, topic string, t groupTimeouts, errLog kafka.LoggerFunc) (*kafka.ConsumerGroup, error) {
+	cg, err := c.newConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                group,
-		Brokers:           brokers,
 		Topics:            []string{topic},
 		HeartbeatInterval: t.heartbeat,
 		SessionTimeout:    t.session,
@@ -65,15 +64,21 @@ func newConsumerGroup(brokers []string, group, topic string, t groupTimeouts, er
 // consume must return once that context ends. At shutdown the last generation is held (heartbeats
 // go on) until the caller closes the group, so that no member rejoins only to leave. While the
 // broker cannot be reached it keeps trying, with backoff and a warning per attempt; failed counts
-// each failed attempt.
-func joinGenerations(stopping context.Context, cg *kafka.ConsumerGroup, log *slog.Logger, failed func(),
-	consume func(gctx context.Context, kg *kafka.Generation)) {
+// each failed attempt. A security failure (refused credentials, an untrusted certificate: no
+// retry cures them) ends it with that error; otherwise it returns nil.
+func joinGenerations(stopping context.Context, cg *kafka.ConsumerGroup, c Cluster, log *slog.Logger, failed func(),
+	consume func(gctx context.Context, kg *kafka.Generation)) error {
 	bo := newBackoff(100*time.Millisecond, 5*time.Second)
 	for stopping.Err() == nil {
 		kg, err := cg.Next(stopping)
 		if err != nil {
 			if stopping.Err() != nil {
-				return
+				return nil
+			}
+			if err := c.explain(err); errors.Is(err, ErrSecurity) {
+				failed()
+				log.Error("cannot join the consumer group", "err", err)
+				return fmt.Errorf("streams: join consumer group: %w", err)
 			}
 			if errors.Is(err, kafka.RebalanceInProgress) { // a rebalance is how one joins: not a failure
 				log.Info("joining the consumer group", "err", err)
@@ -82,7 +87,7 @@ func joinGenerations(stopping context.Context, cg *kafka.ConsumerGroup, log *slo
 				log.Warn("cannot join the consumer group, will retry", "err", err)
 			}
 			if bo.wait(stopping) != nil {
-				return
+				return nil
 			}
 			continue
 		}
@@ -97,6 +102,7 @@ func joinGenerations(stopping context.Context, cg *kafka.ConsumerGroup, log *slo
 		})
 		<-finished
 	}
+	return nil
 }
 
 // commitGeneration commits offsets (partition → next offset to read) of topic with the

@@ -58,7 +58,7 @@ func pipelineTopics(t testing.TB, b *Broker, partitions int) (in, out string) {
 		{Name: DLQTopic(in), Partitions: 1},
 		{Name: out, Partitions: partitions, Key: "candidate_id"},
 	}
-	if err := EnsureTopics(testCtx(t, 10*time.Second), []string{b.Addr()}, cat); err != nil {
+	if err := EnsureTopics(testCtx(t, 10*time.Second), brokersOf(b), cat); err != nil {
 		t.Fatal(err)
 	}
 	return in, out
@@ -93,8 +93,8 @@ func publishCandidates(t testing.TB, b *Broker, topic string, cs ...schemas.Cand
 // publishRaw writes bytes as they are, e.g. junk a codec cannot decode.
 func publishRaw(t testing.TB, b *Broker, topic string, msgs ...kafka.Message) {
 	t.Helper()
-	tr := &kafka.Transport{}
-	w := newWriter(brokersOf(b), topic, tr)
+	w, tr := brokersOf(b).newWriter(topic)
+	defer tr.CloseIdleConnections()
 	w.BatchBytes = 16 << 20
 	defer w.Close()
 	if err := w.WriteMessages(testCtx(t, 10*time.Second), msgs...); err != nil {
@@ -102,12 +102,12 @@ func publishRaw(t testing.TB, b *Broker, topic string, msgs ...kafka.Message) {
 	}
 }
 
-func brokersOf(b *Broker) []string { return []string{b.Addr()} }
+func brokersOf(b *Broker) Cluster { return Cluster{Brokers: []string{b.Addr()}} }
 
 func verdictRunnerConfig(t testing.TB, b *Broker, group, in, out string) RunnerConfig[schemas.Candidate, schemas.Verdict] {
 	c := testCodecs(t)
 	return RunnerConfig[schemas.Candidate, schemas.Verdict]{
-		Brokers: brokersOf(b), Group: group, Input: in, Output: out,
+		Cluster: brokersOf(b), Group: group, Input: in, Output: out,
 		InCodec: c.Candidate, OutCodec: c.Verdict,
 		OutKey:       func(v schemas.Verdict) string { return v.CandidateID },
 		Validate:     schemas.Candidate.Validate,

@@ -3,7 +3,6 @@ package streams
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/segmentio/kafka-go"
@@ -15,28 +14,13 @@ type Producer[T any] struct {
 	key       func(T) string
 	writer    *kafka.Writer
 	transport *kafka.Transport
+	cluster   Cluster
 }
 
 // NewProducer returns a producer for topic; key gives each event's message key (see the catalog).
-func NewProducer[T any](brokers []string, topic string, codec *schemas.Codec[T], key func(T) string) *Producer[T] {
-	tr := &kafka.Transport{} // our own, so closing it closes our connections and nobody else's
-	return &Producer[T]{codec: codec, key: key, transport: tr, writer: newWriter(brokers, topic, tr)}
-}
-
-// newWriter is the one writer configuration: acks from all replicas, key-hash partitioning
-// compatible with the Java client (murmur2), and almost no linger.
-func newWriter(brokers []string, topic string, tr *kafka.Transport) *kafka.Writer {
-	return &kafka.Writer{
-		Addr:         kafka.TCP(brokers...),
-		Topic:        topic, // "" = per-message topics (the runner writes outputs and dead letters together)
-		Balancer:     &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll,
-		// Callers hand over whole batches, so lingering for more only adds latency to each synchronous
-		// write (the default 1 s would cap a runner at MaxInFlight messages per second).
-		BatchTimeout: time.Millisecond,
-		BatchSize:    1000,
-		Transport:    tr,
-	}
+func NewProducer[T any](c Cluster, topic string, codec *schemas.Codec[T], key func(T) string) *Producer[T] {
+	w, tr := c.newWriter(topic)
+	return &Producer[T]{codec: codec, key: key, transport: tr, writer: w, cluster: c}
 }
 
 // Publish encodes all items and writes them in one synchronous batch; it returns once every
@@ -55,7 +39,7 @@ func (p *Producer[T]) Publish(ctx context.Context, items ...T) error {
 		msgs[i] = kafka.Message{Key: []byte(p.key(it)), Value: b}
 	}
 	if err := p.writer.WriteMessages(ctx, msgs...); err != nil {
-		return fmt.Errorf("publish to %s: %w", p.writer.Topic, err)
+		return fmt.Errorf("publish to %s: %w", p.writer.Topic, p.cluster.explain(err))
 	}
 	return nil
 }
@@ -69,13 +53,12 @@ func (p *Producer[T]) Close() error {
 
 // PublishRaw writes one message with the given bytes as they are (acks=all). It is for tools and
 // tests that must put bytes no codec would produce on a topic, e.g. to exercise the dead-letter path.
-func PublishRaw(ctx context.Context, brokers []string, topic string, key, value []byte) error {
-	tr := &kafka.Transport{}
+func PublishRaw(ctx context.Context, c Cluster, topic string, key, value []byte) error {
+	w, tr := c.newWriter(topic)
 	defer tr.CloseIdleConnections()
-	w := newWriter(brokers, topic, tr)
 	defer w.Close()
 	if err := w.WriteMessages(ctx, kafka.Message{Key: key, Value: value}); err != nil {
-		return fmt.Errorf("publish raw to %s: %w", topic, err)
+		return fmt.Errorf("publish raw to %s: %w", topic, c.explain(err))
 	}
 	return nil
 }

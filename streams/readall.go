@@ -16,8 +16,8 @@ import (
 // without a consumer group (nothing is committed). Undecodable messages are counted in bad. For a
 // compacted topic it returns the records still stored, older versions of a key included when they
 // have not been compacted yet: callers that want a table keep the last per key.
-func ReadAll[T any](ctx context.Context, brokers []string, topic string, codec *schemas.Codec[T]) (items []T, bad int, err error) {
-	err = readTopic(ctx, brokers, topic, func(m kafka.Message) {
+func ReadAll[T any](ctx context.Context, c Cluster, topic string, codec *schemas.Codec[T]) (items []T, bad int, err error) {
+	err = readTopic(ctx, c, topic, func(m kafka.Message) {
 		v, derr := codec.Decode(m.Value)
 		if derr != nil {
 			bad++
@@ -46,9 +46,9 @@ type DeadLetter struct {
 }
 
 // ReadDeadLetters reads a dead-letter topic (e.g. DLQTopic("candidates")) like ReadAll.
-func ReadDeadLetters(ctx context.Context, brokers []string, dlqTopic string) ([]DeadLetter, error) {
+func ReadDeadLetters(ctx context.Context, c Cluster, dlqTopic string) ([]DeadLetter, error) {
 	var out []DeadLetter
-	err := readTopic(ctx, brokers, dlqTopic, func(m kafka.Message) {
+	err := readTopic(ctx, c, dlqTopic, func(m kafka.Message) {
 		d := DeadLetter{Key: m.Key, Value: m.Value}
 		for _, h := range m.Headers {
 			v := string(h.Value)
@@ -82,11 +82,11 @@ func ReadDeadLetters(ctx context.Context, brokers []string, dlqTopic string) ([]
 
 // readTopic calls fn for every message below each partition's high watermark as of the start;
 // messages of one partition arrive in offset order.
-func readTopic(ctx context.Context, brokers []string, topic string, fn func(kafka.Message)) error {
-	if len(brokers) == 0 {
-		return errors.New("read topic: no brokers")
+func readTopic(ctx context.Context, c Cluster, topic string, fn func(kafka.Message)) error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("read topic: %w", err)
 	}
-	parts, err := topicPartitions(ctx, brokers[0], topic)
+	parts, err := topicPartitions(ctx, c, topic)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", topic, err)
 	}
@@ -96,7 +96,7 @@ func readTopic(ctx context.Context, brokers []string, topic string, fn func(kafk
 	errs := make([]error, len(parts))
 	for i, p := range parts {
 		wg.Go(func() {
-			errs[i] = readPartition(ctx, brokers, topic, p, func(m kafka.Message) {
+			errs[i] = readPartition(ctx, c, topic, p, func(m kafka.Message) {
 				mu.Lock()
 				defer mu.Unlock()
 				fn(m)
@@ -108,11 +108,11 @@ func readTopic(ctx context.Context, brokers []string, topic string, fn func(kafk
 }
 
 // readPartition reads one partition from its first stored offset to its end as of the call.
-func readPartition(ctx context.Context, brokers []string, topic string, partition int, fn func(kafka.Message)) error {
-	first, end, err := partitionOffsets(ctx, brokers[0], topic, partition)
+func readPartition(ctx context.Context, c Cluster, topic string, partition int, fn func(kafka.Message)) error {
+	first, end, err := partitionOffsets(ctx, c, topic, partition)
 	if err != nil {
 		return fmt.Errorf("read %s/%d: %w", topic, partition, err)
 	}
 	// A short MaxWait: Close waits for the long-poll fetch past the end that the reader starts itself.
-	return readPartitionFrom(ctx, brokers, topic, partition, first, end, 100*time.Millisecond, fn)
+	return readPartitionFrom(ctx, c, topic, partition, first, end, 100*time.Millisecond, fn)
 }

@@ -15,16 +15,16 @@ import (
 // without a consumer group, so nothing is committed. Close waits for the long-poll fetch under way,
 // which maxWait bounds; a new message ends a long poll at once whatever maxWait is. maxBytes must
 // exceed the largest message, or it can never be fetched. errLog may be nil.
-func partitionReader(brokers []string, topic string, partition int, start int64, maxWait time.Duration, maxBytes int, errLog kafka.Logger) (*kafka.Reader, error) {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: brokers, Topic: topic, Partition: partition,
+func partitionReader(c Cluster, topic string, partition int, start int64, maxWait time.Duration, maxBytes int, errLog kafka.Logger) (*kafka.Reader, error) {
+	r := c.newReader(kafka.ReaderConfig{
+		Topic: topic, Partition: partition,
 		MinBytes: 1, MaxBytes: max(maxBytes, 16<<20), MaxWait: maxWait,
 		QueueCapacity: 64, // what is read ahead of the caller, per partition
 		ErrorLogger:   errLog,
 	})
 	if err := r.SetOffset(start); err != nil {
 		r.Close()
-		return nil, err
+		return nil, c.explain(err)
 	}
 	return r, nil
 }
@@ -33,11 +33,11 @@ func partitionReader(brokers []string, topic string, partition int, start int64,
 // With end ≥ 0 it returns nil once the message before end was read (at once when start ≥ end;
 // compaction can leave offset gaps, so any offset ≥ end-1 ends it). With end < 0 it follows the
 // partition until ctx ends and returns ctx.Err(). maxWait: see partitionReader.
-func readPartitionFrom(ctx context.Context, brokers []string, topic string, partition int, start, end int64, maxWait time.Duration, fn func(kafka.Message)) error {
+func readPartitionFrom(ctx context.Context, c Cluster, topic string, partition int, start, end int64, maxWait time.Duration, fn func(kafka.Message)) error {
 	if end >= 0 && start >= end {
 		return nil
 	}
-	r, err := partitionReader(brokers, topic, partition, start, maxWait, 0, nil)
+	r, err := partitionReader(c, topic, partition, start, maxWait, 0, nil)
 	if err != nil {
 		return fmt.Errorf("read %s/%d: %w", topic, partition, err)
 	}
@@ -49,7 +49,7 @@ func readPartitionFrom(ctx context.Context, brokers []string, topic string, part
 			if end < 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("read %s/%d at offset %d (end %d): %w", topic, partition, r.Offset(), end, err)
+			return fmt.Errorf("read %s/%d at offset %d (end %d): %w", topic, partition, r.Offset(), end, c.explain(err))
 		}
 		fn(m)
 		if end >= 0 && m.Offset >= end-1 {
@@ -59,21 +59,21 @@ func readPartitionFrom(ctx context.Context, brokers []string, topic string, part
 }
 
 // partitionOffsets returns a partition's first stored offset and its end (high watermark).
-func partitionOffsets(ctx context.Context, broker, topic string, partition int) (first, end int64, err error) {
-	leader, err := kafka.DialLeader(ctx, "tcp", broker, topic, partition)
+func partitionOffsets(ctx context.Context, c Cluster, topic string, partition int) (first, end int64, err error) {
+	leader, err := c.dialLeader(ctx, c.Brokers[0], topic, partition)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer leader.Close()
 	if first, end, err = leader.ReadOffsets(); err != nil {
-		return 0, 0, fmt.Errorf("offsets: %w", err)
+		return 0, 0, fmt.Errorf("offsets: %w", c.explain(err))
 	}
 	return first, end, nil
 }
 
 // topicPartitions returns the partition ids of topic.
-func topicPartitions(ctx context.Context, broker, topic string) ([]int, error) {
-	conn, err := kafka.DialContext(ctx, "tcp", broker)
+func topicPartitions(ctx context.Context, c Cluster, topic string) ([]int, error) {
+	conn, err := c.dial(ctx, c.Brokers[0])
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func topicPartitions(ctx context.Context, broker, topic string) ([]int, error) {
 	}
 	parts, err := conn.ReadPartitions(topic)
 	if err != nil {
-		return nil, fmt.Errorf("partitions of %s: %w", topic, err)
+		return nil, fmt.Errorf("partitions of %s: %w", topic, c.explain(err))
 	}
 	ids := make([]int, len(parts))
 	for i, p := range parts {

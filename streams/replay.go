@@ -42,11 +42,11 @@ type ReplayProgress func(topic string, read, total int64)
 // decoded event; calls are serialized and in offset order within a partition. Undecodable messages
 // are counted in bad and included in the ranges. The ranges, sorted by partition, record exactly
 // what was consumed, so a training set can name its inputs and be rebuilt from them.
-func Replay[T any](ctx context.Context, brokers []string, topic string, codec *schemas.Codec[T], from ReplayFrom, fn func(T, ReplayRecord), progress ReplayProgress) (ranges []ConsumedRange, bad int, err error) {
-	if len(brokers) == 0 {
-		return nil, 0, errors.New("replay: no brokers")
+func Replay[T any](ctx context.Context, c Cluster, topic string, codec *schemas.Codec[T], from ReplayFrom, fn func(T, ReplayRecord), progress ReplayProgress) (ranges []ConsumedRange, bad int, err error) {
+	if err := c.validate(); err != nil {
+		return nil, 0, fmt.Errorf("replay: %w", err)
 	}
-	parts, err := topicPartitions(ctx, brokers[0], topic)
+	parts, err := topicPartitions(ctx, c, topic)
 	if err != nil {
 		return nil, 0, fmt.Errorf("replay %s: %w", topic, err)
 	}
@@ -58,7 +58,7 @@ func Replay[T any](ctx context.Context, brokers []string, topic string, codec *s
 	// Bounds first, so progress knows the total before reading starts.
 	ranges = make([]ConsumedRange, len(parts))
 	for i, p := range parts {
-		start, end, err := replayBounds(ctx, brokers[0], topic, p, from)
+		start, end, err := replayBounds(ctx, c, topic, p, from)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -82,7 +82,7 @@ func Replay[T any](ctx context.Context, brokers []string, topic string, codec *s
 		wg.Go(func() {
 			first := int64(-1)
 			// A short MaxWait: Close waits for the long-poll fetch past the end that the reader starts.
-			errs[i] = readPartitionFrom(ctx, brokers, topic, r.Partition, start, r.End, 100*time.Millisecond, func(m kafka.Message) {
+			errs[i] = readPartitionFrom(ctx, c, topic, r.Partition, start, r.End, 100*time.Millisecond, func(m kafka.Message) {
 				mu.Lock()
 				defer mu.Unlock()
 				if first < 0 {
@@ -109,15 +109,15 @@ func Replay[T any](ctx context.Context, brokers []string, topic string, codec *s
 }
 
 // replayBounds returns the first offset to read and the end (exclusive) of one partition.
-func replayBounds(ctx context.Context, broker, topic string, partition int, from ReplayFrom) (start, end int64, err error) {
-	leader, err := kafka.DialLeader(ctx, "tcp", broker, topic, partition)
+func replayBounds(ctx context.Context, c Cluster, topic string, partition int, from ReplayFrom) (start, end int64, err error) {
+	leader, err := c.dialLeader(ctx, c.Brokers[0], topic, partition)
 	if err != nil {
 		return 0, 0, fmt.Errorf("replay %s/%d: %w", topic, partition, err)
 	}
 	defer leader.Close()
 	first, end, err := leader.ReadOffsets()
 	if err != nil {
-		return 0, 0, fmt.Errorf("replay %s/%d: offsets: %w", topic, partition, err)
+		return 0, 0, fmt.Errorf("replay %s/%d: offsets: %w", topic, partition, c.explain(err))
 	}
 	start = first
 	if off, ok := from.Offsets[partition]; ok {

@@ -12,10 +12,10 @@ func TestReplayRangesOffsetsAndSince(t *testing.T) {
 	ctx := testCtx(t, 30*time.Second)
 	codecs := testCodecs(t)
 	topic := uniqueName(t, "candidates")
-	if err := EnsureTopics(ctx, []string{b.Addr()}, Catalog{{Name: topic, Partitions: 3}}); err != nil {
+	if err := EnsureTopics(ctx, brokersOf(b), Catalog{{Name: topic, Partitions: 3}}); err != nil {
 		t.Fatal(err)
 	}
-	p := NewProducer([]string{b.Addr()}, topic, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	p := NewProducer(brokersOf(b), topic, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	defer p.Close()
 	var first []schemas.Candidate
 	for i := range 30 {
@@ -24,13 +24,13 @@ func TestReplayRangesOffsetsAndSince(t *testing.T) {
 	if err := p.Publish(ctx, first...); err != nil {
 		t.Fatal(err)
 	}
-	if err := PublishRaw(ctx, []string{b.Addr()}, topic, []byte("p0"), []byte("not avro")); err != nil {
+	if err := PublishRaw(ctx, brokersOf(b), topic, []byte("p0"), []byte("not avro")); err != nil {
 		t.Fatal(err)
 	}
 
 	var got []string
 	var lastRead, lastTotal int64
-	ranges, bad, err := Replay(ctx, []string{b.Addr()}, topic, codecs.Candidate, ReplayFrom{},
+	ranges, bad, err := Replay(ctx, brokersOf(b), topic, codecs.Candidate, ReplayFrom{},
 		func(c schemas.Candidate, _ ReplayRecord) { got = append(got, c.CandidateID) },
 		func(_ string, read, total int64) { lastRead, lastTotal = read, total })
 	if err != nil {
@@ -64,7 +64,7 @@ func TestReplayRangesOffsetsAndSince(t *testing.T) {
 		}
 	}
 	n := 0
-	ranges2, _, err := Replay(ctx, []string{b.Addr()}, topic, codecs.Candidate, ReplayFrom{Offsets: map[int]int64{busiest.Partition: 2}},
+	ranges2, _, err := Replay(ctx, brokersOf(b), topic, codecs.Candidate, ReplayFrom{Offsets: map[int]int64{busiest.Partition: 2}},
 		func(schemas.Candidate, ReplayRecord) { n++ }, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +72,7 @@ func TestReplayRangesOffsetsAndSince(t *testing.T) {
 	if r := ranges2[busiest.Partition]; r.First != 2 || r.Count != busiest.Count-2 {
 		t.Errorf("from offset 2: range %+v, want first 2 and %d records", r, busiest.Count-2)
 	}
-	if _, _, err := Replay(ctx, []string{b.Addr()}, topic, codecs.Candidate, ReplayFrom{Offsets: map[int]int64{7: 0}}, func(schemas.Candidate, ReplayRecord) {}, nil); err == nil {
+	if _, _, err := Replay(ctx, brokersOf(b), topic, codecs.Candidate, ReplayFrom{Offsets: map[int]int64{7: 0}}, func(schemas.Candidate, ReplayRecord) {}, nil); err == nil {
 		t.Error("a start offset for a missing partition was accepted")
 	}
 
@@ -84,7 +84,7 @@ func TestReplayRangesOffsetsAndSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	var late []string
-	_, _, err = Replay(ctx, []string{b.Addr()}, topic, codecs.Candidate, ReplayFrom{Since: cut},
+	_, _, err = Replay(ctx, brokersOf(b), topic, codecs.Candidate, ReplayFrom{Since: cut},
 		func(c schemas.Candidate, rec ReplayRecord) {
 			late = append(late, c.CandidateID)
 			if rec.Time.Before(cut) {

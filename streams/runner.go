@@ -68,9 +68,9 @@ func EncodeRecord[T any](topic string, codec *schemas.Codec[T], key string, v T)
 
 // RunnerConfig configures a Runner. Zero values take the documented defaults.
 type RunnerConfig[In, Out any] struct {
-	Brokers []string
-	Group   string // consumer group; its committed offsets are the runner's progress
-	Input   string // topic read; undeliverable inputs go to DLQTopic(Input)
+	Cluster Cluster // brokers and connection security
+	Group   string  // consumer group; its committed offsets are the runner's progress
+	Input   string  // topic read; undeliverable inputs go to DLQTopic(Input)
 	// Output, OutCodec and OutKey say where and how every output is written, unless Route is set.
 	Output   string
 	InCodec  *schemas.Codec[In]
@@ -122,7 +122,10 @@ func (c RunnerConfig[In, Out]) withDefaults() (RunnerConfig[In, Out], error) {
 			errs = append(errs, errors.New(what))
 		}
 	}
-	need(len(c.Brokers) > 0, "no brokers")
+	need(len(c.Cluster.Brokers) > 0, "no brokers")
+	if err := c.Cluster.Security.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	need(c.Group != "", "no group")
 	need(c.Input != "", "no input topic")
 	need(c.InCodec != nil, "no input codec")
@@ -247,7 +250,8 @@ type generation struct {
 
 // Run processes until ctx is cancelled (then drains gracefully, returning nil) or Abort is called
 // (returning ErrAborted). It may be called once. While the broker cannot be reached it keeps
-// trying, with backoff and a warning per attempt.
+// trying, with backoff and a warning per attempt; a security failure (ErrSecurity: refused
+// credentials, an untrusted certificate) ends it with that error.
 func (r *Runner[In, Out]) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return errors.New("streams: Runner.Run called twice")
@@ -268,11 +272,11 @@ func (r *Runner[In, Out]) Run(ctx context.Context) error {
 		}
 	}()
 
-	cg, err := newConsumerGroup(cfg.Brokers, cfg.Group, cfg.Input, cfg.timeouts(), r.kafkaLog(slog.LevelDebug))
+	cg, err := newConsumerGroup(cfg.Cluster, cfg.Group, cfg.Input, cfg.timeouts(), r.kafkaLog(slog.LevelDebug))
 	if err != nil {
 		return err
 	}
-	r.out = newRecordWriter(cfg.Brokers, cfg.MaxWriteBytes, cfg.DeadLetterMaxBytes, r.log, func() { r.errs.Add(1) })
+	r.out = newRecordWriter(cfg.Cluster, cfg.MaxWriteBytes, cfg.DeadLetterMaxBytes, r.log, func() { r.errs.Add(1) })
 
 	// credits bound fetched but uncommitted inputs: one is taken for each fetched input and given
 	// back once it is committed or dropped. Workers, credits and the writer outlive generations:
@@ -286,7 +290,7 @@ func (r *Runner[In, Out]) Run(ctx context.Context) error {
 	}
 	r.log.Info("runner started", "workers", cfg.Workers, "max_in_flight", cfg.MaxInFlight)
 
-	joinGenerations(stopping, cg, r.log, func() { r.errs.Add(1) }, func(gctx context.Context, kg *kafka.Generation) {
+	joinErr := joinGenerations(stopping, cg, cfg.Cluster, r.log, func() { r.errs.Add(1) }, func(gctx context.Context, kg *kafka.Generation) {
 		r.consume(gctx, kg, stopping, work)
 	})
 
@@ -300,7 +304,7 @@ func (r *Runner[In, Out]) Run(ctx context.Context) error {
 	if r.aborted() {
 		return ErrAborted
 	}
-	return nil
+	return joinErr
 }
 
 // consume runs one generation: a fetcher per assigned partition from its committed offset, and
@@ -370,7 +374,7 @@ func (r *Runner[In, Out]) kafkaLog(level slog.Level) kafka.LoggerFunc {
 // fetch reads one partition from start in offset order, screens out undeliverable inputs, and
 // hands the rest to the workers. Credits are the backpressure: it waits for one per input.
 func (r *Runner[In, Out]) fetch(ctx context.Context, g *generation, partition int, start int64, order chan<- *slot[In]) {
-	reader, err := partitionReader(r.cfg.Brokers, r.cfg.Input, partition, start, 500*time.Millisecond, 4*r.cfg.MaxMessageBytes, r.kafkaLog(slog.LevelWarn))
+	reader, err := partitionReader(r.cfg.Cluster, r.cfg.Input, partition, start, 500*time.Millisecond, 4*r.cfg.MaxMessageBytes, r.kafkaLog(slog.LevelWarn))
 	if err != nil { // only a closed reader refuses an offset
 		r.log.Error("cannot read partition", "partition", partition, "offset", start, "err", err)
 		return

@@ -179,7 +179,7 @@ func TestRunnerRoutesOutputsToSeveralTopics(t *testing.T) {
 
 	codecs := testCodecs(t)
 	cfg := RunnerConfig[schemas.Candidate, routed]{
-		Brokers: brokersOf(b), Group: uniqueName(t, "group"), Input: in, InCodec: codecs.Candidate,
+		Cluster: brokersOf(b), Group: uniqueName(t, "group"), Input: in, InCodec: codecs.Candidate,
 		Route: func(o routed) (Record, error) {
 			if o.Verdict != nil {
 				return EncodeRecord(out, codecs.Verdict, o.Verdict.CandidateID, *o.Verdict)
@@ -252,7 +252,7 @@ func TestRunnerAndTableWaitForTheBroker(t *testing.T) {
 
 	r, _ := countingRunner(t, b, uniqueName(t, "group"), in, out, 0)
 	stop := startRunner(t, r)
-	table, err := NewTable(TableConfig[schemas.Candidate]{Brokers: []string{addr}, Topic: in, Codec: testCodecs(t).Candidate, Log: testLog()})
+	table, err := NewTable(TableConfig[schemas.Candidate]{Cluster: Cluster{Brokers: []string{addr}}, Topic: in, Codec: testCodecs(t).Candidate, Log: testLog()})
 	if err != nil {
 		t.Fatal(err)
 	}

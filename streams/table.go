@@ -17,8 +17,8 @@ import (
 
 // TableConfig configures a Table.
 type TableConfig[T any] struct {
-	Brokers []string
-	Topic   string // read whole, every partition; keyed by message key (compacted topics fit best)
+	Cluster Cluster // brokers and connection security
+	Topic   string  // read whole, every partition; keyed by message key (compacted topics fit best)
 	Codec   *schemas.Codec[T]
 	Log     *slog.Logger
 }
@@ -42,8 +42,10 @@ type Table[T any] struct {
 // NewTable validates cfg and returns an empty table; nothing connects until Run.
 func NewTable[T any](cfg TableConfig[T]) (*Table[T], error) {
 	switch {
-	case len(cfg.Brokers) == 0:
+	case len(cfg.Cluster.Brokers) == 0:
 		return nil, errors.New("table config: no brokers")
+	case cfg.Cluster.Security.Validate() != nil:
+		return nil, fmt.Errorf("table config: %w", cfg.Cluster.Security.Validate())
 	case cfg.Topic == "":
 		return nil, errors.New("table config: no topic")
 	case cfg.Codec == nil:
@@ -94,13 +96,18 @@ func (t *Table[T]) Snapshot() map[string]T {
 func (t *Table[T]) Bad() int64 { return t.bad.Load() }
 
 // Run reads and then follows the topic until ctx ends, when it returns nil. While the broker
-// cannot be reached (at start or later) it keeps trying, with backoff and a warning per attempt.
+// cannot be reached (at start or later) it keeps trying, with backoff and a warning per attempt;
+// a security failure (ErrSecurity: refused credentials, an untrusted certificate) ends it with
+// that error.
 func (t *Table[T]) Run(ctx context.Context) error {
 	var parts []int
 	if err := retry(ctx, t.log, "table: list partitions", func() (err error) {
-		parts, err = topicPartitions(ctx, t.cfg.Brokers[0], t.cfg.Topic)
+		parts, err = topicPartitions(ctx, t.cfg.Cluster, t.cfg.Topic)
 		return err
 	}, true); err != nil {
+		if errors.Is(err, ErrSecurity) {
+			return fmt.Errorf("table %s: %w", t.cfg.Topic, err)
+		}
 		return nil
 	}
 	var behind atomic.Int32 // partitions not yet read to their start-time end
@@ -126,7 +133,7 @@ func (t *Table[T]) Run(ctx context.Context) error {
 func (t *Table[T]) follow(ctx context.Context, p int, caughtUp func()) {
 	var next, end int64
 	if err := retry(ctx, t.log, "table: read offsets", func() (err error) {
-		next, end, err = partitionOffsets(ctx, t.cfg.Brokers[0], t.cfg.Topic, p)
+		next, end, err = partitionOffsets(ctx, t.cfg.Cluster, t.cfg.Topic, p)
 		return err
 	}, true); err != nil {
 		return
@@ -137,7 +144,7 @@ func (t *Table[T]) follow(ctx context.Context, p int, caughtUp func()) {
 		caughtUp()
 	}
 	_ = retry(ctx, t.log, "table: follow partition", func() error {
-		err := readPartitionFrom(ctx, t.cfg.Brokers, t.cfg.Topic, p, next, -1, 500*time.Millisecond, func(m kafka.Message) {
+		err := readPartitionFrom(ctx, t.cfg.Cluster, t.cfg.Topic, p, next, -1, 500*time.Millisecond, func(m kafka.Message) {
 			t.apply(m)
 			next = m.Offset + 1
 			t.setNext(p, next)
@@ -170,7 +177,7 @@ func (t *Table[T]) Sync(ctx context.Context) error {
 	parts := slices.Collect(maps.Keys(t.next))
 	t.mu.RUnlock()
 	for _, p := range parts {
-		_, end, err := partitionOffsets(ctx, t.cfg.Brokers[0], t.cfg.Topic, p)
+		_, end, err := partitionOffsets(ctx, t.cfg.Cluster, t.cfg.Topic, p)
 		if err != nil {
 			return fmt.Errorf("table %s: %w", t.cfg.Topic, err)
 		}

@@ -31,7 +31,7 @@ func TestTableCatchesUpAndFollows(t *testing.T) {
 	}
 	publishRaw(t, b, topic, kafka.Message{Key: []byte("junk"), Value: []byte{0xff, 0xff}})
 
-	table, err := NewTable(TableConfig[schemas.Candidate]{Brokers: brokersOf(b), Topic: topic, Codec: codecs.Candidate, Log: testLog()})
+	table, err := NewTable(TableConfig[schemas.Candidate]{Cluster: brokersOf(b), Topic: topic, Codec: codecs.Candidate, Log: testLog()})
 	if err != nil {
 		t.Fatal(err)
 	}

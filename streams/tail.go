@@ -2,7 +2,6 @@ package streams
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -25,11 +24,11 @@ type Message struct {
 // an offset clamped to what is still stored or TailLast, and calls fn for every message in offset
 // order until ctx is cancelled, when it returns ctx.Err(). A caller that resumes after an error
 // passes the offset after the last message it saw.
-func Tail(ctx context.Context, brokers []string, topic string, partition int, start int64, fn func(Message)) error {
-	if len(brokers) == 0 {
-		return errors.New("tail: no brokers")
+func Tail(ctx context.Context, c Cluster, topic string, partition int, start int64, fn func(Message)) error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("tail: %w", err)
 	}
-	first, end, err := partitionOffsets(ctx, brokers[0], topic, partition)
+	first, end, err := partitionOffsets(ctx, c, topic, partition)
 	if err != nil {
 		return fmt.Errorf("tail %s/%d: %w", topic, partition, err)
 	}
@@ -38,7 +37,7 @@ func Tail(ctx context.Context, brokers []string, topic string, partition int, st
 	}
 	start = max(first, min(start, end))
 	// A new message ends the long poll at once whatever MaxWait is; MaxWait only delays shutdown.
-	err = readPartitionFrom(ctx, brokers, topic, partition, start, -1, 500*time.Millisecond, func(m kafka.Message) {
+	err = readPartitionFrom(ctx, c, topic, partition, start, -1, 500*time.Millisecond, func(m kafka.Message) {
 		fn(Message{Partition: m.Partition, Offset: m.Offset, Time: m.Time, Key: m.Key, Value: m.Value})
 	})
 	if err != nil && ctx.Err() == nil {

@@ -26,20 +26,20 @@ type outbound struct {
 type recordWriter struct {
 	w            *kafka.Writer
 	transport    *kafka.Transport
+	cluster      Cluster
 	deadMaxBytes int
 	log          *slog.Logger
 	failed       func() // counts a failed attempt
 }
 
-func newRecordWriter(brokers []string, batchBytes, deadMaxBytes int, log *slog.Logger, failed func()) *recordWriter {
-	tr := &kafka.Transport{}
-	w := newWriter(brokers, "", tr)
+func newRecordWriter(c Cluster, batchBytes, deadMaxBytes int, log *slog.Logger, failed func()) *recordWriter {
+	w, tr := c.newWriter("")
 	// A dead letter is at most deadMaxBytes, so it always passes the writer's own size check.
 	w.BatchBytes = int64(max(batchBytes, deadMaxBytes))
 	if failed == nil {
 		failed = func() {}
 	}
-	return &recordWriter{w: w, transport: tr, deadMaxBytes: deadMaxBytes, log: log, failed: failed}
+	return &recordWriter{w: w, transport: tr, cluster: c, deadMaxBytes: deadMaxBytes, log: log, failed: failed}
 }
 
 func (rw *recordWriter) Close() error {
@@ -106,7 +106,7 @@ func (rw *recordWriter) write(ctx context.Context, items []outbound) error {
 			}
 		}
 		rw.failed()
-		rw.log.Warn("write failed, will retry", "messages", len(pending), "err", err)
+		rw.log.Warn("write failed, will retry", "messages", len(pending), "err", rw.cluster.explain(err))
 		if werr := bo.wait(ctx); werr != nil {
 			return werr
 		}

@@ -10,12 +10,12 @@ import (
 )
 
 // AnnounceModel creates the models topic if needed and publishes m's event, Avro-encoded (acks=all).
-func AnnounceModel(ctx context.Context, brokers []string, dir string, m model.Manifest) error {
+func AnnounceModel(ctx context.Context, kafka streams.Cluster, dir string, m model.Manifest) error {
 	topics, err := streams.DefaultTopology().Select(streams.TopicModels)
 	if err != nil {
 		return err
 	}
-	if err := streams.EnsureTopics(ctx, brokers, topics); err != nil {
+	if err := streams.EnsureTopics(ctx, kafka, topics); err != nil {
 		return fmt.Errorf("models topic: %w", err)
 	}
 	codec, err := schemas.NewModelEventCodec()
@@ -27,5 +27,5 @@ func AnnounceModel(ctx context.Context, brokers []string, dir string, m model.Ma
 	if err != nil {
 		return err
 	}
-	return streams.PublishRaw(ctx, brokers, streams.TopicModels, []byte(schemas.ModelEventKey(ev)), b)
+	return streams.PublishRaw(ctx, kafka, streams.TopicModels, []byte(schemas.ModelEventKey(ev)), b)
 }

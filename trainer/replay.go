@@ -40,7 +40,7 @@ type Replayed struct {
 // (no consumer group: live groups and their offsets are untouched). The behaviors topic is read
 // whole, like candidates: behaviours are inputs of the features, not labels. It is created (empty)
 // when it does not exist yet, so a broker that never saw a behaviour trains on "no tests" features.
-func ReplayLabeled(ctx context.Context, brokers []string, codecs *schemas.Codecs, opt ReplayOptions) (*Replayed, error) {
+func ReplayLabeled(ctx context.Context, kafka streams.Cluster, codecs *schemas.Codecs, opt ReplayOptions) (*Replayed, error) {
 	r := &Replayed{Undecodable: map[string]int{}}
 	bar := newProgressBar(opt.Progress)
 	defer bar.done()
@@ -52,34 +52,34 @@ func ReplayLabeled(ctx context.Context, brokers []string, codecs *schemas.Codecs
 		return f
 	}
 	var err error
-	if r.Problems, err = replayInto(ctx, brokers, streams.TopicProblems, codecs.Problem, from(streams.TopicProblems), r, bar); err != nil {
+	if r.Problems, err = replayInto(ctx, kafka, streams.TopicProblems, codecs.Problem, from(streams.TopicProblems), r, bar); err != nil {
 		return nil, err
 	}
-	if r.Candidates, err = replayInto(ctx, brokers, streams.TopicCandidates, codecs.Candidate, from(streams.TopicCandidates), r, bar); err != nil {
+	if r.Candidates, err = replayInto(ctx, kafka, streams.TopicCandidates, codecs.Candidate, from(streams.TopicCandidates), r, bar); err != nil {
 		return nil, err
 	}
 	behaviors, err := streams.DefaultTopology().Select(streams.TopicBehaviors)
 	if err != nil {
 		return nil, err
 	}
-	if err := streams.EnsureTopics(ctx, brokers, behaviors); err != nil {
+	if err := streams.EnsureTopics(ctx, kafka, behaviors); err != nil {
 		return nil, err
 	}
-	if r.Behaviors, err = replayInto(ctx, brokers, streams.TopicBehaviors, codecs.Behavior, from(streams.TopicBehaviors), r, bar); err != nil {
+	if r.Behaviors, err = replayInto(ctx, kafka, streams.TopicBehaviors, codecs.Behavior, from(streams.TopicBehaviors), r, bar); err != nil {
 		return nil, err
 	}
 	if opt.NoVerdicts {
 		return r, nil
 	}
-	if r.Verdicts, err = replayInto(ctx, brokers, streams.TopicVerdicts, codecs.Verdict, from(streams.TopicVerdicts), r, bar); err != nil {
+	if r.Verdicts, err = replayInto(ctx, kafka, streams.TopicVerdicts, codecs.Verdict, from(streams.TopicVerdicts), r, bar); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-func replayInto[T any](ctx context.Context, brokers []string, topic string, codec *schemas.Codec[T], from streams.ReplayFrom, r *Replayed, bar *progressBar) ([]T, error) {
+func replayInto[T any](ctx context.Context, kafka streams.Cluster, topic string, codec *schemas.Codec[T], from streams.ReplayFrom, r *Replayed, bar *progressBar) ([]T, error) {
 	var out []T
-	ranges, bad, err := streams.Replay(ctx, brokers, topic, codec, from, func(v T, _ streams.ReplayRecord) { out = append(out, v) }, bar.update)
+	ranges, bad, err := streams.Replay(ctx, kafka, topic, codec, from, func(v T, _ streams.ReplayRecord) { out = append(out, v) }, bar.update)
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", topic, err)
 	}

@@ -45,7 +45,11 @@ CodeT's extraction); last line: candidates/s: N  tests/s: M (of the dual run).`,
 			if dual {
 				return a.dualBench(cmd.Context(), w, dualN, dualTests, genTest, genTotal)
 			}
-			problems, err := producers.LoadProblems(filepath.Join(a.cfg.DataDir, "mbpp", "mbpp.jsonl"))
+			mbpp, err := a.dataPath("mbpp", "mbpp.jsonl")
+			if err != nil {
+				return err
+			}
+			problems, err := producers.LoadProblems(mbpp)
 			if err != nil {
 				return err
 			}
@@ -108,6 +112,10 @@ CodeT's extraction); last line: candidates/s: N  tests/s: M (of the dual run).`,
 	f.IntVar(&dualTests, "dual-tests", 100, "generated asserts per problem for --dual")
 	f.DurationVar(&genTest, "gen-test-limit", 100*time.Millisecond, "--dual: CPU limit of one generated test")
 	f.DurationVar(&genTotal, "gen-total-limit", 500*time.Millisecond, "--dual: CPU limit of all of a candidate's generated tests")
+	limits(f, map[string][2]string{
+		"n": {"1", "1000000"}, "naive-n": {"1", "1000000"}, "loops": {"0", "1"}, "soak": {"0s", "168h"},
+		"dual-n": {"0", "1000000"}, "dual-tests": {"1", "10000"}, "gen-test-limit": {"1ms", "1h"}, "gen-total-limit": {"1ms", "1h"},
+	})
 	return cmd
 }
 

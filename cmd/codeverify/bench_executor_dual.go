@@ -25,7 +25,10 @@ import (
 // executed (no cache), with calibrated per-problem timeouts. The hidden labels of the two runs are
 // compared; the last line is "candidates/s: N  tests/s: M" of the dual run.
 func (a *app) dualBench(ctx context.Context, w io.Writer, n, perProblem int, testLimit, totalLimit time.Duration) error {
-	dir := filepath.Join(a.cfg.DataDir, "samples", "codet_humaneval_codegen16b")
+	dir, err := a.dataPath("samples", "codet_humaneval_codegen16b")
+	if err != nil {
+		return err
+	}
 	problems, err := producers.LoadHumanEval(filepath.Join(dir, "HumanEval_for_code_generation.jsonl"))
 	if err != nil {
 		return err

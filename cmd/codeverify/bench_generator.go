@@ -50,6 +50,10 @@ Last line: "completions/s: N  in-flight: M".`,
 	f.IntVar(&o.maxSequences, "max-sequences", 512, "generator samples in flight")
 	f.DurationVar(&o.latency, "latency", 0, "latency the fake adds to every request")
 	f.DurationVar(&o.ceilingFor, "ceiling-for", 3*time.Second, "how long to measure the fake's own ceiling")
+	limits(f, map[string][2]string{
+		"prompts": {"1", "1000000"}, "n": {"1", "10000"}, "max-n": {"1", "10000"}, "max-requests": {"1", "100000"},
+		"max-sequences": {"1", "1000000"}, "latency": {"0s", "1h"}, "ceiling-for": {"0s", "1h"},
+	})
 	return cmd
 }
 
@@ -85,7 +89,7 @@ func (a *app) benchGenerator(ctx context.Context, o benchGenOptions, w io.Writer
 	defer b.Close()
 	ba := &app{cfg: a.cfg, log: log}
 	ba.cfg.Brokers = []string{b.Addr()}
-	if err := streams.EnsureTopics(ctx, ba.brokers(), streams.DefaultCatalog()); err != nil {
+	if err := streams.EnsureTopics(ctx, ba.cluster(), streams.DefaultCatalog()); err != nil {
 		return err
 	}
 	codecs, err := schemas.NewCodecs()
@@ -102,7 +106,7 @@ func (a *app) benchGenerator(ctx context.Context, o benchGenOptions, w io.Writer
 		return err
 	}
 	prompts := producers.BuildPrompts(problems, producers.PromptOptions{Model: benchModel, N: int32(o.n), Seed: 1})
-	pp := streams.NewProducer(ba.brokers(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(ba.cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	err = pp.Publish(ctx, prompts...)
 	pp.Close()
 	if err != nil {

@@ -17,17 +17,26 @@ type Config struct {
 	// Brokers of a real Kafka cluster; empty means the embedded broker (kfake) on EmbeddedPort.
 	Brokers      []string `yaml:"brokers"`
 	EmbeddedPort int      `yaml:"embedded_port"`
-	DataDir      string   `yaml:"data_dir"` // benchmark data (../shared/data)
-	VarDir       string   `yaml:"var_dir"`  // runtime state: broker segments, ClickHouse data
+	DataDir      string   `yaml:"data_dir"` // benchmark data (default: CHECKOUT/../shared/data)
+	VarDir       string   `yaml:"var_dir"`  // runtime state: broker segments, ClickHouse data (default: CHECKOUT/var)
 	MetricsAddr  string   `yaml:"metrics_addr"`
 	// MaxMessageBytes: larger input records are dead-lettered as oversized.
 	MaxMessageBytes int `yaml:"max_message_bytes"`
+	// ConnectTimeout bounds how long a one-shot command (topics, produce, report, …) waits for the
+	// broker or ClickHouse before it gives up; long-running processors keep retrying instead.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+
+	// Kafka: TLS and SASL for the connections to Brokers.
+	Kafka KafkaConfig `yaml:"kafka"`
 
 	ClickHouse struct {
 		Addr     string `yaml:"addr"`
 		Database string `yaml:"database"`
 		Username string `yaml:"username"`
-		Password string `yaml:"password"`
+		// Password, or PasswordFile naming a file that holds it; CODEVERIFY_CLICKHOUSE_PASSWORD or
+		// CODEVERIFY_CLICKHOUSE_PASSWORD_FILE override both.
+		Password     string `yaml:"password"`
+		PasswordFile string `yaml:"password_file"`
 	} `yaml:"clickhouse"`
 
 	Executor struct {
@@ -56,9 +65,11 @@ type Config struct {
 func defaultConfig() Config {
 	var c Config
 	c.EmbeddedPort = 9092
-	c.DataDir = filepath.Join("..", "shared", "data")
-	c.VarDir = "var"
+	// Relative to the checkout, not the working directory (paths.go).
+	c.DataDir = defaultPath(filepath.Join("..", "shared", "data"))
+	c.VarDir = defaultPath("var")
 	c.MaxMessageBytes = 1 << 20
+	c.ConnectTimeout = 10 * time.Second
 	c.ClickHouse.Addr = "127.0.0.1:9000"
 	c.ClickHouse.Database = "codeverify"
 	c.ClickHouse.Username = "default"
@@ -103,6 +114,17 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	if v := getenv("CODEVERIFY_PYTHON"); v != "" {
 		c.Executor.Python = v
 	}
+	if v := getenv("CODEVERIFY_CONNECT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("CODEVERIFY_CONNECT_TIMEOUT: %w", err)
+		}
+		c.ConnectTimeout = d
+	}
+	c.applyKafkaEnv(getenv)
+	if err := c.loadSecrets(getenv); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
 	return c, nil
 }
 
@@ -118,6 +140,9 @@ func (c Config) Validate() error {
 	if c.Executor.Workers < 0 {
 		errs = append(errs, "executor.workers must be ≥ 0 (0 = number of CPUs)")
 	}
+	if c.ConnectTimeout <= 0 || c.ConnectTimeout > time.Hour {
+		errs = append(errs, "connect_timeout must be > 0 and ≤ 1h")
+	}
 	if c.MaxMessageBytes <= 0 {
 		errs = append(errs, "max_message_bytes must be > 0")
 	}
@@ -129,6 +154,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.Brokers) == 0 && (c.EmbeddedPort < 0 || c.EmbeddedPort > 65535) {
 		errs = append(errs, "embedded_port out of range")
+	}
+	if _, err := c.kafkaSecurity(); err != nil {
+		errs = append(errs, strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid config: %s", strings.Join(errs, "; "))
@@ -143,8 +171,9 @@ func bindFlags(root *cobra.Command, f *Config) {
 	fs := root.PersistentFlags()
 	fs.StringSliceVar(&f.Brokers, "brokers", nil, "Kafka bootstrap brokers (empty: the embedded broker)")
 	fs.IntVar(&f.EmbeddedPort, "embedded-port", d.EmbeddedPort, "port of the embedded broker")
-	fs.StringVar(&f.DataDir, "data-dir", d.DataDir, "benchmark data directory (mbpp/, samples/)")
-	fs.StringVar(&f.VarDir, "var-dir", d.VarDir, "runtime state directory (broker data, ClickHouse data)")
+	fs.StringVar(&f.DataDir, "data-dir", d.DataDir, "benchmark data directory (mbpp/, samples/; env CODEVERIFY_DATA_DIR; default CHECKOUT/../shared/data, CHECKOUT being the codeverify checkout holding the working directory or the binary)")
+	fs.StringVar(&f.VarDir, "var-dir", d.VarDir, "runtime state directory (broker data, models, ClickHouse data; env CODEVERIFY_VAR_DIR; default CHECKOUT/var)")
+	fs.DurationVar(&f.ConnectTimeout, "connect-timeout", d.ConnectTimeout, "how long a one-shot command waits for the broker or ClickHouse before giving up (env CODEVERIFY_CONNECT_TIMEOUT)")
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", "", "serve /metrics, /healthz, /readyz here (e.g. 127.0.0.1:9464)")
 	fs.StringVar(&f.ClickHouse.Addr, "clickhouse-addr", d.ClickHouse.Addr, "ClickHouse native protocol address")
 	fs.StringVar(&f.ClickHouse.Database, "clickhouse-db", d.ClickHouse.Database, "ClickHouse database")
@@ -154,6 +183,11 @@ func bindFlags(root *cobra.Command, f *Config) {
 	fs.DurationVar(&f.Group.SessionTimeout, "group-session-timeout", 0, "consumer-group session timeout of execute and sink: how long a killed member holds its partitions (0 = 6s)")
 	fs.DurationVar(&f.Group.HeartbeatInterval, "group-heartbeat-interval", 0, "consumer-group heartbeat interval, below the session timeout (0 = 1s)")
 	fs.DurationVar(&f.Group.RebalanceTimeout, "group-rebalance-timeout", 0, "how long a rebalance waits for every member to rejoin (0 = 10s)")
+	limits(fs, map[string][2]string{
+		"embedded-port": {"0", "65535"}, "connect-timeout": {"1ms", "1h"}, "timeout": {"1ms", "1h"}, "workers": {"0", "4096"},
+		"group-session-timeout": {"0s", "1h"}, "group-heartbeat-interval": {"0s", "1h"}, "group-rebalance-timeout": {"0s", "1h"},
+	})
+	bindKafkaFlags(root, f)
 }
 
 func applyFlags(cmd *cobra.Command, dst *Config, f *Config) {
@@ -167,6 +201,7 @@ func applyFlags(cmd *cobra.Command, dst *Config, f *Config) {
 	set("embedded-port", func() { dst.EmbeddedPort = f.EmbeddedPort })
 	set("data-dir", func() { dst.DataDir = f.DataDir })
 	set("var-dir", func() { dst.VarDir = f.VarDir })
+	set("connect-timeout", func() { dst.ConnectTimeout = f.ConnectTimeout })
 	set("metrics-addr", func() { dst.MetricsAddr = f.MetricsAddr })
 	set("clickhouse-addr", func() { dst.ClickHouse.Addr = f.ClickHouse.Addr })
 	set("clickhouse-db", func() { dst.ClickHouse.Database = f.ClickHouse.Database })
@@ -176,6 +211,7 @@ func applyFlags(cmd *cobra.Command, dst *Config, f *Config) {
 	set("group-session-timeout", func() { dst.Group.SessionTimeout = f.Group.SessionTimeout })
 	set("group-heartbeat-interval", func() { dst.Group.HeartbeatInterval = f.Group.HeartbeatInterval })
 	set("group-rebalance-timeout", func() { dst.Group.RebalanceTimeout = f.Group.RebalanceTimeout })
+	applyKafkaFlags(set, dst, f)
 }
 
 // defaultPython prefers Debian's interpreter: the sandbox runs programs as nobody when started as

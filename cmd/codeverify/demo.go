@@ -40,7 +40,10 @@ with a message without ONNX Runtime).
 ClickHouse must be up (make demo starts it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir := filepath.Join(a.cfg.DataDir, "samples", "codet_humaneval_codegen16b")
+			dir, err := a.dataPath("samples", "codet_humaneval_codegen16b")
+			if err != nil && (problemsPath == "" || samplesPath == "" || testsPath == "") {
+				return err
+			}
 			if problemsPath == "" {
 				problemsPath = filepath.Join(dir, "HumanEval_for_code_generation.jsonl")
 			}
@@ -66,6 +69,7 @@ ClickHouse must be up (make demo starts it).`,
 	f.Float64Var(&temperature, "temperature", 0.8, "sampling temperature of the samples")
 	f.Float64Var(&topP, "top-p", 0.95, "top_p of the samples")
 	f.IntVar(&tr.steps, "train-steps", tr.steps, "after labelling, train a verifier on the labeled topics for this many steps and register it (0: skip)")
+	limits(f, map[string][2]string{"temperature": {"0", "2"}, "top-p": {"0", "1"}, "train-steps": {"0", "1000000"}})
 	f.StringVar(&tr.device, "train-device", tr.device, "device for --train-steps: cpu | cuda | auto")
 	f.StringVar(&tr.python, "train-python", "", "python with torch and onnx for --train-steps (default: Debian's)")
 	f.BoolVar(&exOpt.LookupClickHouse, "lookup-clickhouse", false, "answer candidates already labelled in ClickHouse from there (hit rate in the log)")
@@ -82,7 +86,7 @@ func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath, testsPath 
 		defer b.Close()
 		a.log.Info("embedded broker up", "addr", b.Addr())
 	}
-	if err := streams.EnsureTopics(ctx, a.brokers(), streams.DefaultCatalog()); err != nil {
+	if err := streams.EnsureTopics(ctx, a.cluster(), streams.DefaultCatalog()); err != nil {
 		return err
 	}
 	codecs, err := schemas.NewCodecs()
@@ -175,7 +179,7 @@ func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath, testsPath 
 			return err
 		}
 	}
-	dead, err := streams.ReadDeadLetters(ctx, a.brokers(), streams.DLQTopic(streams.TopicCandidates))
+	dead, err := streams.ReadDeadLetters(ctx, a.cluster(), streams.DLQTopic(streams.TopicCandidates))
 	if err == nil && len(dead) > 0 {
 		fmt.Printf("dead-lettered candidates (all time): %d\n", len(dead))
 	}
@@ -224,7 +228,7 @@ func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) (str
 	}
 	fmt.Printf("\ntraining the verifier on the labeled topics (behaviour features, %d steps, %s)\n", tr.steps, tr.device)
 	d := datasetFlags{models: []string{model}, k: 4, folds: 5, seed: 1, drawSize: demoEvalN, draws: 20}
-	ds, rep, err := a.loadDataset(ctx, a.brokers(), &d, os.Stdout)
+	ds, rep, err := a.loadDataset(ctx, a.cluster(), &d, os.Stdout)
 	if err != nil {
 		return "", err
 	}
@@ -234,7 +238,7 @@ func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) (str
 	}
 	cfg.OnEvent = printTrainEvent(os.Stdout)
 	cfg.Log = os.Stderr
-	return a.trainAndRegister(ctx, a.brokers(), ds, rep, cfg, 0, wd, filepath.Join(a.cfg.VarDir, "models"), false, false)
+	return a.trainAndRegister(ctx, a.cluster(), ds, rep, cfg, 0, wd, filepath.Join(a.cfg.VarDir, "models"), false, false)
 }
 
 // demoEvalN is how many candidates per problem the demo's Stage 4 table draws.

@@ -106,6 +106,7 @@ over problems and uses every draw. Every problem must be in the same number of e
 	f.IntVar(&o.n, "n", 16, "candidates drawn per problem")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the draw and the bootstrap")
 	f.IntVar(&o.resamples, "bootstrap", 2000, "bootstrap resamples")
+	limits(f, map[string][2]string{"n": {"1", "10000"}, "seed": {"0", "18446744073709551615"}, "bootstrap": {"1", "1000000"}})
 	f.StringVar(&o.backend, "backend", "zygote", "executor backend: zygote or simple")
 	f.BoolVar(&o.holdout, "holdout", false, "evaluate only the problems of the model's validation fold (problems it was not trained on), recomputed from its manifest")
 	f.BoolVar(&o.lookupClickHouse, "lookup-clickhouse", false, "answer candidates already labelled in ClickHouse from there (not with --from-export)")
@@ -743,9 +744,9 @@ func validationFold(problems []string, seed uint64, folds, valFold int) map[stri
 // paired over problems and counts every draw. Every problem must be in the same number of
 // evaluations (whole draws), which also catches overlapping folds within a draw.
 func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed uint64, w io.Writer) error {
-	sink, err := a.openClickHouse(ctx)
+	sink, err := a.openClickHouseReadOnly(ctx)
 	if err != nil {
-		return fmt.Errorf("eval --pool: clickhouse: %w", err)
+		return fmt.Errorf("eval --pool: %w", err)
 	}
 	defer sink.Close()
 	byProblem := map[string][]reranker.ProblemValues{}

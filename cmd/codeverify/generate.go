@@ -46,6 +46,10 @@ func (f *promptFlags) bind(cmd *cobra.Command, defaultModel string) {
 	fs.Float64Var(&f.opt.TopP, "top-p", 0.95, "top_p")
 	fs.Int32Var(&f.opt.MaxTokens, "max-tokens", 512, "max tokens per sample")
 	fs.Int64Var(&f.opt.Seed, "seed", 1, "sampling seed (0: unseeded)")
+	limits(fs, map[string][2]string{
+		"n": {"0", "10000"}, "temperature": {"0", "2"}, "top-p": {"0.01", "1"}, "max-tokens": {"1", "32768"},
+		"seed": {"0", "9223372036854775807"},
+	})
 }
 
 // load reads the problems and builds the prompts of the chosen splits.
@@ -85,7 +89,7 @@ func (a *app) producePromptsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pp := streams.NewProducer(a.brokers(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+			pp := streams.NewProducer(a.cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 			defer pp.Close()
 			if err := pp.Publish(ctx, prompts...); err != nil {
 				return err
@@ -113,7 +117,7 @@ func (a *app) producePromptsCmd() *cobra.Command {
 }
 
 func (a *app) publishProblems(ctx context.Context, codecs *schemas.Codecs, problems []schemas.Problem) error {
-	pp := streams.NewProducer(a.brokers(), streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
+	pp := streams.NewProducer(a.cluster(), streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, problems...); err != nil {
 		return fmt.Errorf("publish problems: %w", err)
@@ -136,12 +140,15 @@ type generatorOptions struct {
 
 func (o *generatorOptions) bind(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&o.modelsPath, "models", "deploy/vllm/models.yaml", "models YAML (how each model is prompted)")
+	fs.StringVar(&o.modelsPath, "models", defaultPath("deploy/vllm/models.yaml"), "models YAML (how each model is prompted; default CHECKOUT/deploy/vllm/models.yaml)")
 	fs.StringVar(&o.baseURL, "base-url", envOr("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1"), "OpenAI-compatible server (env OPENAI_BASE_URL)")
 	fs.IntVar(&o.maxRequests, "max-requests", 64, "requests in flight")
 	fs.IntVar(&o.maxSequences, "max-sequences", 512, "samples in flight (n summed over requests)")
 	fs.IntVar(&o.maxAttempts, "max-attempts", 6, "attempts per request before the prompt is dead-lettered")
 	fs.DurationVar(&o.timeout, "request-timeout", 10*time.Minute, "one attempt's limit, to the last token")
+	limits(fs, map[string][2]string{
+		"max-requests": {"1", "100000"}, "max-sequences": {"1", "1000000"}, "max-attempts": {"1", "1000"}, "request-timeout": {"1s", "24h"},
+	})
 	o.apiKey = os.Getenv("OPENAI_API_KEY") // never a flag: it would show in ps
 }
 
@@ -186,7 +193,7 @@ func (a *app) newGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, mo
 	a.log.Info("generator ready", "base_url", o.baseURL, "models", len(models), "problems", table.t.Len(),
 		"max_requests", g.MaxRequests(), "max_sequences", g.MaxSequences())
 	r, err := streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.Candidate]{
-		Brokers: a.brokers(), Group: streams.GroupGenerator, Input: streams.TopicPrompts, Output: streams.TopicCandidates,
+		Cluster: a.cluster(), Group: streams.GroupGenerator, Input: streams.TopicPrompts, Output: streams.TopicCandidates,
 		InCodec: codecs.Prompt, OutCodec: codecs.Candidate,
 		OutKey:   func(c schemas.Candidate) string { return c.ProblemID },
 		Validate: generator.ValidatePrompt,
@@ -234,7 +241,7 @@ func (a *app) newTestGeneratorRunner(ctx context.Context, codecs *schemas.Codecs
 	a.log.Info("test generator ready", "base_url", o.baseURL, "models", len(models), "problems", table.t.Len(),
 		"max_requests", tp.MaxRequests())
 	return streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.TestCase]{
-		Brokers: a.brokers(), Group: streams.GroupTestGenerator, Input: streams.TopicPrompts, Output: streams.TopicTests,
+		Cluster: a.cluster(), Group: streams.GroupTestGenerator, Input: streams.TopicPrompts, Output: streams.TopicTests,
 		InCodec: codecs.Prompt, OutCodec: codecs.TestCase,
 		OutKey:   schemas.TestCaseKey,
 		Validate: generator.ValidatePrompt,
@@ -256,6 +263,9 @@ responses are retried with jittered backoff up to --max-attempts, then the promp
 prompts.dlq with the reason. The API key is read from OPENAI_API_KEY.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := os.Stat(o.modelsPath); err != nil {
+				return fmt.Errorf("models file: %w (set it with --models)", err)
+			}
 			models, err := generator.LoadModels(o.modelsPath)
 			if err != nil {
 				return err
@@ -309,7 +319,7 @@ func (a *app) synthesizeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cp := streams.NewProducer(a.brokers(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+			cp := streams.NewProducer(a.cluster(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 			defer cp.Close()
 			total, skipped := 0, 0
 			for i, p := range prompts {
@@ -338,7 +348,7 @@ func (a *app) setUpProblems(ctx context.Context, all []schemas.Problem) (*schema
 	if err != nil {
 		return nil, err
 	}
-	if err := streams.EnsureTopics(ctx, a.brokers(), streams.DefaultCatalog()); err != nil {
+	if err := a.ensureTopicsBounded(ctx, streams.DefaultCatalog()); err != nil {
 		return nil, err
 	}
 	return codecs, a.publishProblems(ctx, codecs, all)

@@ -30,7 +30,7 @@ func genEnv(t *testing.T) (*app, *schemas.Codecs) {
 	t.Cleanup(b.Close)
 	a := &app{cfg: defaultConfig(), log: log}
 	a.cfg.Brokers = []string{b.Addr()}
-	if err := streams.EnsureTopics(context.Background(), a.brokers(), streams.DefaultCatalog()); err != nil {
+	if err := streams.EnsureTopics(context.Background(), a.cluster(), streams.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}
 	codecs, err := schemas.NewCodecs()
@@ -71,7 +71,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	prompts := producers.BuildPrompts(train, producers.PromptOptions{Model: "deepseek-ai/deepseek-coder-1.3b-instruct", N: 10, Seed: 1})
-	pp := streams.NewProducer(a.brokers(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(a.cluster(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	defer pp.Close()
 	// prompts[0] twice: a redelivery.
 	if err := pp.Publish(ctx, append(prompts, prompts[0])...); err != nil {
@@ -104,7 +104,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cands, bad, err := streams.ReadAll(ctx, a.brokers(), "candidates", codecs.Candidate)
+	cands, bad, err := streams.ReadAll(ctx, a.cluster(), "candidates", codecs.Candidate)
 	if err != nil || bad > 0 {
 		t.Fatalf("read candidates: %v (%d undecodable)", err, bad)
 	}
@@ -126,7 +126,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 			t.Fatalf("redelivered prompt: sample %d id seen %d times, want 2 (same id)", i, ids[schemas.CandidateID(prompts[0].RequestID, i)])
 		}
 	}
-	dls, err := streams.ReadDeadLetters(ctx, a.brokers(), streams.DLQTopic("prompts"))
+	dls, err := streams.ReadDeadLetters(ctx, a.cluster(), streams.DLQTopic("prompts"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 	if err := a.publishProblems(ctx, codecs, train[:5]); err != nil {
 		t.Fatal(err)
 	}
-	pp := streams.NewProducer(a.brokers(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(a.cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, prompts...); err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	cands, _, err := streams.ReadAll(ctx, a.brokers(), streams.TopicCandidates, codecs.Candidate)
+	cands, _, err := streams.ReadAll(ctx, a.cluster(), streams.TopicCandidates, codecs.Candidate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 			t.Errorf("problem %s published before its prompt: %d candidates, want 4", p.ProblemID, per[p.ProblemID])
 		}
 	}
-	dls, err := streams.ReadDeadLetters(ctx, a.brokers(), streams.DLQTopic(streams.TopicPrompts))
+	dls, err := streams.ReadDeadLetters(ctx, a.cluster(), streams.DLQTopic(streams.TopicPrompts))
 	if err != nil {
 		t.Fatal(err)
 	}

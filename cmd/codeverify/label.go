@@ -70,7 +70,7 @@ Exit status 0 when every sample got a verdict.`,
 				fmt.Fprintf(os.Stderr, "calibrated timeouts of %d/%d problems from their reference solutions\n", n, len(problems))
 			}
 			if lookupCH {
-				sink, err := a.openClickHouse(cmd.Context())
+				sink, err := a.openClickHouseReadOnly(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("--lookup-clickhouse: %w", err)
 				}

@@ -27,6 +27,8 @@ type app struct {
 	cfg        Config
 	flags      Config // scratch: what the persistent flags parsed into
 	log        *slog.Logger
+	// kafkaSecurity secures every connection to cfg.Brokers (TLS files loaded once, at start).
+	kafkaSecurity streams.Security
 }
 
 func newRoot() *cobra.Command {
@@ -38,6 +40,10 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			a.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			// A bad number is refused before anything runs, naming the flag and its allowed range.
+			if err := checkFlagRanges(cmd); err != nil {
+				return err
+			}
 			// Every stage starts from the declared topology: a broken edge fails here, before anything runs.
 			if err := streams.DefaultTopology().Validate(); err != nil {
 				return err
@@ -48,6 +54,9 @@ func newRoot() *cobra.Command {
 			}
 			applyFlags(cmd, &cfg, &a.flags)
 			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			if a.kafkaSecurity, err = cfg.kafkaSecurity(); err != nil {
 				return err
 			}
 			a.cfg = cfg

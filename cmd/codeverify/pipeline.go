@@ -41,7 +41,7 @@ func (a *app) brokerCmd() *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			if err := streams.EnsureTopics(cmd.Context(), []string{b.Addr()}, streams.DefaultCatalog()); err != nil {
+			if err := streams.EnsureTopics(cmd.Context(), streams.Cluster{Brokers: []string{b.Addr()}}, streams.DefaultCatalog()); err != nil {
 				return err
 			}
 			a.log.Info("broker ready", "addr", b.Addr(), "data_dir", filepath.Join(a.cfg.VarDir, "kafka"))
@@ -58,7 +58,7 @@ func (a *app) topicsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cat := streams.DefaultCatalog()
-			if err := streams.EnsureTopics(cmd.Context(), a.brokers(), cat); err != nil {
+			if err := a.ensureTopicsBounded(cmd.Context(), cat); err != nil {
 				return err
 			}
 			for _, t := range cat {
@@ -85,7 +85,7 @@ func (a *app) produceCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := streams.EnsureTopics(cmd.Context(), a.brokers(), streams.DefaultCatalog()); err != nil {
+			if err := a.ensureTopicsBounded(cmd.Context(), streams.DefaultCatalog()); err != nil {
 				return err
 			}
 			opt := producers.SampleOptions{Model: model, Temperature: temperature, TopP: topP}
@@ -119,6 +119,7 @@ func (a *app) produceCmd() *cobra.Command {
 	f.StringVar(&model, "model", "unknown", "model that generated the samples and tests")
 	f.Float64Var(&temperature, "temperature", 0, "sampling temperature of the samples")
 	f.Float64Var(&topP, "top-p", 1, "top_p of the samples")
+	limits(f, map[string][2]string{"temperature": {"0", "2"}, "top-p": {"0", "1"}})
 	f.BoolVar(&noTruncate, "no-truncate", false, "do not cut CodeT completions at stop sequences")
 	return cmd
 }
@@ -129,7 +130,7 @@ func (a *app) publish(ctx context.Context, codecs *schemas.Codecs, problemsPath,
 	if err != nil {
 		return 0, nil, err
 	}
-	pp := streams.NewProducer(a.brokers(), streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
+	pp := streams.NewProducer(a.cluster(), streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, problems...); err != nil {
 		return 0, nil, fmt.Errorf("publish problems: %w", err)
@@ -144,7 +145,7 @@ func (a *app) publish(ctx context.Context, codecs *schemas.Codecs, problemsPath,
 	if len(unmatched) > 0 {
 		return 0, nil, fmt.Errorf("%s: %d sample lines match no problem (first: line %d: %s)", samplesPath, len(unmatched), unmatched[0].Line, unmatched[0].Reason)
 	}
-	cp := streams.NewProducer(a.brokers(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	cp := streams.NewProducer(a.cluster(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	defer cp.Close()
 	const chunk = 2000 // bounded request size, still few round trips
 	for i := 0; i < len(cands); i += chunk {
@@ -170,7 +171,7 @@ func (a *app) publishTests(ctx context.Context, codecs *schemas.Codecs, problems
 	for i := range tcs {
 		tcs[i].CreatedAtMs = now
 	}
-	tp := streams.NewProducer(a.brokers(), streams.TopicTests, codecs.TestCase, schemas.TestCaseKey)
+	tp := streams.NewProducer(a.cluster(), streams.TopicTests, codecs.TestCase, schemas.TestCaseKey)
 	defer tp.Close()
 	const chunk = 20 // a test set carries its 100 raw generations: keep requests moderate
 	for i := 0; i < len(tcs); i += chunk {
@@ -329,7 +330,7 @@ func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *ex
 	a.log.Info("executor ready", "version", ex.Version(), "backend", ex.Backend(), "problems", problems.t.Len(), "problems_with_generated_tests", tests.Len(),
 		"calibrated", calibrated, "isolation", ex.Isolation().String())
 	return streams.NewRunner(streams.RunnerConfig[schemas.Candidate, executor.Output]{
-		Brokers: a.brokers(), Group: streams.GroupExecutor, Input: streams.TopicCandidates,
+		Cluster: a.cluster(), Group: streams.GroupExecutor, Input: streams.TopicCandidates,
 		InCodec: codecs.Candidate, Route: routeExecutorOutput(codecs),
 		Validate: func(c schemas.Candidate) error { return c.Validate() },
 		Workers:  ex.Workers(), MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
@@ -347,7 +348,7 @@ func (a *app) reportCmd() *cobra.Command {
 		Short: "Pass rates and unbiased pass@k per benchmark/split/model, computed in ClickHouse",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sink, err := a.openClickHouse(cmd.Context())
+			sink, err := a.openClickHouseReadOnly(cmd.Context())
 			if err != nil {
 				return err
 			}

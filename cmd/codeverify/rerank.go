@@ -44,6 +44,7 @@ func (s *scorerFlags) add(f *pflag.FlagSet) {
 	}
 	f.IntVar(&s.threads, "threads", s.threads, "ONNX Runtime intra-op threads (CPU provider)")
 	f.IntVar(&s.device, "cuda-device", 0, "CUDA device id")
+	limits(f, map[string][2]string{"threads": {"1", "1024"}, "cuda-device": {"0", "63"}})
 }
 
 // open loads the model and opens a session; the session logs which provider is in force and why.
@@ -100,6 +101,7 @@ func (a *app) rerankServeCmd() *cobra.Command {
 	f.Int64Var(&o.maxBody, "max-body-bytes", 1<<20, "largest request body")
 	f.IntVar(&o.maxCandidates, "max-candidates", 64, "most candidates per request")
 	f.IntVar(&o.maxBatch, "max-batch", 16, "candidates per ONNX Runtime run")
+	limits(f, map[string][2]string{"max-body-bytes": {"1024", "1073741824"}, "max-candidates": {"1", "10000"}, "max-batch": {"1", "4096"}})
 	return cmd
 }
 
@@ -216,6 +218,9 @@ directory, that version serves and nothing reloads.`,
 	f.BoolVar(&o.modelsTopic, "models-topic", true, "swap in the versions announced on the "+streams.TopicModels+" topic (from its last announcement on)")
 	f.IntVar(&o.maxBatch, "max-batch", 16, "candidates per ONNX Runtime run")
 	f.IntVar(&o.maxInFlight, "max-in-flight", 2048, "candidates fetched but not yet committed (must exceed the candidates of the requests open at once)")
+	limits(f, map[string][2]string{
+		"bound": {"1ms", "24h"}, "flush-every": {"1ms", "1m"}, "reload-every": {"0s", "24h"}, "max-batch": {"1", "4096"}, "max-in-flight": {"1", "1000000"},
+	})
 	return cmd
 }
 
@@ -232,7 +237,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if err != nil {
 		return err
 	}
-	st := &rerankStage{log: a.log, opts: o, brokers: a.brokers(), waiting: map[string]*rerankRequest{}, held: map[string][]chan struct{}{},
+	st := &rerankStage{log: a.log, opts: o, kafka: a.cluster(), waiting: map[string]*rerankRequest{}, held: map[string][]chan struct{}{},
 		sessions: map[string]*serving.Session{}}
 	// A registry directory (no manifest.json of its own) is where new versions come from; a version
 	// directory pins its version.
@@ -243,7 +248,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if err != nil {
 		return err
 	}
-	if err := streams.EnsureTopics(ctx, a.brokers(), topics); err != nil {
+	if err := streams.EnsureTopics(ctx, a.cluster(), topics); err != nil {
 		return err
 	}
 	model, manifest, err := st.load(o.scorer.model, nil)
@@ -260,11 +265,11 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if st.problems, err = a.problemsTable(ctx, codecs); err != nil {
 		return err
 	}
-	st.selections = streams.NewProducer(a.brokers(), streams.TopicSelections, rc.Selection, func(s schemas.Selection) string { return s.RequestID })
+	st.selections = streams.NewProducer(a.cluster(), streams.TopicSelections, rc.Selection, func(s schemas.Selection) string { return s.RequestID })
 	defer st.selections.Close()
 
 	cands, err := streams.NewRunner(streams.RunnerConfig[schemas.Candidate, schemas.Score]{
-		Brokers: a.brokers(), Group: streams.GroupRerankerCandidates, Input: streams.TopicCandidates, Output: streams.TopicScores,
+		Cluster: a.cluster(), Group: streams.GroupRerankerCandidates, Input: streams.TopicCandidates, Output: streams.TopicScores,
 		InCodec: codecs.Candidate, OutCodec: rc.Score,
 		OutKey:   func(s schemas.Score) string { return s.CandidateID },
 		Validate: func(c schemas.Candidate) error { return c.Validate() },
@@ -276,7 +281,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	}
 	// The prompts consumer only records expected counts; it writes nothing (Output is never used).
 	prompts, err := streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.Selection]{
-		Brokers: a.brokers(), Group: streams.GroupRerankerPrompts, Input: streams.TopicPrompts, Output: streams.TopicSelections,
+		Cluster: a.cluster(), Group: streams.GroupRerankerPrompts, Input: streams.TopicPrompts, Output: streams.TopicSelections,
 		InCodec: codecs.Prompt, OutCodec: rc.Selection,
 		OutKey:  func(s schemas.Selection) string { return s.RequestID },
 		Workers: 1, MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
@@ -287,7 +292,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	// Behaviours wait in Process until their request's selection is out, like candidates: each holds
 	// a worker. The runner writes nothing for them (Output is never used).
 	behaviors, err := streams.NewRunner(streams.RunnerConfig[schemas.Behavior, schemas.Selection]{
-		Brokers: a.brokers(), Group: streams.GroupRerankerBehaviors, Input: streams.TopicBehaviors, Output: streams.TopicSelections,
+		Cluster: a.cluster(), Group: streams.GroupRerankerBehaviors, Input: streams.TopicBehaviors, Output: streams.TopicSelections,
 		InCodec: codecs.Behavior, OutCodec: rc.Selection,
 		OutKey:   func(s schemas.Selection) string { return s.RequestID },
 		Validate: func(b schemas.Behavior) error { return b.Validate() },
@@ -347,7 +352,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 type rerankStage struct {
 	log        *slog.Logger
 	opts       rerankRunOptions
-	brokers    []string
+	kafka      streams.Cluster
 	p          *reranker.Processor
 	problems   problemLookup
 	selections *streams.Producer[schemas.Selection]
@@ -722,7 +727,7 @@ func (s *rerankStage) modelsLoop(ctx context.Context) error {
 	}
 	next := streams.TailLast
 	for backoff := time.Second; ; backoff = min(2*backoff, 30*time.Second) {
-		err := streams.Tail(ctx, s.brokers, streams.TopicModels, 0, next, func(m streams.Message) {
+		err := streams.Tail(ctx, s.kafka, streams.TopicModels, 0, next, func(m streams.Message) {
 			next, backoff = m.Offset+1, time.Second
 			s.modelEvent(codec, m)
 		})

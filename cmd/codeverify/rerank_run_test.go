@@ -91,9 +91,9 @@ func startRerankRun(t *testing.T, o rerankRunOptions) *rerankRunEnv {
 	case err := <-done:
 		t.Fatal(err)
 	}
-	e.prompts = streams.NewProducer(a.brokers(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	e.prompts = streams.NewProducer(a.cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	t.Cleanup(func() { e.prompts.Close() })
-	e.cands = streams.NewProducer(a.brokers(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	e.cands = streams.NewProducer(a.cluster(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	t.Cleanup(func() { e.cands.Close() })
 	return e
 }
@@ -241,7 +241,7 @@ func waitSelections(t *testing.T, a *app, rc *schemas.RerankCodecs, want int, ti
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		sels, bad, err := streams.ReadAll(context.Background(), a.brokers(), streams.TopicSelections, rc.Selection)
+		sels, bad, err := streams.ReadAll(context.Background(), a.cluster(), streams.TopicSelections, rc.Selection)
 		if err != nil || bad > 0 {
 			t.Fatalf("read selections: %v (undecodable %d)", err, bad)
 		}
@@ -268,7 +268,7 @@ func waitScores(t *testing.T, a *app, rc *schemas.RerankCodecs, want int, timeou
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		scores, bad, err := streams.ReadAll(context.Background(), a.brokers(), streams.TopicScores, rc.Score)
+		scores, bad, err := streams.ReadAll(context.Background(), a.cluster(), streams.TopicScores, rc.Score)
 		if err != nil || bad > 0 {
 			t.Fatalf("read scores: %v (undecodable %d)", err, bad)
 		}

@@ -57,7 +57,7 @@ func (a *app) runSink(ctx context.Context, codecs *schemas.Codecs, sink *clickho
 func runSinkStage[T any](ctx context.Context, a *app, st sinkStage[T]) error {
 	g := a.cfg.Group
 	return streams.RunBatches(ctx, streams.BatchConfig[T]{
-		Brokers: a.brokers(), Group: st.group, Topic: st.topic, Codec: st.codec, Validate: st.check,
+		Cluster: a.cluster(), Group: st.group, Topic: st.topic, Codec: st.codec, Validate: st.check,
 		MaxBatch: a.cfg.Sink.MaxBatch, MaxWait: a.cfg.Sink.MaxWait, MaxMessageBytes: a.cfg.MaxMessageBytes,
 		SessionTimeout: g.SessionTimeout, HeartbeatInterval: g.HeartbeatInterval, RebalanceTimeout: g.RebalanceTimeout,
 		OnDeadLettered: func(_ string, n int) {
@@ -124,11 +124,17 @@ type sinkMetrics struct {
 
 func (a *app) clickHouseConfig() clickhouse.Config {
 	c := a.cfg.ClickHouse
-	return clickhouse.Config{Addr: c.Addr, Database: c.Database, Username: c.Username, Password: c.Password}
+	return clickhouse.Config{Addr: c.Addr, Database: c.Database, Username: c.Username, Password: c.Password, DialTimeout: a.cfg.ConnectTimeout}
 }
 
 func (a *app) openClickHouse(ctx context.Context) (*clickhouse.Sink, error) {
 	return clickhouse.Open(ctx, a.clickHouseConfig())
+}
+
+// openClickHouseReadOnly is for the commands that only read (report, eval --pool, lookups): a
+// missing database or an unmigrated schema is an error, never created.
+func (a *app) openClickHouseReadOnly(ctx context.Context) (*clickhouse.Sink, error) {
+	return clickhouse.OpenReadOnly(ctx, a.clickHouseConfig())
 }
 
 // openClickHouseWhenUp opens the sink, waiting for ClickHouse for as long as ctx lasts: a sink

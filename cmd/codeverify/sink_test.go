@@ -53,7 +53,7 @@ func TestSinkDeadLettersInvalidVerdictsAndWritesTheRest(t *testing.T) {
 	badTime := sinkVerdict("r1", 4, false)
 	badTime.ExecutedAtMs = -1
 	batch := []schemas.Verdict{good[0], noID, good[1], badTime, good[2]}
-	p := streams.NewProducer(e.app.brokers(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return "k" })
+	p := streams.NewProducer(e.app.cluster(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return "k" })
 	defer p.Close()
 	// One key: the five share a partition, so they arrive in one batch.
 	if err := p.Publish(ctx, batch...); err != nil {
@@ -67,7 +67,7 @@ func TestSinkDeadLettersInvalidVerdictsAndWritesTheRest(t *testing.T) {
 	var dead []streams.DeadLetter
 	for deadline := time.Now().Add(10 * time.Second); len(dead) < 2 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		var err error
-		if dead, err = streams.ReadDeadLetters(ctx, e.app.brokers(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
+		if dead, err = streams.ReadDeadLetters(ctx, e.app.cluster(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -154,9 +154,9 @@ func TestSinkWaitsForClickHouseThenWrites(t *testing.T) {
 	v := sinkVerdict("r-wait", 0, true)
 	b := schemas.Behavior{CandidateID: v.CandidateID, RequestID: v.RequestID, ProblemID: v.ProblemID, Model: v.Model,
 		ExecutedAtMs: v.ExecutedAtMs, Results: []schemas.GeneratedTestResult{{TestID: "t1", Frequency: 2, Status: schemas.TestPass}}}
-	vp := streams.NewProducer(a.brokers(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return v.CandidateID })
+	vp := streams.NewProducer(a.cluster(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return v.CandidateID })
 	defer vp.Close()
-	bp := streams.NewProducer(a.brokers(), streams.TopicBehaviors, e.codecs.Behavior, schemas.BehaviorKey)
+	bp := streams.NewProducer(a.cluster(), streams.TopicBehaviors, e.codecs.Behavior, schemas.BehaviorKey)
 	defer bp.Close()
 	if err := vp.Publish(ctx, v); err != nil {
 		t.Fatal(err)
@@ -235,7 +235,7 @@ func TestSinkRetryDoesNotRepeatDeadLetters(t *testing.T) {
 	defer cancel()
 	bad := sinkVerdict("r2", 1, true)
 	bad.CandidateID = ""
-	p := streams.NewProducer(e.app.brokers(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return "k" })
+	p := streams.NewProducer(e.app.cluster(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return "k" })
 	defer p.Close()
 	if err := p.Publish(ctx, sinkVerdict("r2", 0, true), bad); err != nil {
 		t.Fatal(err)
@@ -260,7 +260,7 @@ func TestSinkRetryDoesNotRepeatDeadLetters(t *testing.T) {
 	if !slices.Equal(calls, []int{1, 1}) {
 		t.Fatalf("write calls with %v rows, want the one valid verdict twice", calls)
 	}
-	dead, err := streams.ReadDeadLetters(ctx, e.app.brokers(), streams.DLQTopic(streams.TopicVerdicts))
+	dead, err := streams.ReadDeadLetters(ctx, e.app.cluster(), streams.DLQTopic(streams.TopicVerdicts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestSinkStageDeadLettersRowsTheWriterRefuses(t *testing.T) {
 	a.cfg.Sink.MaxWait = 200 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := streams.EnsureTopics(ctx, a.brokers(), streams.DefaultCatalog()); err != nil {
+	if err := streams.EnsureTopics(ctx, a.cluster(), streams.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}
 	codecs, err := schemas.NewCodecs()
@@ -346,7 +346,7 @@ func TestSinkStageDeadLettersRowsTheWriterRefuses(t *testing.T) {
 	noID.CandidateID = ""
 	badTime := sinkVerdict("r1", 4, false)
 	badTime.ExecutedAtMs = -1
-	p := streams.NewProducer(a.brokers(), streams.TopicVerdicts, codecs.Verdict, func(schemas.Verdict) string { return "k" })
+	p := streams.NewProducer(a.cluster(), streams.TopicVerdicts, codecs.Verdict, func(schemas.Verdict) string { return "k" })
 	defer p.Close()
 	if err := p.Publish(ctx, good[0], noID, good[1], badTime, good[2]); err != nil { // one key: one batch
 		t.Fatal(err)
@@ -386,7 +386,7 @@ func TestSinkStageDeadLettersRowsTheWriterRefuses(t *testing.T) {
 
 	var dead []streams.DeadLetter
 	for deadline := time.Now().Add(30 * time.Second); len(dead) < 2 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if dead, err = streams.ReadDeadLetters(ctx, a.brokers(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
+		if dead, err = streams.ReadDeadLetters(ctx, a.cluster(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,7 +16,7 @@ const tableSyncTimeout = 30 * time.Second
 // startTable runs topic as an in-memory table until ctx ends and returns once it has read what the
 // topic held at start. While the broker is down it keeps trying (with a warning per attempt).
 func startTable[T any](ctx context.Context, a *app, topic string, codec *schemas.Codec[T]) (*streams.Table[T], error) {
-	t, err := streams.NewTable(streams.TableConfig[T]{Brokers: a.brokers(), Topic: topic, Codec: codec, Log: a.log})
+	t, err := streams.NewTable(streams.TableConfig[T]{Cluster: a.cluster(), Topic: topic, Codec: codec, Log: a.log})
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,9 @@ func (d *datasetFlags) bind(cmd *cobra.Command) {
 	f.IntVar(&d.drawSize, "draw-size", 16, "train on what is served: a request of more candidates becomes --draws random draws of this many (features and pairs per draw; every PASS×FAIL pair, --k unused)")
 	f.IntVar(&d.draws, "draws", 20, "draws per request of more than --draw-size candidates (0: each request whole, deduplicated, k FAILs per PASS)")
 	f.Uint64Var(&d.seed, "seed", 1, "seed of pairs, folds and training")
+	limits(f, map[string][2]string{
+		"k": {"1", "1000"}, "folds": {"2", "100"}, "draw-size": {"2", "10000"}, "draws": {"0", "10000"}, "seed": {"0", "18446744073709551615"},
+	})
 }
 
 func (d *datasetFlags) replayOptions(progress io.Writer) (trainer.ReplayOptions, error) {
@@ -72,7 +75,7 @@ func (d *datasetFlags) buildOptions() trainer.BuildOptions {
 
 // withBrokers runs fn against the configured brokers, or against the embedded broker on VAR_DIR/kafka:
 // one already listening on the embedded port (codeverify broker) is used, else one is started here.
-func (a *app) withBrokers(ctx context.Context, fn func(brokers []string) error) error {
+func (a *app) withBrokers(ctx context.Context, fn func(kafka streams.Cluster) error) error {
 	if len(a.cfg.Brokers) == 0 {
 		addr := a.brokers()[0]
 		if c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond); err == nil {
@@ -84,12 +87,14 @@ func (a *app) withBrokers(ctx context.Context, fn func(brokers []string) error) 
 			}
 			defer b.Close()
 		}
+	} else if err := a.brokersReachable(ctx); err != nil {
+		return err
 	}
-	return fn(a.brokers())
+	return fn(a.cluster())
 }
 
 // loadDataset replays the labeled topics and builds the dataset, reporting what it did on w.
-func (a *app) loadDataset(ctx context.Context, brokers []string, d *datasetFlags, w io.Writer) (*trainer.Dataset, *trainer.Replayed, error) {
+func (a *app) loadDataset(ctx context.Context, kafka streams.Cluster, d *datasetFlags, w io.Writer) (*trainer.Dataset, *trainer.Replayed, error) {
 	ropt, err := d.replayOptions(os.Stderr)
 	if err != nil {
 		return nil, nil, err
@@ -108,12 +113,12 @@ func (a *app) loadDataset(ctx context.Context, brokers []string, d *datasetFlags
 	default:
 		return nil, nil, fmt.Errorf("--labels %q: want topic or clickhouse", d.labels)
 	}
-	rep, err := trainer.ReplayLabeled(ctx, brokers, codecs, ropt)
+	rep, err := trainer.ReplayLabeled(ctx, kafka, codecs, ropt)
 	if err != nil {
 		return nil, nil, err
 	}
 	if ropt.NoVerdicts {
-		sink, err := a.openClickHouse(ctx)
+		sink, err := a.openClickHouseReadOnly(ctx)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--labels clickhouse: %w", err)
 		}
@@ -243,7 +248,7 @@ version's directory.`,
 			if modelsDir == "" {
 				modelsDir = filepath.Join(a.cfg.VarDir, "models")
 			}
-			run := func(brokers []string, ds *trainer.Dataset, rep *trainer.Replayed) error {
+			run := func(kafka streams.Cluster, ds *trainer.Dataset, rep *trainer.Replayed) error {
 				wd := workDir
 				if wd == "" {
 					wd = filepath.Join(a.cfg.VarDir, "train", ds.Hash[:12])
@@ -256,7 +261,7 @@ version's directory.`,
 				if cv > 0 {
 					return a.crossValidate(ctx, ds, cfg, wd, noClickHouse)
 				}
-				_, err := a.trainAndRegister(ctx, brokers, ds, rep, cfg, valFold, wd, modelsDir, noClickHouse, noAnnounce || brokers == nil)
+				_, err := a.trainAndRegister(ctx, kafka, ds, rep, cfg, valFold, wd, modelsDir, noClickHouse, noAnnounce || len(kafka.Brokers) == 0)
 				return err
 			}
 			if fromExport != "" {
@@ -271,14 +276,14 @@ version's directory.`,
 				if err != nil {
 					return err
 				}
-				return run(nil, ds, rep)
+				return run(streams.Cluster{}, ds, rep) // no brokers: nothing to announce to
 			}
-			return a.withBrokers(ctx, func(brokers []string) error {
-				ds, rep, err := a.loadDataset(ctx, brokers, &d, os.Stdout)
+			return a.withBrokers(ctx, func(kafka streams.Cluster) error {
+				ds, rep, err := a.loadDataset(ctx, kafka, &d, os.Stdout)
 				if err != nil {
 					return err
 				}
-				return run(brokers, ds, rep)
+				return run(kafka, ds, rep)
 			})
 		},
 	}
@@ -313,6 +318,13 @@ version's directory.`,
 	f.IntVar(&cfg.Threads, "threads", 0, "torch CPU threads (0: torch's default)")
 	f.IntVar(&valFold, "val-fold", 0, "validation fold: which of the --folds seeded problem folds is held out (0 … folds-1; recorded in the manifest, used by eval --holdout)")
 	f.IntVar(&cv, "cv", 0, "cross-validate over this many folds of problems instead of registering a model")
+	limits(f, map[string][2]string{
+		"max-len": {"8", "65536"}, "d-model": {"1", "16384"}, "layers": {"1", "128"}, "heads": {"1", "256"}, "ff": {"1", "262144"},
+		"dropout": {"0", "0.99"}, "feature-hidden": {"0", "65536"}, "text-weight": {"0", "1000"}, "text-dropout": {"0", "1"},
+		"l2": {"0", "1000"}, "epochs": {"1", "100000"}, "batch-size": {"0", "1000000"}, "lr": {"1e-9", "10"}, "margin": {"0", "100"},
+		"pointwise-weight": {"0", "1000"}, "patience": {"0", "100000"}, "max-steps": {"0", "1000000000"}, "threads": {"0", "1024"},
+		"val-fold": {"0", "99"}, "cv": {"0", "100"},
+	})
 	f.BoolVar(&noClickHouse, "no-clickhouse", false, "do not write the metrics to ClickHouse")
 	f.BoolVar(&noAnnounce, "no-announce", false, "do not publish the new version on the models topic")
 	return cmd
@@ -353,7 +365,7 @@ func checkValFold(valFold, folds, cv int, set bool) error {
 }
 
 // trainAndRegister trains with validation fold valFold, registers the version and returns its directory.
-func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *trainer.Dataset, rep *trainer.Replayed, cfg trainer.TrainConfig, valFold int, wd, modelsDir string, noClickHouse, noAnnounce bool) (string, error) {
+func (a *app) trainAndRegister(ctx context.Context, kafka streams.Cluster, ds *trainer.Dataset, rep *trainer.Replayed, cfg trainer.TrainConfig, valFold int, wd, modelsDir string, noClickHouse, noAnnounce bool) (string, error) {
 	res, err := trainer.TrainFold(ctx, ds, cfg, valFold, filepath.Join(wd, "data"), filepath.Join(wd, fmt.Sprintf("fold-%d", valFold)))
 	if err != nil {
 		return "", err
@@ -383,7 +395,7 @@ func (a *app) trainAndRegister(ctx context.Context, brokers []string, ds *traine
 			return "", err
 		}
 		abs, _ := filepath.Abs(dir)
-		if err := trainer.AnnounceModel(ctx, brokers, abs, m); err != nil {
+		if err := trainer.AnnounceModel(ctx, kafka, abs, m); err != nil {
 			return "", err
 		}
 		fmt.Printf("announced %s on topic %s\n", m.Version, streams.TopicModels)
@@ -486,11 +498,14 @@ func meanStd(xs []float64) (float64, float64) {
 
 func (a *app) modelsCmd() *cobra.Command {
 	var modelsDir string
-	dir := func() string {
-		if modelsDir != "" {
-			return modelsDir
+	// The registry must exist: an empty listing of a mistyped or defaulted-elsewhere path would
+	// read as "no models".
+	dir := func() (string, error) {
+		d := modelsDir
+		if d == "" {
+			d = filepath.Join(a.cfg.VarDir, "models")
 		}
-		return filepath.Join(a.cfg.VarDir, "models")
+		return existingDir(d, "model registry", "--models-dir (or --var-dir, CODEVERIFY_VAR_DIR)")
 	}
 	cmd := &cobra.Command{Use: "models", Short: "The model registry: list versions, show one"}
 	cmd.PersistentFlags().StringVar(&modelsDir, "models-dir", "", "model registry (default VAR_DIR/models)")
@@ -499,7 +514,11 @@ func (a *app) modelsCmd() *cobra.Command {
 		Short: "List registered versions, oldest first, with their validation metrics",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			ms, err := model.Registry{Dir: dir()}.List()
+			d, err := dir()
+			if err != nil {
+				return err
+			}
+			ms, err := model.Registry{Dir: d}.List()
 			if err != nil {
 				return err
 			}
@@ -517,7 +536,11 @@ func (a *app) modelsCmd() *cobra.Command {
 		Short: "Print a version's manifest (JSON)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			reg := model.Registry{Dir: dir()}
+			d, err := dir()
+			if err != nil {
+				return err
+			}
+			reg := model.Registry{Dir: d}
 			version := args[0]
 			if version == "latest" {
 				ms, err := reg.List()
@@ -569,8 +592,8 @@ func (a *app) exportCmd() *cobra.Command {
 			if out == "" {
 				return fmt.Errorf("--out is required")
 			}
-			return a.withBrokers(cmd.Context(), func(brokers []string) error {
-				ds, _, err := a.loadDataset(cmd.Context(), brokers, &d, os.Stderr)
+			return a.withBrokers(cmd.Context(), func(kafka streams.Cluster) error {
+				ds, _, err := a.loadDataset(cmd.Context(), kafka, &d, os.Stderr)
 				if err != nil {
 					return err
 				}
