@@ -21,7 +21,7 @@ ort:
 	@bash deploy/ort/setup-ort.sh $(VAR)/ort/libonnxruntime.so.1.29.0 >/dev/null
 
 build:
-	$(GO) build -o $(BIN) ./cmd/codeverify
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/codeverify # auto: --version names the git revision (GOFLAGS may say false)
 
 demo: clickhouse ort build
 	CODEVERIFY_ORT_LIB=$(VAR)/ort/libonnxruntime.so.1.29.0 ./$(BIN) demo --data-dir $(DATA_DIR) --var-dir $(VAR) --train-steps $(TRAIN_STEPS)

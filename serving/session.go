@@ -179,8 +179,10 @@ func open(o Options) (*Session, error) {
 		if o.Provider == ProviderCUDA {
 			return nil, fmt.Errorf("serving: CUDA provider required but unavailable: %w", err)
 		}
-		s.reason = "CUDA unavailable, fell back to CPU: " + err.Error()
-		o.Log.Warn("reranker scorer: CUDA execution provider unavailable; using CPU", "error", err.Error())
+		// Expected on a CPU-only host (auto means "CUDA if there is one"): the ready line says so
+		// briefly; ONNX Runtime's long error is for debugging only.
+		s.reason = "CUDA unavailable, fell back to CPU (--log-level debug for why)"
+		o.Log.Debug("reranker scorer: CUDA execution provider unavailable; using CPU", "error", err.Error())
 	} else {
 		s.reason = "CPU requested"
 	}

@@ -115,3 +115,13 @@ func headersSize(hs []kafka.Header) int {
 	}
 	return n
 }
+
+// headerValue is the value of m's last header named key, "" when there is none.
+func headerValue(m kafka.Message, key string) string {
+	for i := len(m.Headers) - 1; i >= 0; i-- {
+		if m.Headers[i].Key == key {
+			return string(m.Headers[i].Value)
+		}
+	}
+	return ""
+}

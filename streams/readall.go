@@ -30,6 +30,9 @@ func ReadAll[T any](ctx context.Context, c Cluster, topic string, codec *schemas
 
 // DeadLetter is one message of a dead-letter topic.
 type DeadLetter struct {
+	// Partition and Offset are the dead letter's own position in the dead-letter topic.
+	Partition       int
+	Offset          int64
 	Key, Value      []byte
 	Reason, Stage   string
 	SourceTopic     string
@@ -49,7 +52,7 @@ type DeadLetter struct {
 func ReadDeadLetters(ctx context.Context, c Cluster, dlqTopic string) ([]DeadLetter, error) {
 	var out []DeadLetter
 	err := readTopic(ctx, c, dlqTopic, func(m kafka.Message) {
-		d := DeadLetter{Key: m.Key, Value: m.Value}
+		d := DeadLetter{Partition: m.Partition, Offset: m.Offset, Key: m.Key, Value: m.Value}
 		for _, h := range m.Headers {
 			v := string(h.Value)
 			switch h.Key {

@@ -112,7 +112,10 @@ type RunnerConfig[In, Out any] struct {
 	SessionTimeout    time.Duration
 	HeartbeatInterval time.Duration
 	RebalanceTimeout  time.Duration
-	Log               *slog.Logger
+	// OnDeadLettered, if set, is told how many committed inputs went to the dead-letter topic at
+	// a stage (StageDecode, StageValidate, StageProcess, StageWrite); for metrics.
+	OnDeadLettered func(stage string, n int)
+	Log            *slog.Logger
 }
 
 func (c RunnerConfig[In, Out]) withDefaults() (RunnerConfig[In, Out], error) {
@@ -601,6 +604,9 @@ func (r *Runner[In, Out]) count(batch []*slot[In]) {
 	for _, s := range batch {
 		if s.dead != nil {
 			r.dead.Add(1)
+			if r.cfg.OnDeadLettered != nil {
+				r.cfg.OnDeadLettered(headerValue(*s.dead, HeaderStage), 1)
+			}
 			continue
 		}
 		r.processed.Add(1)

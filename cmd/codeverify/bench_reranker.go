@@ -41,7 +41,7 @@ Last line: "ms/batch: N  provider: cuda|cpu" (N the median).`,
 	f.IntVar(&o.len, "len", 256, "tokens per candidate")
 	f.IntVar(&o.iters, "iters", 100, "timed batches")
 	limits(f, map[string][2]string{"batch": {"1", "4096"}, "len": {"1", "8192"}, "iters": {"1", "1000000"}})
-	f.StringVar(&o.python, "python", "", "interpreter with torch and onnx for the default model (default /usr/bin/python3)")
+	f.StringVar(&o.python, "torch-python", "", "interpreter with torch and onnx for the default model (default /usr/bin/python3)")
 	return cmd
 }
 

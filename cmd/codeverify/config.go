@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,6 +27,12 @@ type Config struct {
 	// ConnectTimeout bounds how long a one-shot command (topics, produce, report, …) waits for the
 	// broker or ClickHouse before it gives up; long-running processors keep retrying instead.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+
+	// Log: level debug|info|warn|error and format json|text of the logs on stderr.
+	Log struct {
+		Level  string `yaml:"level"`
+		Format string `yaml:"format"`
+	} `yaml:"log"`
 
 	// Kafka: TLS and SASL for the connections to Brokers.
 	Kafka KafkaConfig `yaml:"kafka"`
@@ -70,6 +78,7 @@ func defaultConfig() Config {
 	c.VarDir = defaultPath("var")
 	c.MaxMessageBytes = 1 << 20
 	c.ConnectTimeout = 10 * time.Second
+	c.Log.Level, c.Log.Format = "info", "json"
 	c.ClickHouse.Addr = "127.0.0.1:9000"
 	c.ClickHouse.Database = "codeverify"
 	c.ClickHouse.Username = "default"
@@ -96,7 +105,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil {
-			return c, fmt.Errorf("config %s: %w", path, err)
+			return c, configError(path, err)
 		}
 	}
 	if v := getenv("CODEVERIFY_BROKERS"); v != "" {
@@ -114,6 +123,12 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	if v := getenv("CODEVERIFY_PYTHON"); v != "" {
 		c.Executor.Python = v
 	}
+	if v := getenv("CODEVERIFY_LOG_LEVEL"); v != "" {
+		c.Log.Level = v
+	}
+	if v := getenv("CODEVERIFY_LOG_FORMAT"); v != "" {
+		c.Log.Format = v
+	}
 	if v := getenv("CODEVERIFY_CONNECT_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -126,6 +141,27 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("config: %w", err)
 	}
 	return c, nil
+}
+
+// yaml.v3 reports an unknown key as "line N: field KEY not found in type struct { … }".
+var unknownKeyRe = regexp.MustCompile(`^line (\d+): field (\S+) not found in type `)
+
+// configError says what is wrong with the file in one line: an unknown key by name and line, not
+// by the Go type it failed to fit.
+func configError(path string, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		if m := unknownKeyRe.FindStringSubmatch(e); m != nil {
+			msgs[i] = fmt.Sprintf("config %s line %s: unknown key %q", path, m[1], m[2])
+		} else {
+			msgs[i] = fmt.Sprintf("config %s %s", path, e)
+		}
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // Validate says what is wrong before anything starts.
@@ -174,6 +210,8 @@ func bindFlags(root *cobra.Command, f *Config) {
 	fs.StringVar(&f.DataDir, "data-dir", d.DataDir, "benchmark data directory (mbpp/, samples/; env CODEVERIFY_DATA_DIR; default CHECKOUT/../shared/data, CHECKOUT being the codeverify checkout holding the working directory or the binary)")
 	fs.StringVar(&f.VarDir, "var-dir", d.VarDir, "runtime state directory (broker data, models, ClickHouse data; env CODEVERIFY_VAR_DIR; default CHECKOUT/var)")
 	fs.DurationVar(&f.ConnectTimeout, "connect-timeout", d.ConnectTimeout, "how long a one-shot command waits for the broker or ClickHouse before giving up (env CODEVERIFY_CONNECT_TIMEOUT)")
+	fs.StringVar(&f.Log.Level, "log-level", d.Log.Level, "log level: debug, info, warn, error (env CODEVERIFY_LOG_LEVEL)")
+	fs.StringVar(&f.Log.Format, "log-format", d.Log.Format, "log format on stderr: json or text (env CODEVERIFY_LOG_FORMAT)")
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", "", "serve /metrics, /healthz, /readyz here (e.g. 127.0.0.1:9464)")
 	fs.StringVar(&f.ClickHouse.Addr, "clickhouse-addr", d.ClickHouse.Addr, "ClickHouse native protocol address")
 	fs.StringVar(&f.ClickHouse.Database, "clickhouse-db", d.ClickHouse.Database, "ClickHouse database")
@@ -202,6 +240,8 @@ func applyFlags(cmd *cobra.Command, dst *Config, f *Config) {
 	set("data-dir", func() { dst.DataDir = f.DataDir })
 	set("var-dir", func() { dst.VarDir = f.VarDir })
 	set("connect-timeout", func() { dst.ConnectTimeout = f.ConnectTimeout })
+	set("log-level", func() { dst.Log.Level = f.Log.Level })
+	set("log-format", func() { dst.Log.Format = f.Log.Format })
 	set("metrics-addr", func() { dst.MetricsAddr = f.MetricsAddr })
 	set("clickhouse-addr", func() { dst.ClickHouse.Addr = f.ClickHouse.Addr })
 	set("clickhouse-db", func() { dst.ClickHouse.Database = f.ClickHouse.Database })

@@ -72,3 +72,11 @@ func checkFlagRanges(cmd *cobra.Command) error {
 	})
 	return first
 }
+
+// genModelFlag registers --gen-model, the name of the model that generated the candidates, with
+// --model as a deprecated alias: --model is a model directory in eval and rerank.
+func genModelFlag(fs *pflag.FlagSet, p *string, def, usage string) {
+	fs.StringVar(p, "gen-model", def, usage)
+	fs.StringVar(p, "model", def, usage)
+	_ = fs.MarkDeprecated("model", "use --gen-model (--model is a model directory in eval and rerank)")
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/codeverify/codeverify/processors/generator"
@@ -39,7 +38,7 @@ func (f *promptFlags) bind(cmd *cobra.Command, defaultModel string) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.problems, "problems", "", "problems file (MBPP .jsonl/.json, HumanEval .jsonl)")
 	fs.StringSliceVar(&f.splits, "split", []string{"train"}, "splits to prompt (empty: all)")
-	fs.StringVar(&f.opt.Model, "model", defaultModel, "model name (must be in the generator's models file)")
+	genModelFlag(fs, &f.opt.Model, defaultModel, "name of the generating model (must be in the generator's models file)")
 	fs.StringVar(&f.opt.Run, "run", "", "run name: the same run republished yields the same request and candidate ids")
 	fs.Int32Var(&f.opt.N, "n", 0, "samples per problem (0: the split's plan, train 100 / others 16)")
 	fs.Float64Var(&f.opt.Temperature, "temperature", 0, "sampling temperature (0: the split's plan, train 1.0 / others 0.8)")
@@ -271,9 +270,22 @@ prompts.dlq with the reason. The API key is read from OPENAI_API_KEY.`,
 				return err
 			}
 			reg := prometheus.NewRegistry()
-			var ready atomic.Bool
-			stop := a.serveObservability(cmd.Context(), reg, &ready)
+			ready := newReadiness(checkKafka, checkStarted)
+			stop, err := a.serveObservability(cmd.Context(), reg, ready)
+			if err != nil {
+				return err
+			}
 			defer stop()
+			a.watchKafka(cmd.Context(), ready)
+			m, err := newStageMetrics(reg)
+			if err != nil {
+				return err
+			}
+			if tests {
+				a.watchLag(cmd.Context(), m, lagEvery, consumed{streams.GroupTestGenerator, streams.TopicPrompts})
+			} else {
+				a.watchLag(cmd.Context(), m, lagEvery, consumed{streams.GroupGenerator, streams.TopicPrompts})
+			}
 			rec, err := generator.NewMetrics(reg)
 			if err != nil {
 				return err
@@ -287,14 +299,14 @@ prompts.dlq with the reason. The API key is read from OPENAI_API_KEY.`,
 				if err != nil {
 					return err
 				}
-				ready.Store(true)
+				ready.set(checkStarted, nil)
 				return r.Run(cmd.Context())
 			}
 			r, _, err := a.newGeneratorRunner(cmd.Context(), codecs, models, o, rec)
 			if err != nil {
 				return err
 			}
-			ready.Store(true)
+			ready.set(checkStarted, nil)
 			return r.Run(cmd.Context())
 		},
 	}

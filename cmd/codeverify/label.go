@@ -99,7 +99,7 @@ Exit status 0 when every sample got a verdict.`,
 	f.StringVar(&problemsPath, "problems", "", "problems file")
 	f.StringVar(&samplesPath, "samples", "", "samples file")
 	f.StringVar(&outPath, "out", "", "output JSONL")
-	f.StringVar(&model, "model", "unknown", "model name recorded with each sample")
+	genModelFlag(f, &model, "unknown", "name of the model that generated the samples, recorded with each")
 	f.BoolVar(&noTruncate, "no-truncate", false, "do not cut CodeT completions at stop sequences")
 	f.StringVar(&backend, "backend", executor.BackendZygote, "executor backend: zygote (fast, hardened) or simple (a fresh python3 per candidate)")
 	f.BoolVar(&calibrate, "calibrate", true, "per-problem timeouts from the reference solutions (else the configured timeout)")

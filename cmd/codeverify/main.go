@@ -38,8 +38,9 @@ func newRoot() *cobra.Command {
 		Short:         "True execution labels for LLM-generated code, as a streaming dataflow over Kafka",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			a.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			a.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})) // until the config says otherwise
 			// A bad number is refused before anything runs, naming the flag and its allowed range.
 			if err := checkFlagRanges(cmd); err != nil {
 				return err
@@ -56,6 +57,9 @@ func newRoot() *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
+			if a.log, err = newLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr); err != nil {
+				return err
+			}
 			if a.kafkaSecurity, err = cfg.kafkaSecurity(); err != nil {
 				return err
 			}
@@ -65,9 +69,10 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (env CODEVERIFY_CONFIG); flags and CODEVERIFY_* env override it")
 	bindFlags(root, &a.flags)
+	root.SetVersionTemplate("{{.Version}}")
 	root.AddCommand(a.brokerCmd(), a.topicsCmd(), a.topologyCmd(), a.produceCmd(), a.executeCmd(), a.sinkCmd(), a.reportCmd(), a.labelCmd(), a.demoCmd(), a.benchCmd())
 	root.AddCommand(a.trainCmd(), a.modelsCmd(), a.exportCmd())
-	root.AddCommand(a.rerankCmd(), a.evalCmd())
+	root.AddCommand(a.rerankCmd(), a.evalCmd(), a.dlqCmd())
 	root.AddCommand(a.generatorCmds()...)
 	return root
 }

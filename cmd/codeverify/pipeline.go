@@ -116,7 +116,7 @@ func (a *app) produceCmd() *cobra.Command {
 	f.StringVar(&problemsPath, "problems", "", "problems file (MBPP .jsonl/.json, HumanEval .jsonl)")
 	f.StringVar(&samplesPath, "samples", "", "pre-generated samples (CodeT or human-eval format)")
 	f.StringVar(&testsPath, "tests", "", "generated test cases (CodeT test-case format), replayed onto the tests topic")
-	f.StringVar(&model, "model", "unknown", "model that generated the samples and tests")
+	genModelFlag(f, &model, "unknown", "name of the model that generated the samples and tests")
 	f.Float64Var(&temperature, "temperature", 0, "sampling temperature of the samples")
 	f.Float64Var(&topP, "top-p", 1, "top_p of the samples")
 	limits(f, map[string][2]string{"temperature": {"0", "2"}, "top-p": {"0", "1"}})
@@ -187,13 +187,16 @@ func (a *app) publishTests(ctx context.Context, codecs *schemas.Codecs, problems
 type executorStage struct {
 	p        *executor.DualProcessor
 	problems problemLookup
+	metrics  *stageMetrics // nil: none
 }
 
 func (s executorStage) Process(ctx context.Context, c schemas.Candidate) ([]executor.Output, error) {
 	if err := s.problems.ensure(ctx, c.ProblemID); err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	out, err := s.p.Process(ctx, c)
+	s.metrics.executed(out, time.Since(start), err)
 	if errors.Is(err, executor.ErrUnknownProblem) || errors.Is(err, executor.ErrInvalidProblem) || errors.Is(err, executor.ErrInvalidCandidate) {
 		return nil, streams.Permanent(err)
 	}
@@ -220,6 +223,8 @@ type executorOptions struct {
 	LookupClickHouse bool
 	// StatsEvery logs the cache hit rate this often while running (default 1 minute).
 	StatsEvery time.Duration
+	// metrics, when set, records verdicts, execution time and dead letters.
+	metrics *stageMetrics
 }
 
 // countingLookup passes lookups to ClickHouse and counts (and logs, sparingly) its errors: the
@@ -303,7 +308,7 @@ func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt
 			}
 		})
 	}
-	r, err := a.executorRunner(ctx, codecs, ex)
+	r, err := a.executorRunner(ctx, codecs, ex, opt.metrics)
 	if err != nil {
 		closeFn()
 		return nil, nil, err
@@ -311,7 +316,7 @@ func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt
 	return r, closeFn, nil
 }
 
-func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *executor.Executor) (*streams.Runner[schemas.Candidate, executor.Output], error) {
+func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *executor.Executor, m *stageMetrics) (*streams.Runner[schemas.Candidate, executor.Output], error) {
 	problems, err := a.problemsTable(ctx, codecs)
 	if err != nil {
 		return nil, err
@@ -338,7 +343,8 @@ func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *ex
 		MaxInFlight:    64 * ex.Workers(),
 		SessionTimeout: a.cfg.Group.SessionTimeout, HeartbeatInterval: a.cfg.Group.HeartbeatInterval,
 		RebalanceTimeout: a.cfg.Group.RebalanceTimeout,
-	}, executorStage{p: &executor.DualProcessor{Exec: ex, Problems: problems, Tests: testsLookup{tests}}, problems: problems})
+		OnDeadLettered:   m.deadLettered(streams.TopicCandidates),
+	}, executorStage{p: &executor.DualProcessor{Exec: ex, Problems: problems, Tests: testsLookup{tests}}, problems: problems, metrics: m})
 }
 
 func (a *app) reportCmd() *cobra.Command {
@@ -362,6 +368,6 @@ func (a *app) reportCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&f.Benchmark, "benchmark", "", "only this benchmark")
-	cmd.Flags().StringVar(&f.Model, "model", "", "only this model")
+	genModelFlag(cmd.Flags(), &f.Model, "", "only this generating model")
 	return cmd
 }

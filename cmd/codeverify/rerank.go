@@ -83,7 +83,10 @@ func (a *app) rerankServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve POST /v1/rerank (prompt + candidate codes → energies and the min-energy index), /metrics, /healthz, /readyz",
-		Args:  cobra.NoArgs,
+		Long: `Serves the API and /metrics, /healthz, /readyz on --addr. With --metrics-addr, /metrics,
+/healthz and /readyz are served there as well (as by every other service), so a scrape config that
+targets the metrics port works for this command too.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.scorer.model == "" {
 				return errors.New("rerank serve: --model is required")
@@ -128,11 +131,23 @@ func (a *app) rerankServe(ctx context.Context, o rerankServeOptions, ln net.List
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "codeverify_reranker_model_info",
 		Help: "1 for the model version being served."}, []string{"version"})
 	info.WithLabelValues(model.Version).Set(1)
-	reg.MustRegister(provider, info)
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codeverify_http_requests_total",
+		Help: "Requests to /v1/rerank by HTTP status code."}, []string{"code"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "codeverify_http_request_seconds",
+		Help: "Time to answer a /v1/rerank request, by HTTP status code.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"code"})
+	reg.MustRegister(provider, info, requests, latency)
+	ready := newReadiness("model")
+	ready.set("model", nil) // opened and validated above
+	stopMetrics, err := a.serveObservability(ctx, reg, ready)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	mux := http.NewServeMux()
-	mux.Handle("/v1/rerank", reranker.Handler(func() reranker.Model { return model },
-		reranker.HandlerOptions{MaxBodyBytes: o.maxBody, MaxCandidates: o.maxCandidates}))
+	mux.Handle("/v1/rerank", promhttp.InstrumentHandlerCounter(requests, promhttp.InstrumentHandlerDuration(latency,
+		reranker.Handler(func() reranker.Model { return model },
+			reranker.HandlerOptions{MaxBodyBytes: o.maxBody, MaxCandidates: o.maxCandidates}))))
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ready") })
@@ -313,9 +328,19 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	counter("outputs_total", "scores produced", func() float64 { return float64(cands.Stats().Outputs) })
 	counter("dead_lettered_total", "candidates sent to the dead-letter topic", func() float64 { return float64(cands.Stats().DeadLettered) })
 	counter("errors_total", "transient processing errors (retried)", func() float64 { return float64(cands.Stats().Errors) })
-	var isReady atomic.Bool
-	stopMetrics := a.serveObservability(ctx, reg, &isReady)
+	isReady := newReadiness(checkKafka, checkStarted)
+	stopMetrics, err := a.serveObservability(ctx, reg, isReady)
+	if err != nil {
+		return err
+	}
 	defer stopMetrics()
+	a.watchKafka(ctx, isReady)
+	if m, err := newStageMetrics(reg); err != nil {
+		return err
+	} else {
+		a.watchLag(ctx, m, lagEvery, consumed{streams.GroupRerankerCandidates, streams.TopicCandidates},
+			consumed{streams.GroupRerankerBehaviors, streams.TopicBehaviors}, consumed{streams.GroupRerankerPrompts, streams.TopicPrompts})
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -337,7 +362,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	run(prompts.Run)
 	run(behaviors.Run)
 	run(cands.Run)
-	isReady.Store(true)
+	isReady.set(checkStarted, nil)
 	if ready != nil {
 		close(ready)
 	}

@@ -51,6 +51,7 @@ func buildTinyModel(ctx context.Context, registryDir string, tm trainer.TinyMode
 func TestRerankServe(t *testing.T) {
 	m := rerankTestModel(t)
 	a := &app{log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	a.cfg.MetricsAddr = "127.0.0.1:" + freePort(t) // served there too, as by every service
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +106,16 @@ func TestRerankServe(t *testing.T) {
 	resp.Body.Close()
 	if !regexp.MustCompile(`codeverify_reranker_provider\{provider="(cpu|cuda)"\} 1`).Match(b) {
 		t.Errorf("metrics lack the provider:\n%s", b)
+	}
+	onMetricsPort := scrape(t, a.cfg.MetricsAddr)
+	for _, want := range []string{`codeverify_http_requests_total{code="200"} 1`, `codeverify_http_requests_total{code="400"} 1`,
+		`codeverify_http_request_seconds_count{code="200"} 1`, `codeverify_reranker_model_info{version="` + m.Manifest.Version + `"} 1`} {
+		if !strings.Contains(onMetricsPort, want) {
+			t.Errorf("--metrics-addr /metrics lacks %s", want)
+		}
+	}
+	if body := get(t, a.cfg.MetricsAddr, "/readyz"); !strings.HasPrefix(body, "ready") {
+		t.Errorf("--metrics-addr /readyz: %q", body)
 	}
 }
 

@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/codeverify/codeverify/schemas"
@@ -24,15 +25,26 @@ func (a *app) executeCmd() *cobra.Command {
 		Short: "Run the sandboxed executor processor: candidates → verdicts (consumer group " + streams.GroupExecutor + ")",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
 			reg := prometheus.NewRegistry()
-			var ready atomic.Bool
-			stop := a.serveObservability(cmd.Context(), reg, &ready)
+			ready := newReadiness(checkKafka, checkTables, checkStarted)
+			stop, err := a.serveObservability(ctx, reg, ready)
+			if err != nil {
+				return err
+			}
 			defer stop()
+			a.watchKafka(ctx, ready)
+			m, err := newStageMetrics(reg)
+			if err != nil {
+				return err
+			}
+			opt.metrics = m
 			codecs, err := schemas.NewCodecs()
 			if err != nil {
 				return err
 			}
-			r, closeExecutor, err := a.newExecutorRunner(cmd.Context(), codecs, opt)
+			// Returns once the problems and tests tables caught up with their topics.
+			r, closeExecutor, err := a.newExecutorRunner(ctx, codecs, opt)
 			if err != nil {
 				return err
 			}
@@ -45,8 +57,10 @@ func (a *app) executeCmd() *cobra.Command {
 			counter("outputs_total", "output records produced", func() float64 { return float64(r.Stats().Outputs) })
 			counter("dead_lettered_total", "inputs sent to the dead-letter topic", func() float64 { return float64(r.Stats().DeadLettered) })
 			counter("errors_total", "transient processing errors (retried)", func() float64 { return float64(r.Stats().Errors) })
-			ready.Store(true)
-			return r.Run(cmd.Context())
+			ready.set(checkTables, nil)
+			a.watchLag(ctx, m, lagEvery, consumed{streams.GroupExecutor, streams.TopicCandidates})
+			ready.set(checkStarted, nil)
+			return r.Run(ctx)
 		},
 	}
 	cmd.Flags().BoolVar(&opt.LookupClickHouse, "lookup-clickhouse", false,
@@ -62,9 +76,17 @@ func (a *app) sinkCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			reg := prometheus.NewRegistry()
-			var ready atomic.Bool
-			stop := a.serveObservability(ctx, reg, &ready)
+			ready := newReadiness(checkKafka, checkClickHouse, checkStarted)
+			stop, err := a.serveObservability(ctx, reg, ready)
+			if err != nil {
+				return err
+			}
 			defer stop()
+			a.watchKafka(ctx, ready)
+			m, err := newStageMetrics(reg)
+			if err != nil {
+				return err
+			}
 			rows := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codeverify_sink_rows_total", Help: "rows inserted into ClickHouse"}, []string{"table"})
 			refused := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codeverify_sink_dead_lettered_total", Help: "events refused as invalid and sent to their topic's dead-letter topic"}, []string{"table"})
 			batches := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "codeverify_sink_batch_rows", Help: "rows per insert", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}, []string{"table"})
@@ -79,8 +101,13 @@ func (a *app) sinkCmd() *cobra.Command {
 				return err
 			}
 			defer sink.Close()
-			ready.Store(true)
+			// Re-checked while running: a ClickHouse that goes away makes the sink not ready.
+			ready.watch(ctx, checkClickHouse, sink.Ping)
+			a.watchLag(ctx, m, lagEvery, consumed{streams.GroupSinkVerdicts, streams.TopicVerdicts},
+				consumed{streams.GroupSinkBehaviors, streams.TopicBehaviors})
+			ready.set(checkStarted, nil)
 			return a.runSinks(ctx, codecs, sink, sinkMetrics{
+				stage: m,
 				written: func(table string, n int) {
 					rows.WithLabelValues(table).Add(float64(n))
 					batches.WithLabelValues(table).Observe(float64(n))
@@ -91,26 +118,35 @@ func (a *app) sinkCmd() *cobra.Command {
 	}
 }
 
-// serveObservability serves /metrics, /healthz and /readyz (503 until ready) when --metrics-addr is
-// set; the returned func shuts the server down.
-func (a *app) serveObservability(ctx context.Context, reg *prometheus.Registry, ready *atomic.Bool) func() {
+// serveObservability serves /metrics, /healthz and /readyz when --metrics-addr is set; the
+// returned func shuts the server down. /readyz is 503 while any of ready's checks fails, and its
+// body names each check and why it fails. The address is bound before it returns: one that
+// cannot be bound (taken, malformed) is an error, so a service never runs on without its metrics.
+func (a *app) serveObservability(ctx context.Context, reg *prometheus.Registry, ready *readiness) (func(), error) {
 	if a.cfg.MetricsAddr == "" {
-		return func() {}
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics server: %w (--metrics-addr)", err)
 	}
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+		ok, body := ready.report()
+		if !ok {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready\n" + body))
 			return
 		}
-		w.Write([]byte("ready\n"))
+		w.Write([]byte("ready\n" + body))
 	})
-	srv := &http.Server{Addr: a.cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
-		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("metrics server", "addr", a.cfg.MetricsAddr, "err", err)
 		}
 	}()
@@ -118,5 +154,5 @@ func (a *app) serveObservability(ctx context.Context, reg *prometheus.Registry, 
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
-	}
+	}, nil
 }

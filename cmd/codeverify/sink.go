@@ -24,8 +24,9 @@ type sinkStage[T any] struct {
 	check func(T) error
 	write func(context.Context, []T) error
 	// Optional: what each batch became.
-	onWritten  func([]T)
-	onRejected func(n int)
+	onWritten      func([]T)
+	onRejected     func(n int)
+	onDeadLettered func(stage string, n int)
 }
 
 func (a *app) verdictStage(codecs *schemas.Codecs, sink *clickhouse.Sink) sinkStage[schemas.Verdict] {
@@ -60,9 +61,12 @@ func runSinkStage[T any](ctx context.Context, a *app, st sinkStage[T]) error {
 		Cluster: a.cluster(), Group: st.group, Topic: st.topic, Codec: st.codec, Validate: st.check,
 		MaxBatch: a.cfg.Sink.MaxBatch, MaxWait: a.cfg.Sink.MaxWait, MaxMessageBytes: a.cfg.MaxMessageBytes,
 		SessionTimeout: g.SessionTimeout, HeartbeatInterval: g.HeartbeatInterval, RebalanceTimeout: g.RebalanceTimeout,
-		OnDeadLettered: func(_ string, n int) {
+		OnDeadLettered: func(stage string, n int) {
 			if st.onRejected != nil {
 				st.onRejected(n)
+			}
+			if st.onDeadLettered != nil {
+				st.onDeadLettered(stage, n)
 			}
 		},
 		Log: a.log.With("table", st.table),
@@ -103,6 +107,8 @@ func (a *app) runSinks(ctx context.Context, codecs *schemas.Codecs, sink *clickh
 	vs.onRejected = func(n int) { m.rejected(vs.table, n) }
 	bs.onWritten = func(b []schemas.Behavior) { m.written(bs.table, len(b)) }
 	bs.onRejected = func(n int) { m.rejected(bs.table, n) }
+	vs.onDeadLettered, bs.onDeadLettered = m.stage.deadLettered(vs.topic), m.stage.deadLettered(bs.topic)
+	vs.write, bs.write = timedWrite(vs.table, vs.write, m.stage), timedWrite(bs.table, bs.write, m.stage)
 	errc := make(chan error, 2)
 	go func() { errc <- runSinkStage(ctx, a, vs) }()
 	go func() { errc <- runSinkStage(ctx, a, bs) }()
@@ -116,10 +122,25 @@ func (a *app) runSinks(ctx context.Context, codecs *schemas.Codecs, sink *clickh
 	return first
 }
 
-// sinkMetrics counts what the sink stages did, per table; both funcs are required.
+// sinkMetrics counts what the sink stages did, per table; both funcs are required. stage
+// (optional) gets insert latencies, insert errors and dead letters by stage.
 type sinkMetrics struct {
 	written  func(table string, rows int)
 	rejected func(table string, rows int)
+	stage    *stageMetrics
+}
+
+// timedWrite reports every insert's latency and failure to m.
+func timedWrite[T any](table string, write func(context.Context, []T) error, m *stageMetrics) func(context.Context, []T) error {
+	if m == nil {
+		return write
+	}
+	return func(ctx context.Context, batch []T) error {
+		start := time.Now()
+		err := write(ctx, batch)
+		m.inserted(table, time.Since(start), err)
+		return err
+	}
 }
 
 func (a *app) clickHouseConfig() clickhouse.Config {

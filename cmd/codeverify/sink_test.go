@@ -109,8 +109,8 @@ func freePort(t *testing.T) string {
 }
 
 // startSecondClickHouse starts a clickhouse-server of its own (own ports, own data directory) with
-// the script developers use, and stops it when the test ends.
-func startSecondClickHouse(t *testing.T, tcpPort, httpPort string) {
+// the script developers use, and stops it when the test ends or when the returned func is called.
+func startSecondClickHouse(t *testing.T, tcpPort, httpPort string) (stop func()) {
 	t.Helper()
 	// Not t.TempDir: its parent is private to root, and the server runs as the clickhouse user.
 	dir, err := os.MkdirTemp("", "cv-clickhouse-")
@@ -122,17 +122,23 @@ func startSecondClickHouse(t *testing.T, tcpPort, httpPort string) {
 	cmd.Env = append(os.Environ(), "CLICKHOUSE_TCP_PORT="+tcpPort, "CLICKHOUSE_HTTP_PORT="+httpPort)
 	out, err := cmd.CombinedOutput()
 	pidBytes, _ := os.ReadFile(filepath.Join(dir, "clickhouse-server.pid"))
+	stop = func() {}
 	if pid, perr := strconv.Atoi(strings.TrimSpace(string(pidBytes))); perr == nil {
-		t.Cleanup(func() {
-			syscall.Kill(pid, syscall.SIGTERM)
-			for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
-				time.Sleep(100 * time.Millisecond)
-			}
-		})
+		var once sync.Once
+		stop = func() {
+			once.Do(func() {
+				syscall.Kill(pid, syscall.SIGTERM)
+				for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
+					time.Sleep(100 * time.Millisecond)
+				}
+			})
+		}
+		t.Cleanup(stop)
 	}
 	if err != nil {
 		t.Fatalf("second clickhouse-server: %v\n%s", err, out)
 	}
+	return stop
 }
 
 // The sink started while ClickHouse is down keeps trying (a warning per attempt), reports not
@@ -209,7 +215,7 @@ func TestSinkWaitsForClickHouseThenWrites(t *testing.T) {
 		t.Fatalf("attempts not logged at WARN:\n%s", logs.String())
 	}
 
-	startSecondClickHouse(t, tcpPort, httpPort)
+	stopClickHouse := startSecondClickHouse(t, tcpPort, httpPort)
 	waitFor("/readyz 200", 60*time.Second, func() bool { return readyz() == http.StatusOK })
 	check, err := clickhouse.Open(ctx, clickhouse.Config{Addr: a.cfg.ClickHouse.Addr, Database: a.cfg.ClickHouse.Database})
 	if err != nil {
@@ -221,12 +227,50 @@ func TestSinkWaitsForClickHouseThenWrites(t *testing.T) {
 		nb, _, err2 := check.BehaviorCount(ctx)
 		return err1 == nil && err2 == nil && nv == 1 && nb == 1
 	})
+	metrics := scrape(t, a.cfg.MetricsAddr)
+	for _, want := range []string{
+		`codeverify_clickhouse_insert_seconds_count{table="verdicts"} 1`,
+		`codeverify_clickhouse_insert_seconds_count{table="behaviors"} 1`,
+		`codeverify_consumer_lag{group="` + streams.GroupSinkVerdicts + `",partition="0",topic="` + streams.TopicVerdicts + `"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(metrics, "codeverify_clickhouse_insert_errors_total") {
+		t.Errorf("insert errors counted though every insert succeeded")
+	}
+
+	// ClickHouse going away while the sink runs makes it not ready again, and /readyz says why.
+	stopClickHouse()
+	waitFor("/readyz 503 after ClickHouse stopped", 30*time.Second, func() bool { return readyz() == http.StatusServiceUnavailable })
+	if body := get(t, a.cfg.MetricsAddr, "/readyz"); !strings.Contains(body, "clickhouse: FAIL") || !strings.Contains(body, "kafka: ok") {
+		t.Errorf("/readyz body does not name the failing check:\n%s", body)
+	}
 	stop()
 	<-done
 	if runErr != nil {
 		t.Fatalf("sink stopped with %v", runErr)
 	}
 }
+
+// get returns the body of http://addr/path.
+func get(t *testing.T, addr, path string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// scrape returns what a service's /metrics says.
+func scrape(t *testing.T, addr string) string { t.Helper(); return get(t, addr, "/metrics") }
 
 // A failed insert is retried with the same batch; its dead letters are not sent again.
 func TestSinkRetryDoesNotRepeatDeadLetters(t *testing.T) {

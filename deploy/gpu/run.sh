@@ -59,8 +59,8 @@ export CODEVERIFY_VAR_DIR=$STAGE/var
 
 if [[ ${SKIP_BENCH:-} != 1 ]]; then
   echo "== bench reranker: CUDA, then the CPU baseline (same call, same model)"
-  "$CV" bench reranker --provider cuda --python "$PY" --iters 200 | tee "$OUT/bench-cuda.txt"
-  "$CV" bench reranker --provider cpu --threads 8 --python "$PY" --iters 50 | tee "$OUT/bench-cpu.txt"
+  "$CV" bench reranker --provider cuda --torch-python "$PY" --iters 200 | tee "$OUT/bench-cuda.txt"
+  "$CV" bench reranker --provider cpu --threads 8 --torch-python "$PY" --iters 50 | tee "$OUT/bench-cpu.txt"
 fi
 
 if [[ ${SKIP_TRAIN:-} != 1 ]]; then

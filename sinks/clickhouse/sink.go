@@ -120,3 +120,6 @@ func (s *Sink) Close() error { return s.conn.Close() }
 
 // Database is the name of the database the sink writes to.
 func (s *Sink) Database() string { return s.db }
+
+// Ping asks the server for a round trip: the sink's readiness check while it runs.
+func (s *Sink) Ping(ctx context.Context) error { return s.conn.Ping(ctx) }
