@@ -170,4 +170,3 @@ func (a *app) replayDeadLetters(ctx context.Context, w io.Writer, topic string, 
 	fmt.Fprintf(w, "%d dead letters replayed to %s\n", len(dls), topic)
 	return nil
 }
-
