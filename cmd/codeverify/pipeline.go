@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -334,6 +335,12 @@ func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *ex
 	}
 	a.log.Info("executor ready", "version", ex.Version(), "backend", ex.Backend(), "problems", problems.t.Len(), "problems_with_generated_tests", tests.Len(),
 		"calibrated", calibrated, "isolation", ex.Isolation().String())
+	if iso := ex.Isolation(); !strings.HasPrefix(iso.Cgroup, "v1") {
+		// Without cgroups only rlimits bound a candidate: a fork bomb or a memory hog is held by
+		// RLIMIT_NPROC/RLIMIT_AS per process, not per worker. Running as root (or with a delegated
+		// cgroup v1 hierarchy) restores the limits; README "Deploy" says what a non-root run keeps.
+		a.log.Warn("sandbox without cgroup memory and pids limits: only rlimits bound candidates", "cgroup", iso.Cgroup)
+	}
 	return streams.NewRunner(streams.RunnerConfig[schemas.Candidate, executor.Output]{
 		Cluster: a.cluster(), Group: streams.GroupExecutor, Input: streams.TopicCandidates,
 		InCodec: codecs.Candidate, Route: routeExecutorOutput(codecs),
