@@ -223,7 +223,7 @@ type Metrics struct {
 	RerankedPass1 Float `json:"reranked_pass1"`
 	RandomPass1   Float `json:"random_pass1"`
 	OraclePass    Float `json:"oracle_pass"`
-	// The seed's protocol: K random candidates per problem (K = 16, or n when fewer), exactly in
+	// The evaluation protocol: K random candidates per problem (K = 16, or n when fewer), exactly in
 	// expectation: the verifier's pick among them, and the oracle pass@K.
 	K                int   `json:"k"`
 	VerifierPass1AtK Float `json:"verifier_pass1_at_k"`

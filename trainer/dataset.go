@@ -30,7 +30,7 @@ type BuildOptions struct {
 	Splits     []string // keep only these splits (empty: all)
 	Benchmarks []string // keep only these benchmarks (empty: all)
 	Models     []string // keep only candidates of these generating models (empty: all)
-	K          int      // FAILs sampled per PASS (the seed's strategy)
+	K          int      // FAILs sampled per PASS (with Draws 0)
 	Seed       uint64   // pairs and folds are a pure function of the data and the seed
 	Folds      int      // problems are dealt into this many folds (validation = one fold)
 	// Draws > 0 trains on what is served: each request of more than DrawSize candidates becomes Draws

@@ -17,7 +17,7 @@ type Scored struct {
 	Energy    float64
 }
 
-// ComputeMetrics computes Metrics; k is the subset size of the seed's protocol (16).
+// ComputeMetrics computes Metrics; k is the subset size of the evaluation protocol (16).
 func ComputeMetrics(scored []Scored, k int) model.Metrics {
 	m := model.Metrics{ValExamples: len(scored), K: k}
 	byProblem := map[string][]Scored{}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/progress"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/streams"
 )
@@ -42,7 +43,7 @@ type Replayed struct {
 // when it does not exist yet, so a broker that never saw a behaviour trains on "no tests" features.
 func ReplayLabeled(ctx context.Context, kafka streams.Cluster, codecs *schemas.Codecs, opt ReplayOptions) (*Replayed, error) {
 	r := &Replayed{Undecodable: map[string]int{}}
-	bar := newProgressBar(opt.Progress)
+	bar := newReplayProgress(opt.Progress)
 	defer bar.done()
 	from := func(topic string) streams.ReplayFrom {
 		f := streams.ReplayFrom{Offsets: opt.Offsets[topic]}
@@ -77,7 +78,7 @@ func ReplayLabeled(ctx context.Context, kafka streams.Cluster, codecs *schemas.C
 	return r, nil
 }
 
-func replayInto[T any](ctx context.Context, kafka streams.Cluster, topic string, codec *schemas.Codec[T], from streams.ReplayFrom, r *Replayed, bar *progressBar) ([]T, error) {
+func replayInto[T any](ctx context.Context, kafka streams.Cluster, topic string, codec *schemas.Codec[T], from streams.ReplayFrom, r *Replayed, bar *replayProgress) ([]T, error) {
 	var out []T
 	ranges, bad, err := streams.Replay(ctx, kafka, topic, codec, from, func(v T, _ streams.ReplayRecord) { out = append(out, v) }, bar.update)
 	if err != nil {
@@ -117,58 +118,33 @@ func ParseOffsets(s string) (map[string]map[int]int64, error) {
 	return out, nil
 }
 
-// progressBar draws "replay verdicts [#####.....] 5000/10000" on one terminal line, at most every
-// 100 ms, and a final line per topic.
-type progressBar struct {
+// replayProgress reports each topic's replay in turn ("replay verdicts 5000/10000"), through
+// internal/progress: a bar on a terminal, plain lines in a log.
+type replayProgress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	topic string
-	last  time.Time
-	read  int64
-	total int64
+	cur   *progress.Reporter
 }
 
-func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w} }
+func newReplayProgress(w io.Writer) *replayProgress { return &replayProgress{w: w} }
 
-func (b *progressBar) update(topic string, read, total int64) {
-	if b == nil || b.w == nil {
+func (p *replayProgress) update(topic string, read, total int64) {
+	if p.w == nil {
 		return
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if topic != b.topic && b.topic != "" {
-		b.draw(true)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if topic != p.topic {
+		p.cur.Finish()
+		p.topic, p.cur = topic, progress.New(p.w, "replay "+topic, total)
 	}
-	b.topic, b.read, b.total = topic, read, total
-	if read == total || time.Since(b.last) >= 100*time.Millisecond {
-		b.draw(read == total)
-		b.last = time.Now()
-	}
+	p.cur.Set(read)
 }
 
-func (b *progressBar) draw(final bool) {
-	const width = 30
-	filled := width
-	if b.total > 0 {
-		filled = int(int64(width) * b.read / b.total)
-	}
-	end := ""
-	if final {
-		end = "\n"
-	}
-	fmt.Fprintf(b.w, "\rreplay %-10s [%s%s] %d/%d%s", b.topic, strings.Repeat("#", filled), strings.Repeat(".", width-filled), b.read, b.total, end)
-	if final {
-		b.topic = ""
-	}
-}
-
-func (b *progressBar) done() {
-	if b == nil || b.w == nil {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.topic != "" {
-		b.draw(true)
-	}
+func (p *replayProgress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cur.Finish()
+	p.topic, p.cur = "", nil
 }

@@ -31,7 +31,7 @@ type TrainConfig struct {
 	Device          string // auto | cpu | cuda
 	AMP             string // auto | on | off (mixed precision is CUDA only)
 	Threads         int    // torch CPU threads; 0 leaves torch's default
-	MetricsK        int    // subset size of the seed's pass@1-of-K protocol (16)
+	MetricsK        int    // subset size of the pass@1-of-K protocol (16)
 	// NoFeatures trains a code-only model (token inputs only), as before behaviour features.
 	NoFeatures bool
 	// Objective is how train.py trains: ObjectivePairs (minibatches of pairs plus a pointwise term,
@@ -64,7 +64,7 @@ func RecipeTrainConfig() TrainConfig {
 	return c
 }
 
-// DefaultTrainConfig is the recipe: batch 64, ~10 epochs, AdamW, a small encoder.
+// DefaultTrainConfig trains the tokens + features model: batch 64, ~10 epochs, AdamW, a small encoder.
 func DefaultTrainConfig() TrainConfig {
 	return TrainConfig{
 		Python:    DefaultPython,

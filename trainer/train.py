@@ -409,7 +409,7 @@ def pair_tensors(pairs, req, rows=None):
 
 
 def train_requests(a, model, data, y, prob, train_pairs, val_pairs, val_idx, req, device, amp_dtype):
-    """The research's objective: margin ranking max(0, 1 − (E_fail − E_pass)) over the PASS×FAIL pairs
+    """The request objective: margin ranking max(0, 1 − (E_fail − E_pass)) over the PASS×FAIL pairs
     of a request, averaged per request, averaged over the requests with a pair, plus l2·|w|² on the
     feature head's weights; Adam (β 0.9, 0.999, eps 1e-8), --max-steps steps over --batch-size
     requests (0: all of them, full batch). No early stopping: the model after the last step."""
@@ -563,7 +563,7 @@ def main():
         std = xt.std(dim=0, unbiased=False)
         model.feat_mean.copy_(xt.mean(dim=0))
         if a.objective == "request":
-            model.feat_std.copy_(std + 1e-6)  # the research's recipe
+            model.feat_std.copy_(std + 1e-6)  # standardisation stored in the graph
         else:
             model.feat_std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
     model = model.to(device)

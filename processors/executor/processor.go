@@ -7,7 +7,7 @@ import (
 	"github.com/codeverify/codeverify/schemas"
 )
 
-// Problems looks problems up by id (the lead's problem table, kept current from the problems topic).
+// Problems looks problems up by id (a table kept current from the problems topic).
 type Problems interface {
 	Problem(id string) (schemas.Problem, bool)
 }

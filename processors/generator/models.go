@@ -164,7 +164,7 @@ func (m Model) withDefaults() (Model, error) {
 	return m, nil
 }
 
-// DefaultModels is the seed's model: DeepSeek-Coder 1.3B instruct, chat API, served by vLLM.
+// DefaultModels is the reference model: DeepSeek-Coder 1.3B instruct, chat API, served by vLLM.
 func DefaultModels() Models {
 	ms, _ := NewModels(Model{Name: "deepseek-ai/deepseek-coder-1.3b-instruct", API: APIChat, SystemPrompt: DeepSeekCoderSystemPrompt})
 	return ms

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Synthetic MBPP at scale (issue 5/6 figures, reported separately and labeled SYNTHETIC): the synthetic
+# Synthetic MBPP at scale (figures reported separately and labeled SYNTHETIC): the synthetic
 # mutation source on MBPP train (374 problems × 100) and test (500 × 16) through a broker of its own,
 # labeled by the executor processor, exported, a verifier trained on train, evaluated on test.
 #
