@@ -66,7 +66,25 @@ func LoadCodeTSamples(path string, problems []schemas.Problem, opt SampleOptions
 	}
 	var out []schemas.Candidate
 	var unmatched []Unmatched
-	err := readLines(path, func(n int, line []byte) error {
+	err := readCodeT(path, "sample", func(n int, prompt string, samples []string) error {
+		p, ok := byPrompt[prompt]
+		if !ok {
+			unmatched = append(unmatched, Unmatched{Line: n, Reason: "no problem has this exact prompt"})
+			return nil
+		}
+		for i, s := range samples {
+			out = append(out, opt.candidate(p, i, p.Prompt+Truncate(s, stops), s))
+		}
+		return nil
+	})
+	return out, unmatched, err
+}
+
+// readCodeT reads a file of CodeT's format, one {"prompt", "samples": [...]} line per problem, and
+// calls fn with each line's number, prompt and samples; a line without a prompt is not a CodeT
+// <kind> line.
+func readCodeT(path, kind string, fn func(n int, prompt string, samples []string) error) error {
+	return readLines(path, func(n int, line []byte) error {
 		var r struct {
 			Prompt  *string  `json:"prompt"`
 			Samples []string `json:"samples"`
@@ -75,19 +93,10 @@ func LoadCodeTSamples(path string, problems []schemas.Problem, opt SampleOptions
 			return err
 		}
 		if r.Prompt == nil {
-			return fmt.Errorf("not a CodeT sample line (want {\"prompt\", \"samples\"})")
+			return fmt.Errorf("not a CodeT %s line (want {\"prompt\", \"samples\"})", kind)
 		}
-		p, ok := byPrompt[*r.Prompt]
-		if !ok {
-			unmatched = append(unmatched, Unmatched{Line: n, Reason: "no problem has this exact prompt"})
-			return nil
-		}
-		for i, s := range r.Samples {
-			out = append(out, opt.candidate(p, i, p.Prompt+Truncate(s, stops), s))
-		}
-		return nil
+		return fn(n, *r.Prompt, r.Samples)
 	})
-	return out, unmatched, err
 }
 
 // LoadEvalSamples reads the human-eval / EvalPlus format, one {"task_id", "completion"} or

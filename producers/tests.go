@@ -2,7 +2,6 @@ package producers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -25,34 +24,24 @@ func LoadCodeTTests(ctx context.Context, path string, problems []schemas.Problem
 	var out []schemas.TestCase
 	var perSample [][][]string
 	unmatched, firstUnmatched := 0, ""
-	err := readLines(path, func(n int, line []byte) error {
-		var r struct {
-			Prompt  *string  `json:"prompt"`
-			Samples []string `json:"samples"`
-		}
-		if err := json.Unmarshal(line, &r); err != nil {
-			return err
-		}
-		if r.Prompt == nil {
-			return fmt.Errorf("not a CodeT test-case line (want {\"prompt\", \"samples\"})")
-		}
-		p, ok := byPrompt[*r.Prompt]
+	err := readCodeT(path, "test-case", func(n int, prompt string, samples []string) error {
+		p, ok := byPrompt[prompt]
 		if !ok {
 			if unmatched == 0 {
-				firstUnmatched = "line " + strconv.Itoa(n) + ": " + strconv.Quote(shorten(*r.Prompt, 80))
+				firstUnmatched = "line " + strconv.Itoa(n) + ": " + strconv.Quote(shorten(prompt, 80))
 			}
 			unmatched++
 			return nil
 		}
-		split := make([][]string, len(r.Samples))
-		for i, s := range r.Samples {
+		split := make([][]string, len(samples))
+		for i, s := range samples {
 			split[i] = testgen.Split(p.EntryPoint, s)
 		}
 		perSample = append(perSample, split)
 		req := "replay:" + model + ":" + p.ProblemID
 		out = append(out, schemas.TestCase{
-			TestSetID: schemas.TestSetID(p.ProblemID, model, r.Samples), ProblemID: p.ProblemID,
-			Benchmark: p.Benchmark, Model: model, Source: "replay", RequestID: req, Raw: r.Samples,
+			TestSetID: schemas.TestSetID(p.ProblemID, model, samples), ProblemID: p.ProblemID,
+			Benchmark: p.Benchmark, Model: model, Source: "replay", RequestID: req, Raw: samples,
 		})
 		return nil
 	})

@@ -54,16 +54,11 @@ CodeT's extraction); last line: candidates/s: N  tests/s: M (of the dual run).`,
 				return err
 			}
 			ctx := cmd.Context()
-			ex, err := a.newExecutorWith(executor.BackendZygote, -1)
+			ex, calibrated, err := benchExecutor(ctx, w, a.executorConfig(executor.BackendZygote, -1), problems)
 			if err != nil {
 				return err
 			}
 			defer ex.Close()
-			printMachine(w, ex)
-			calibrated, err := ex.Calibrate(ctx, problems, executor.Calibration{})
-			if err != nil {
-				return err
-			}
 			fast := fastProblems(ctx, ex, problems)
 			fmt.Fprintf(w, "problems: %d MBPP, %d calibrated, %d with a reference under 100 ms used\n", len(problems), calibrated, len(fast))
 			if soak > 0 {
@@ -121,11 +116,53 @@ CodeT's extraction); last line: candidates/s: N  tests/s: M (of the dual run).`,
 
 // newExecutorWith builds an executor from the config with the given backend and cache size.
 func (a *app) newExecutorWith(backend string, cacheSize int) (*executor.Executor, error) {
+	return executor.New(a.executorConfig(backend, cacheSize))
+}
+
+// executorConfig is the executor config of the app's config with the given backend and cache size.
+func (a *app) executorConfig(backend string, cacheSize int) executor.Config {
 	e := a.cfg.Executor
-	return executor.New(executor.Config{
+	return executor.Config{
 		Python: e.Python, Timeout: e.Timeout, Workers: e.Workers,
 		MemoryBytes: e.MemoryBytes, OutputBytes: e.OutputBytes, Backend: backend, CacheSize: cacheSize,
-	})
+	}
+}
+
+// benchExecutor builds an executor for a benchmark, prints the machine it runs on and calibrates
+// the problems' timeouts (returning how many it calibrated). The caller closes the executor.
+func benchExecutor(ctx context.Context, w io.Writer, cfg executor.Config, problems []schemas.Problem) (*executor.Executor, int, error) {
+	ex, err := executor.New(cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	printMachine(w, ex)
+	calibrated, err := ex.Calibrate(ctx, problems, executor.Calibration{})
+	if err != nil {
+		ex.Close()
+		return nil, 0, err
+	}
+	return ex, calibrated, nil
+}
+
+// fanOut calls do(i) for every i in [0, n), in order of i, on 2×workers goroutines, and returns
+// when all calls have.
+func fanOut(workers, n int, do func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for g := 0; g < 2*workers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				do(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 func printMachine(w io.Writer, ex *executor.Executor) {
@@ -206,37 +243,24 @@ func runLoad(ctx context.Context, ex *executor.Executor, cands []benchCand) load
 	lat := make([]time.Duration, len(cands))
 	res := loadResult{n: len(cands), kinds: map[string]int{}}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	next := make(chan int)
 	start := time.Now()
-	for g := 0; g < 2*ex.Workers(); g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				t := time.Now()
-				r := ex.Execute(ctx, cands[i].p, cands[i].code)
-				lat[i] = time.Since(t)
-				mu.Lock()
-				if r.Err != nil {
-					res.infraErrs++
-					res.failed = append(res.failed, cands[i])
-				} else {
-					res.kinds[r.Kind]++
-					if (r.Label == schemas.Pass) != cands[i].wantPass {
-						res.wrong++
-						res.failed = append(res.failed, cands[i])
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range cands {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	fanOut(ex.Workers(), len(cands), func(i int) {
+		t := time.Now()
+		r := ex.Execute(ctx, cands[i].p, cands[i].code)
+		lat[i] = time.Since(t)
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Err != nil {
+			res.infraErrs++
+			res.failed = append(res.failed, cands[i])
+			return
+		}
+		res.kinds[r.Kind]++
+		if (r.Label == schemas.Pass) != cands[i].wantPass {
+			res.wrong++
+			res.failed = append(res.failed, cands[i])
+		}
+	})
 	res.elapsed = time.Since(start)
 	res.rate = float64(len(cands)) / res.elapsed.Seconds()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -301,6 +325,45 @@ func sampleHost() soakSample {
 		}
 	}
 	return s
+}
+
+// treeCPU is the CPU time used so far by this process, its children (the zygotes, whose own
+// children are the candidates) and the children it already waited for. On a machine shared with
+// other work it tells what a run costs better than its wall time does.
+func treeCPU() time.Duration {
+	clk := 100.0 // USER_HZ on Linux
+	fields := func(pid string) []string {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return nil
+		}
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 {
+			return strings.Fields(s[i+1:])
+		}
+		return nil
+	}
+	ticks := func(f []string, from, to int) float64 {
+		t := 0.0
+		for i := from; i <= to && i < len(f); i++ {
+			v, _ := strconv.ParseFloat(f[i], 64)
+			t += v
+		}
+		return t
+	}
+	// Fields after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+	total := ticks(fields("self"), 11, 14)
+	self := strconv.Itoa(os.Getpid())
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if f := fields(e.Name()); len(f) > 14 && f[1] == self {
+			total += ticks(f, 11, 14)
+		}
+	}
+	return time.Duration(total / clk * float64(time.Second))
 }
 
 func statusKB(path, key string) int64 {

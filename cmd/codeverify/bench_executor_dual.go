@@ -4,13 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/codeverify/codeverify/processors/executor"
@@ -59,20 +55,13 @@ func (a *app) dualBench(ctx context.Context, w io.Writer, n, perProblem int, tes
 	}
 	cands = cands[:n]
 
-	e := a.cfg.Executor
-	ex, err := executor.New(executor.Config{
-		Python: e.Python, Timeout: e.Timeout, Workers: e.Workers, MemoryBytes: e.MemoryBytes, OutputBytes: e.OutputBytes,
-		Backend: executor.BackendZygote, CacheSize: -1, GenTestLimit: testLimit, GenTotalLimit: totalLimit,
-	})
+	cfg := a.executorConfig(executor.BackendZygote, -1)
+	cfg.GenTestLimit, cfg.GenTotalLimit = testLimit, totalLimit
+	ex, calibrated, err := benchExecutor(ctx, w, cfg, problems)
 	if err != nil {
 		return err
 	}
 	defer ex.Close()
-	printMachine(w, ex)
-	calibrated, err := ex.Calibrate(ctx, problems, executor.Calibration{})
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(w, "generated tests: %v CPU each, %v CPU for all of a candidate's\n", testLimit, totalLimit)
 	fmt.Fprintf(w, "data: %d candidates of %d HumanEval problems (%d calibrated); generated tests: %d test sets, %.1f asserts per problem (the %d most frequent of CodeT's extraction)\n",
 		n, len(sets), calibrated, len(sets), float64(total)/float64(max(1, len(sets))), perProblem)
@@ -88,30 +77,16 @@ func (a *app) dualBench(ctx context.Context, w io.Writer, n, perProblem int, tes
 		out := make([]outcome, len(cands))
 		cpu0 := treeCPU()
 		defer func() { cpu = treeCPU() - cpu0 }()
-		next := make(chan int)
-		var wg sync.WaitGroup
 		start := time.Now()
-		for g := 0; g < 2*ex.Workers(); g++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					c := cands[i]
-					p := byID[c.ProblemID]
-					var ts []schemas.GeneratedAssert
-					if dual {
-						ts = tests[c.ProblemID]
-					}
-					v, b, err := ex.Dual(ctx, p, ts, c)
-					out[i] = outcome{label: v.Label, kind: v.FailureKind, results: b.Results, err: err, rt: b.RuntimeMs}
-				}
-			}()
-		}
-		for i := range cands {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
+		fanOut(ex.Workers(), len(cands), func(i int) {
+			c := cands[i]
+			var ts []schemas.GeneratedAssert
+			if dual {
+				ts = tests[c.ProblemID]
+			}
+			v, b, err := ex.Dual(ctx, byID[c.ProblemID], ts, c)
+			out[i] = outcome{label: v.Label, kind: v.FailureKind, results: b.Results, err: err, rt: b.RuntimeMs}
+		})
 		return out, time.Since(start)
 	}
 	summary := func(name string, out []outcome, d time.Duration) {
@@ -161,43 +136,4 @@ func (a *app) dualBench(ctx context.Context, w io.Writer, n, perProblem int, tes
 	}
 	fmt.Fprintf(w, "candidates/s: %.0f  tests/s: %.0f\n", float64(len(dual))/dDual.Seconds(), float64(ran)/dDual.Seconds())
 	return nil
-}
-
-// treeCPU is the CPU time used so far by this process, its children (the zygotes, whose own
-// children are the candidates) and the children it already waited for. On a machine shared with
-// other work it tells what a run costs better than its wall time does.
-func treeCPU() time.Duration {
-	clk := 100.0 // USER_HZ on Linux
-	fields := func(pid string) []string {
-		b, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil {
-			return nil
-		}
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i >= 0 {
-			return strings.Fields(s[i+1:])
-		}
-		return nil
-	}
-	ticks := func(f []string, from, to int) float64 {
-		t := 0.0
-		for i := from; i <= to && i < len(f); i++ {
-			v, _ := strconv.ParseFloat(f[i], 64)
-			t += v
-		}
-		return t
-	}
-	// Fields after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
-	total := ticks(fields("self"), 11, 14)
-	self := strconv.Itoa(os.Getpid())
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		if f := fields(e.Name()); len(f) > 14 && f[1] == self {
-			total += ticks(f, 11, 14)
-		}
-	}
-	return time.Duration(total / clk * float64(time.Second))
 }

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
-	"time"
 
+	"github.com/codeverify/codeverify/internal/progress"
 	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/processors/testgen"
@@ -566,7 +566,7 @@ type dualExecutor interface {
 
 // dualAll runs every candidate in dual execution, concurrently (the executor bounds the processes).
 func dualAll(ctx context.Context, ex dualExecutor, problems []schemas.Problem, cands []schemas.Candidate,
-	tests map[string][]schemas.GeneratedAssert, progress io.Writer) ([]schemas.Verdict, []schemas.Behavior, error) {
+	tests map[string][]schemas.GeneratedAssert, progressOut io.Writer) ([]schemas.Verdict, []schemas.Behavior, error) {
 	byID := make(map[string]schemas.Problem, len(problems))
 	for _, p := range problems {
 		byID[p.ProblemID] = p
@@ -577,7 +577,8 @@ func dualAll(ctx context.Context, ex dualExecutor, problems []schemas.Problem, c
 	var mu sync.Mutex
 	done := 0
 	var firstErr error
-	start := time.Now()
+	bar := progress.New(progressOut, "executed in dual execution", int64(len(cands)))
+	defer bar.Finish()
 	sem := make(chan struct{}, 256) // bounds goroutines; the executor bounds processes
 	for i, c := range cands {
 		sem <- struct{}{}
@@ -592,9 +593,7 @@ func dualAll(ctx context.Context, ex dualExecutor, problems []schemas.Problem, c
 			}
 			verdicts[i], behaviors[i] = v, b
 			done++
-			if done%500 == 0 || done == len(cands) {
-				fmt.Fprintf(progress, "executed %d/%d in dual execution (%.0f/s)\n", done, len(cands), float64(done)/time.Since(start).Seconds())
-			}
+			bar.Set(int64(done))
 		}()
 	}
 	wg.Wait()

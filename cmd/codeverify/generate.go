@@ -135,6 +135,7 @@ type generatorOptions struct {
 	timeout      time.Duration
 	backoffBase  time.Duration // 0: the generator's default (tests shorten it)
 	backoffMax   time.Duration
+	metrics      *stageMetrics // nil: none (dead letters by stage)
 }
 
 func (o *generatorOptions) bind(cmd *cobra.Command) {
@@ -201,6 +202,7 @@ func (a *app) newGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, mo
 		// The window (and so memory: at most MaxInFlight prompts' candidates) stays small.
 		Workers: g.MaxRequests(), MaxInFlight: 2 * g.MaxRequests(),
 		MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		OnDeadLettered: o.metrics.deadLettered(streams.TopicPrompts),
 	}, generatorStage{g, table})
 	return r, g, err
 }
@@ -247,6 +249,7 @@ func (a *app) newTestGeneratorRunner(ctx context.Context, codecs *schemas.Codecs
 		// As the candidate generator: one worker per request slot, a small window.
 		Workers: tp.MaxRequests(), MaxInFlight: 2 * tp.MaxRequests(),
 		MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		OnDeadLettered: o.metrics.deadLettered(streams.TopicPrompts),
 	}, testGeneratorStage{tp, table})
 }
 
@@ -281,6 +284,7 @@ prompts.dlq with the reason. The API key is read from OPENAI_API_KEY.`,
 			if err != nil {
 				return err
 			}
+			o.metrics = m
 			if tests {
 				a.watchLag(cmd.Context(), m, lagEvery, consumed{streams.GroupTestGenerator, streams.TopicPrompts})
 			} else {

@@ -17,6 +17,8 @@ import (
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/streams"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // genEnv is the embedded broker over TCP with the catalog created; no ClickHouse.
@@ -81,6 +83,9 @@ func TestGeneratorEndToEnd(t *testing.T) {
 	rec, _ := generator.NewMetrics(nil)
 	o := generatorOptions{baseURL: srv.BaseURL(), maxRequests: 8, maxSequences: 32, maxAttempts: 3, timeout: 5 * time.Second,
 		backoffBase: time.Millisecond, backoffMax: 10 * time.Millisecond}
+	if o.metrics, err = newStageMetrics(prometheus.NewRegistry()); err != nil {
+		t.Fatal(err)
+	}
 	r, _, err := a.newGeneratorRunner(ctx, codecs, models, o, rec)
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +140,9 @@ func TestGeneratorEndToEnd(t *testing.T) {
 	}
 	if p, err := codecs.Prompt.Decode(dls[0].Value); err != nil || p.ProblemID != doomed.ProblemID {
 		t.Fatalf("dead letter is not the doomed prompt: %+v %v", p, err)
+	}
+	if n := testutil.ToFloat64(o.metrics.deadLetters.WithLabelValues(streams.TopicPrompts, streams.StageProcess)); n != 1 {
+		t.Fatalf("codeverify_dead_letters_total{topic=prompts,stage=process} = %v, want 1", n)
 	}
 	if rec.Value("errors_total", generator.StatusRateLimited) == 0 {
 		t.Fatal("no 429 was injected and retried")

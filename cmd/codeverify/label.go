@@ -9,8 +9,8 @@ import (
 	"os"
 	"sort"
 	"sync"
-	"time"
 
+	"github.com/codeverify/codeverify/internal/progress"
 	"github.com/codeverify/codeverify/processors/executor"
 	"github.com/codeverify/codeverify/processors/passk"
 	"github.com/codeverify/codeverify/producers"
@@ -129,7 +129,7 @@ type labelLine struct {
 
 // labelAll executes every candidate (the executor bounds concurrency) and writes the lines in input
 // order, so the output file lines up with the sample file.
-func labelAll(ctx context.Context, ex *executor.Executor, problems []schemas.Problem, cands []schemas.Candidate, out, progress io.Writer) ([]schemas.Verdict, error) {
+func labelAll(ctx context.Context, ex *executor.Executor, problems []schemas.Problem, cands []schemas.Candidate, out, progressOut io.Writer) ([]schemas.Verdict, error) {
 	byID := make(map[string]schemas.Problem, len(problems))
 	for _, p := range problems {
 		byID[p.ProblemID] = p
@@ -139,7 +139,8 @@ func labelAll(ctx context.Context, ex *executor.Executor, problems []schemas.Pro
 	var mu sync.Mutex
 	done := 0
 	var firstErr error
-	start := time.Now()
+	bar := progress.New(progressOut, "labelled", int64(len(cands)))
+	defer bar.Finish()
 	sem := make(chan struct{}, 256) // bounds goroutines; the executor bounds processes
 	for i, c := range cands {
 		sem <- struct{}{}
@@ -153,9 +154,7 @@ func labelAll(ctx context.Context, ex *executor.Executor, problems []schemas.Pro
 			}
 			verdicts[i] = v
 			done++
-			if done%500 == 0 || done == len(cands) {
-				fmt.Fprintf(progress, "labelled %d/%d (%.0f/s)\n", done, len(cands), float64(done)/time.Since(start).Seconds())
-			}
+			bar.Set(int64(done))
 			mu.Unlock()
 		}()
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/codeverify/codeverify/processors/executor"
@@ -20,10 +21,15 @@ type stageMetrics struct {
 	deadLetters *prometheus.CounterVec   // topic, stage
 	insert      *prometheus.HistogramVec // table
 	insertErrs  *prometheus.CounterVec   // table
+	reg         prometheus.Registerer    // for the counters read from a component at scrape time
+
+	mu       sync.Mutex
+	groupLag map[string]int64 // group → records behind over all partitions, as last polled
 }
 
 func newStageMetrics(reg prometheus.Registerer) (*stageMetrics, error) {
 	m := &stageMetrics{
+		reg: reg, groupLag: map[string]int64{},
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "codeverify_consumer_lag",
 			Help: "Records a consumer group is behind on a partition: high-water mark less committed offset (polled)."},
 			[]string{"group", "topic", "partition"}),
@@ -63,6 +69,16 @@ func (m *stageMetrics) executed(outs []executor.Output, d time.Duration, err err
 	}
 }
 
+// sandbox registers the counters the executor keeps itself, read at scrape time.
+func (m *stageMetrics) sandbox(ex *executor.Executor) error {
+	if m == nil {
+		return nil
+	}
+	return m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "codeverify_sandbox_recycles_total",
+		Help: "Sandbox workers retired and replaced: killed or wedged by a candidate, unclean /tmp, abandoned job, or age."},
+		func() float64 { return float64(ex.Recycles()) }))
+}
+
 // deadLettered returns the OnDeadLettered hook of a consumer of topic (nil when m is).
 func (m *stageMetrics) deadLettered(topic string) func(stage string, n int) {
 	if m == nil {
@@ -80,6 +96,18 @@ func (m *stageMetrics) inserted(table string, d time.Duration, err error) {
 	if err != nil {
 		m.insertErrs.WithLabelValues(table).Inc()
 	}
+}
+
+// lagOf is group's lag over all partitions as last polled; false before the first poll (or when
+// m is nil).
+func (m *stageMetrics) lagOf(group string) (int64, bool) {
+	if m == nil {
+		return 0, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.groupLag[group]
+	return l, ok
 }
 
 // lagEvery is how often consumer lag is polled.
@@ -106,9 +134,14 @@ func (a *app) watchLag(ctx context.Context, m *stageMetrics, every time.Duration
 					a.log.Debug("consumer lag", "group", g.group, "topic", g.topic, "err", err)
 					continue
 				}
+				var total int64
 				for _, l := range lags {
 					m.lag.WithLabelValues(g.group, g.topic, strconv.Itoa(l.Partition)).Set(float64(l.Lag))
+					total += l.Lag
 				}
+				m.mu.Lock()
+				m.groupLag[g.group] = total
+				m.mu.Unlock()
 			}
 			select {
 			case <-ctx.Done():

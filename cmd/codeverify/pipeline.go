@@ -254,6 +254,10 @@ func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := opt.metrics.sandbox(ex); err != nil {
+		ex.Close()
+		return nil, nil, err
+	}
 	var lookup *countingLookup
 	if opt.LookupClickHouse {
 		sink, err := a.openClickHouse(ctx)
@@ -267,7 +271,7 @@ func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt
 	logStats := func(msg string) {
 		st := ex.CacheStats()
 		args := []any{"executed", st.Executed, "memory_hits", st.MemoryHits, "clickhouse_hits", st.StoreHits,
-			"hit_rate", fmt.Sprintf("%.3f", st.HitRate()), "clickhouse_lookup", opt.LookupClickHouse}
+			"hit_rate", fmt.Sprintf("%.3f", st.HitRate()), "clickhouse_lookup", opt.LookupClickHouse, "sandbox_recycles", ex.Recycles()}
 		if lookup != nil {
 			args = append(args, "lookup_errors", lookup.errs.Load())
 		}

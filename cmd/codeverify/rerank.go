@@ -283,6 +283,11 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	st.selections = streams.NewProducer(a.cluster(), streams.TopicSelections, rc.Selection, func(s schemas.Selection) string { return s.RequestID })
 	defer st.selections.Close()
 
+	reg := prometheus.NewRegistry()
+	m, err := newStageMetrics(reg)
+	if err != nil {
+		return err
+	}
 	cands, err := streams.NewRunner(streams.RunnerConfig[schemas.Candidate, schemas.Score]{
 		Cluster: a.cluster(), Group: streams.GroupRerankerCandidates, Input: streams.TopicCandidates, Output: streams.TopicScores,
 		InCodec: codecs.Candidate, OutCodec: rc.Score,
@@ -290,6 +295,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 		Validate: func(c schemas.Candidate) error { return c.Validate() },
 		// Process waits for the request's selection, so every in-flight candidate holds a worker.
 		Workers: o.maxInFlight, MaxInFlight: o.maxInFlight, MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		OnDeadLettered: m.deadLettered(streams.TopicCandidates),
 	}, streams.ProcessorFunc[schemas.Candidate, schemas.Score](st.candidate))
 	if err != nil {
 		return err
@@ -300,6 +306,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 		InCodec: codecs.Prompt, OutCodec: rc.Selection,
 		OutKey:  func(s schemas.Selection) string { return s.RequestID },
 		Workers: 1, MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		OnDeadLettered: m.deadLettered(streams.TopicPrompts),
 	}, streams.ProcessorFunc[schemas.Prompt, schemas.Selection](st.prompt))
 	if err != nil {
 		return err
@@ -312,13 +319,13 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 		OutKey:   func(s schemas.Selection) string { return s.RequestID },
 		Validate: func(b schemas.Behavior) error { return b.Validate() },
 		Workers:  o.maxInFlight, MaxInFlight: o.maxInFlight, MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		OnDeadLettered: m.deadLettered(streams.TopicBehaviors),
 	}, streams.ProcessorFunc[schemas.Behavior, schemas.Selection](st.behavior))
 	if err != nil {
 		return err
 	}
 	a.log.Info("reranker running", "model", model.Version, "provider", st.provider(model.Version), "registry", st.registry,
 		"reload_every", st.pollEvery(), "models_topic", st.followsModels(), "bound", o.bound)
-	reg := prometheus.NewRegistry()
 	st.registerMetrics(reg)
 	counter := func(name, help string, f func() float64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "codeverify_runner_" + name, Help: help,
@@ -335,12 +342,8 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	}
 	defer stopMetrics()
 	a.watchKafka(ctx, isReady)
-	if m, err := newStageMetrics(reg); err != nil {
-		return err
-	} else {
-		a.watchLag(ctx, m, lagEvery, consumed{streams.GroupRerankerCandidates, streams.TopicCandidates},
-			consumed{streams.GroupRerankerBehaviors, streams.TopicBehaviors}, consumed{streams.GroupRerankerPrompts, streams.TopicPrompts})
-	}
+	a.watchLag(ctx, m, lagEvery, consumed{streams.GroupRerankerCandidates, streams.TopicCandidates},
+		consumed{streams.GroupRerankerBehaviors, streams.TopicBehaviors}, consumed{streams.GroupRerankerPrompts, streams.TopicPrompts})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -161,6 +161,7 @@ func TestExecuteServiceMetrics(t *testing.T) {
 		`codeverify_dead_letters_total{stage="decode",topic="` + streams.TopicCandidates + `"} 1`,
 		`codeverify_consumer_lag{group="` + streams.GroupExecutor + `"`,
 		`codeverify_runner_processed_total{processor="executor"}`,
+		"codeverify_sandbox_recycles_total ",
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -103,11 +103,27 @@ func (a *app) runSinks(ctx context.Context, codecs *schemas.Codecs, sink *clickh
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	vs, bs := a.verdictStage(codecs, sink), a.behaviorStage(codecs, sink)
-	vs.onWritten = func(b []schemas.Verdict) { m.written(vs.table, len(b)) }
+	vlog := newSinkLog(a.log, vs.table, func() (int64, bool) { return m.stage.lagOf(vs.group) })
+	blog := newSinkLog(a.log, bs.table, func() (int64, bool) { return m.stage.lagOf(bs.group) })
+	defer vlog.flush()
+	defer blog.flush()
+	vs.onWritten = func(b []schemas.Verdict) { m.written(vs.table, len(b)); vlog.written(len(b)) }
 	vs.onRejected = func(n int) { m.rejected(vs.table, n) }
-	bs.onWritten = func(b []schemas.Behavior) { m.written(bs.table, len(b)) }
+	bs.onWritten = func(b []schemas.Behavior) { m.written(bs.table, len(b)); blog.written(len(b)) }
 	bs.onRejected = func(n int) { m.rejected(bs.table, n) }
-	vs.onDeadLettered, bs.onDeadLettered = m.stage.deadLettered(vs.topic), m.stage.deadLettered(bs.topic)
+	vdl, bdl := m.stage.deadLettered(vs.topic), m.stage.deadLettered(bs.topic)
+	vs.onDeadLettered = func(stage string, n int) {
+		vlog.deadLettered(n)
+		if vdl != nil {
+			vdl(stage, n)
+		}
+	}
+	bs.onDeadLettered = func(stage string, n int) {
+		blog.deadLettered(n)
+		if bdl != nil {
+			bdl(stage, n)
+		}
+	}
 	vs.write, bs.write = timedWrite(vs.table, vs.write, m.stage), timedWrite(bs.table, bs.write, m.stage)
 	errc := make(chan error, 2)
 	go func() { errc <- runSinkStage(ctx, a, vs) }()

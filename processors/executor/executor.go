@@ -306,6 +306,15 @@ func (e *Executor) CacheStats() CacheStats {
 	return CacheStats{Executed: c.executed.Load() + d.executed.Load(), MemoryHits: c.memory.Load() + d.memory.Load(), StoreHits: c.store.Load()}
 }
 
+// Recycles is how many sandbox workers were retired and replaced so far (a candidate that killed
+// or wedged its worker, an unclean /tmp, an abandoned run, age); 0 without the zygote backend.
+func (e *Executor) Recycles() int64 {
+	if e.pool == nil {
+		return 0
+	}
+	return e.pool.Recycled.Load()
+}
+
 // executeUncached runs the candidate (the caller validated p and code).
 func (e *Executor) executeUncached(ctx context.Context, p schemas.Problem, code string) Result {
 	select {

@@ -81,6 +81,9 @@ type zygotePool struct {
 	all     map[*worker]bool
 	Started atomic.Int64 // workers started over the pool's life
 	Retries atomic.Int64 // infra failures retried
+	// Recycled counts workers retired and replaced: killed by their candidate or unresponsive, a
+	// /tmp the zygote could not wipe, a job abandoned mid-run, or plain age (recycleAfter jobs).
+	Recycled atomic.Int64
 }
 
 type worker struct {
@@ -469,6 +472,7 @@ func (z *zygotePool) once(ctx context.Context, p schemas.Problem, code string, g
 	case <-ctx.Done():
 		z.kill(w) // the job is abandoned: the worker's state is unknown
 		<-got
+		z.Recycled.Add(1)
 		z.refill()
 		return Result{Err: ctx.Err()}, genRun{}
 	}
@@ -513,6 +517,7 @@ func (z *zygotePool) once(ctx context.Context, p schemas.Problem, code string, g
 func (z *zygotePool) replace(w *worker, err error) Result {
 	if w != nil {
 		z.kill(w)
+		z.Recycled.Add(1)
 	}
 	z.refill()
 	return Result{Err: err}

@@ -73,3 +73,42 @@ func benchWorkers(backend string) int {
 	}
 	return 0
 }
+
+// TestRecyclesCounted: a worker that dies under its candidate, or whose job is abandoned, is
+// replaced and counted; a well-behaved candidate leaves its worker in the pool.
+func TestRecyclesCounted(t *testing.T) {
+	e := newExecutor(t, Config{Timeout: 5 * time.Second, Backend: BackendZygote, Workers: 1, CacheSize: -1})
+	p := addProblem()
+	base := e.Recycles() // start-up probes
+	if r := e.Execute(context.Background(), p, goodAdd); r.Label != schemas.Pass || e.Recycles() != base {
+		t.Fatalf("a clean run: %+v, recycles %d → %d", r, base, e.Recycles())
+	}
+
+	// The worker dies mid-job (what a candidate that escaped and killed it would cause): the job is
+	// retried on a fresh worker and the dead one counted.
+	slow := "import time\ntime.sleep(1)\n" + goodAdd
+	done := make(chan Result, 1)
+	go func() { done <- e.Execute(context.Background(), p, slow) }()
+	time.Sleep(300 * time.Millisecond)
+	e.pool.mu.Lock()
+	for w := range e.pool.all {
+		_ = w.cmd.Process.Kill()
+	}
+	e.pool.mu.Unlock()
+	if r := <-done; r.Label != schemas.Pass {
+		t.Errorf("after the worker died: %+v", r)
+	}
+	if got := e.Recycles(); got != base+1 {
+		t.Errorf("recycles %d, want %d", got, base+1)
+	}
+
+	// A job abandoned by its context: the worker's state is unknown, so it is replaced.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if r := e.Execute(ctx, p, "import time\ntime.sleep(3)\n"+goodAdd); r.Err == nil {
+		t.Errorf("abandoned job has a label: %+v", r)
+	}
+	if got := e.Recycles(); got != base+2 {
+		t.Errorf("recycles %d, want %d", got, base+2)
+	}
+}

@@ -139,6 +139,38 @@ func ValidatePrompt(p schemas.Prompt) error {
 	return nil
 }
 
+// resolve validates p and looks up its model and problem; a failure is recorded as the prompt's.
+func (g *Generator) resolve(p schemas.Prompt) (Model, schemas.Problem, error) {
+	if err := ValidatePrompt(p); err != nil {
+		g.rec.PromptFailed("invalid")
+		return Model{}, schemas.Problem{}, err
+	}
+	m, ok := g.cfg.Models[p.Model]
+	if !ok {
+		g.rec.PromptFailed("unknown_model")
+		return Model{}, schemas.Problem{}, fmt.Errorf("%w: %q (prompt %s)", ErrUnknownModel, p.Model, p.RequestID)
+	}
+	prob, ok := g.cfg.Problems.Problem(p.ProblemID)
+	if !ok {
+		g.rec.PromptFailed("unknown_problem")
+		return Model{}, schemas.Problem{}, fmt.Errorf("%w: %s (prompt %s)", ErrUnknownProblem, p.ProblemID, p.RequestID)
+	}
+	return m, prob, nil
+}
+
+// samples draws p.N samples of req from m, placed at their sample indexes; giving up is recorded
+// as the prompt's failure.
+func (g *Generator) samples(ctx context.Context, m Model, p schemas.Prompt, req Request) ([]sample, error) {
+	samples := make([]sample, p.N)
+	if err := g.sampleAll(ctx, m, p, req, samples); err != nil {
+		if IsPermanent(err) {
+			g.rec.PromptFailed("gave_up")
+		}
+		return nil, err
+	}
+	return samples, nil
+}
+
 // sample is one choice of a response, placed at its sample index.
 type sample struct {
 	text, finish string
@@ -154,19 +186,9 @@ func (g *Generator) Process(ctx context.Context, p schemas.Prompt) ([]schemas.Ca
 	if p.Purpose == schemas.PurposeTests {
 		return nil, nil
 	}
-	if err := ValidatePrompt(p); err != nil {
-		g.rec.PromptFailed("invalid")
+	m, prob, err := g.resolve(p)
+	if err != nil {
 		return nil, err
-	}
-	m, ok := g.cfg.Models[p.Model]
-	if !ok {
-		g.rec.PromptFailed("unknown_model")
-		return nil, fmt.Errorf("%w: %q (prompt %s)", ErrUnknownModel, p.Model, p.RequestID)
-	}
-	prob, ok := g.cfg.Problems.Problem(p.ProblemID)
-	if !ok {
-		g.rec.PromptFailed("unknown_problem")
-		return nil, fmt.Errorf("%w: %s (prompt %s)", ErrUnknownProblem, p.ProblemID, p.RequestID)
 	}
 	var shots []schemas.Problem
 	if TaskOf(prob) == TaskMBPP {
@@ -178,11 +200,8 @@ func (g *Generator) Process(ctx context.Context, p schemas.Prompt) ([]schemas.Ca
 	}
 	req := BuildRequest(m, prob, shots)
 
-	samples := make([]sample, p.N)
-	if err := g.sampleAll(ctx, m, p, req, samples); err != nil {
-		if IsPermanent(err) {
-			g.rec.PromptFailed("gave_up")
-		}
+	samples, err := g.samples(ctx, m, p, req)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]schemas.Candidate, len(samples))

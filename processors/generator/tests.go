@@ -80,19 +80,9 @@ func (t *TestProcessor) Process(ctx context.Context, p schemas.Prompt) ([]schema
 		return nil, nil
 	}
 	g := t.g
-	if err := ValidatePrompt(p); err != nil {
-		g.rec.PromptFailed("invalid")
+	m, prob, err := g.resolve(p)
+	if err != nil {
 		return nil, err
-	}
-	m, ok := g.cfg.Models[p.Model]
-	if !ok {
-		g.rec.PromptFailed("unknown_model")
-		return nil, fmt.Errorf("%w: %q (prompt %s)", ErrUnknownModel, p.Model, p.RequestID)
-	}
-	prob, ok := g.cfg.Problems.Problem(p.ProblemID)
-	if !ok {
-		g.rec.PromptFailed("unknown_problem")
-		return nil, fmt.Errorf("%w: %s (prompt %s)", ErrUnknownProblem, p.ProblemID, p.RequestID)
 	}
 	if TaskOf(prob) != TaskFunction || prob.EntryPoint == "" {
 		g.rec.PromptFailed("invalid")
@@ -100,11 +90,8 @@ func (t *TestProcessor) Process(ctx context.Context, p schemas.Prompt) ([]schema
 	}
 	p = WithTestSettings(p, m)
 	req := BuildTestRequest(m, prob)
-	samples := make([]sample, p.N)
-	if err := g.sampleAll(ctx, m, p, req, samples); err != nil {
-		if IsPermanent(err) {
-			g.rec.PromptFailed("gave_up")
-		}
+	samples, err := g.samples(ctx, m, p, req)
+	if err != nil {
 		return nil, err
 	}
 	raw := make([]string, len(samples))

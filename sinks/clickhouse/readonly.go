@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // ErrNoDatabase: a read-only open found no such database; ErrSchemaBehind: it found one whose
@@ -18,34 +20,17 @@ var (
 // and no table and applies no migration. A mistyped database name is an error rather than a new,
 // empty database that reads as "no data".
 func OpenReadOnly(ctx context.Context, cfg Config) (*Sink, error) {
-	cfg = cfg.withDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	boot, err := dial(ctx, cfg, "default")
-	if err != nil {
-		return nil, err
-	}
-	var n uint64
-	err = boot.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", cfg.Database).Scan(&n)
-	boot.Close()
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: look up database %s: %w", cfg.Database, err)
-	}
-	if n == 0 {
-		return nil, readOnlyError{ErrNoDatabase, fmt.Sprintf("database %s does not exist on ClickHouse %s (nothing was created: check --clickhouse-db; the sink creates it)",
-			cfg.Database, cfg.Addr)}
-	}
-	conn, err := dial(ctx, cfg, cfg.Database)
-	if err != nil {
-		return nil, err
-	}
-	s := &Sink{conn: conn, db: cfg.Database}
-	if err := s.checkSchema(ctx); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return s, nil
+	return open(ctx, cfg, func(boot driver.Conn, cfg Config) error {
+		var n uint64
+		if err := boot.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", cfg.Database).Scan(&n); err != nil {
+			return fmt.Errorf("clickhouse: look up database %s: %w", cfg.Database, err)
+		}
+		if n == 0 {
+			return readOnlyError{ErrNoDatabase, fmt.Sprintf("database %s does not exist on ClickHouse %s (nothing was created: check --clickhouse-db; the sink creates it)",
+				cfg.Database, cfg.Addr)}
+		}
+		return nil
+	}, (*Sink).checkSchema)
 }
 
 // checkSchema reports whether every embedded migration is recorded as applied.

@@ -60,28 +60,37 @@ type Sink struct {
 
 // Open connects, creates the database if it is missing and applies pending migrations.
 func Open(ctx context.Context, cfg Config) (*Sink, error) {
+	return open(ctx, cfg, func(boot driver.Conn, cfg Config) error {
+		if err := boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+cfg.Database); err != nil {
+			return fmt.Errorf("clickhouse: create database %s: %w", cfg.Database, err)
+		}
+		return nil
+	}, (*Sink).Migrate)
+}
+
+// open fills cfg's defaults and validates it, runs boot over a connection to "default" (the server
+// rejects a handshake that names a missing database, so that is where the database is looked up or
+// created), then connects to cfg.Database and runs ready on the sink, closing it if ready fails.
+func open(ctx context.Context, cfg Config, boot func(driver.Conn, Config) error, ready func(*Sink, context.Context) error) (*Sink, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	// The server rejects a handshake that names a missing database, so create it over a
-	// connection to "default" first.
-	boot, err := dial(ctx, cfg, "default")
+	bc, err := dial(ctx, cfg, "default")
 	if err != nil {
 		return nil, err
 	}
-	err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+cfg.Database)
-	boot.Close()
+	err = boot(bc, cfg)
+	bc.Close()
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: create database %s: %w", cfg.Database, err)
+		return nil, err
 	}
-
 	conn, err := dial(ctx, cfg, cfg.Database)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sink{conn: conn, db: cfg.Database}
-	if err := s.Migrate(ctx); err != nil {
+	if err := ready(s, ctx); err != nil {
 		conn.Close()
 		return nil, err
 	}
