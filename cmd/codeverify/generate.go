@@ -303,6 +303,7 @@ prompts.dlq with the reason. The API key is read from OPENAI_API_KEY.`,
 				if err != nil {
 					return err
 				}
+				registerRunnerStats(reg, "test-generator", r.Stats)
 				ready.set(checkStarted, nil)
 				return r.Run(cmd.Context())
 			}
@@ -310,6 +311,7 @@ prompts.dlq with the reason. The API key is read from OPENAI_API_KEY.`,
 			if err != nil {
 				return err
 			}
+			registerRunnerStats(reg, "generator", r.Stats)
 			ready.set(checkStarted, nil)
 			return r.Run(cmd.Context())
 		},

@@ -327,14 +327,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	a.log.Info("reranker running", "model", model.Version, "provider", st.provider(model.Version), "registry", st.registry,
 		"reload_every", st.pollEvery(), "models_topic", st.followsModels(), "bound", o.bound)
 	st.registerMetrics(reg)
-	counter := func(name, help string, f func() float64) {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "codeverify_runner_" + name, Help: help,
-			ConstLabels: prometheus.Labels{"processor": "reranker"}}, f))
-	}
-	counter("processed_total", "candidates scored, selected and committed", func() float64 { return float64(cands.Stats().Processed) })
-	counter("outputs_total", "scores produced", func() float64 { return float64(cands.Stats().Outputs) })
-	counter("dead_lettered_total", "candidates sent to the dead-letter topic", func() float64 { return float64(cands.Stats().DeadLettered) })
-	counter("errors_total", "transient processing errors (retried)", func() float64 { return float64(cands.Stats().Errors) })
+	registerRunnerStats(reg, "reranker", cands.Stats)
 	isReady := newReadiness(checkKafka, checkStarted)
 	stopMetrics, err := a.serveObservability(ctx, reg, isReady)
 	if err != nil {

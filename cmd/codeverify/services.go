@@ -49,14 +49,7 @@ func (a *app) executeCmd() *cobra.Command {
 				return err
 			}
 			defer closeExecutor() // after Run has returned: no Execute is in flight any more
-			labels := prometheus.Labels{"processor": "executor"}
-			counter := func(name, help string, f func() float64) {
-				reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "codeverify_runner_" + name, Help: help, ConstLabels: labels}, f))
-			}
-			counter("processed_total", "inputs processed and committed", func() float64 { return float64(r.Stats().Processed) })
-			counter("outputs_total", "output records produced", func() float64 { return float64(r.Stats().Outputs) })
-			counter("dead_lettered_total", "inputs sent to the dead-letter topic", func() float64 { return float64(r.Stats().DeadLettered) })
-			counter("errors_total", "transient processing errors (retried)", func() float64 { return float64(r.Stats().Errors) })
+			registerRunnerStats(reg, "executor", r.Stats)
 			ready.set(checkTables, nil)
 			a.watchLag(ctx, m, lagEvery, consumed{streams.GroupExecutor, streams.TopicCandidates})
 			ready.set(checkStarted, nil)
