@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,14 +30,24 @@ func (f ProcessorFunc[In, Out]) Process(ctx context.Context, in In) ([]Out, erro
 
 type permanentError struct{ err error }
 
-func (e *permanentError) Error() string { return "permanent: " + e.err.Error() }
+// Error is the dead-letter reason: the cause with one "permanent: " prefix, none added when the
+// cause's message already starts with "permanent" (a processor's own never-succeeding errors, e.g.
+// the generator's ErrPermanent family, which a stage then marks again).
+func (e *permanentError) Error() string {
+	msg := e.err.Error()
+	if msg == "permanent" || strings.HasPrefix(msg, "permanent:") {
+		return msg
+	}
+	return "permanent: " + msg
+}
 func (e *permanentError) Unwrap() error { return e.err }
 
 // Permanent marks an error that can never succeed: the input goes to the dead-letter topic instead
 // of being retried. Any other error from Process is retried until it succeeds or the runner stops.
+// Marking is idempotent: an error already marked is returned as it is.
 func Permanent(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || IsPermanent(err) {
+		return err
 	}
 	return &permanentError{err}
 }

@@ -622,3 +622,28 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestPermanentReasonHasOnePrefix: marking an error permanent twice, or marking one whose own
+// message already says it is permanent (the generator's ErrPermanent family), gives a dead-letter
+// reason with a single "permanent: " prefix.
+func TestPermanentReasonHasOnePrefix(t *testing.T) {
+	genPermanent := errors.New("permanent") // generator.ErrPermanent's shape
+	gaveUp := fmt.Errorf("%w: gave up", genPermanent)
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{Permanent(errors.New("boom")), "permanent: boom"},
+		{Permanent(Permanent(errors.New("boom"))), "permanent: boom"},
+		{Permanent(fmt.Errorf("wrapped: %w", Permanent(errors.New("boom")))), "wrapped: permanent: boom"},
+		{Permanent(fmt.Errorf("%w after 4 attempts: 500", gaveUp)), "permanent: gave up after 4 attempts: 500"},
+		{Permanent(genPermanent), "permanent"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("reason %q, want %q", got, tc.want)
+		}
+		if !IsPermanent(tc.err) {
+			t.Errorf("%q: not permanent", tc.err)
+		}
+	}
+}

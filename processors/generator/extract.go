@@ -13,8 +13,53 @@ type Extraction struct {
 
 var defRe = regexp.MustCompile(`(?m)^[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)[ \t]*\(`)
 
-// codeStartRe finds where code starts after leading prose in an unfenced answer.
-var codeStartRe = regexp.MustCompile(`(?m)^(?:def |async def |class |import |from \S+ import |@\w)`)
+// stmtRes recognise a line that begins a Python statement at top level, so that an unfenced answer's
+// code starts at its first statement — module-level constants (`MAX = 3000`, `R = 3`) included —
+// while leading prose ("Here is the function:") is skipped. Each pattern is strict enough that
+// ordinary English does not match: prose rarely has an identifier followed by `=`, or ends a
+// sentence with `)`.
+var stmtRes = []*regexp.Regexp{
+	regexp.MustCompile(`^(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(`),
+	regexp.MustCompile(`^class[ \t]+[A-Za-z_]\w*[ \t]*[:(]`),
+	regexp.MustCompile(`^import[ \t]+[A-Za-z_][\w.]*(?:[ \t]+as[ \t]+\w+)?(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*(?:[ \t]+as[ \t]+\w+)?)*[ \t]*;?[ \t]*(?:#.*)?$`),
+	regexp.MustCompile(`^from[ \t]+\.*[A-Za-z_][\w.]*[ \t]+import[ \t]+\S`),
+	regexp.MustCompile(`^@[A-Za-z_][\w.]*`),
+	// assignment, augmented or to a tuple of targets: `MAX=1000;`, `a, b = 0, 1`, `d['k'] += 1`
+	regexp.MustCompile(`^[A-Za-z_][\w.]*(?:\[[^\]\n]*\])*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*[ \t]*(?:[-+*/%&|^@]|//|\*\*|>>|<<)?=[^=]`),
+	// a call statement: `sys.setrecursionlimit(10**6)`
+	regexp.MustCompile(`^[A-Za-z_][\w.]*\(.*\)[ \t]*;?[ \t]*(?:#.*)?$`),
+}
+
+// compoundRe is a top-level compound statement that may start a program; it counts only when the
+// next non-blank line is indented (prose such as "for x in xs:" has no body).
+var compoundRe = regexp.MustCompile(`^(?:if[ \t].*|while[ \t].*|for[ \t]+.+[ \t]in[ \t].*|try[ \t]*):[ \t]*(?:#.*)?$`)
+
+// codeStart is the byte offset of the first line of text that begins a Python statement, or -1.
+func codeStart(text string) int {
+	lines := strings.SplitAfter(text, "\n")
+	off := 0
+	for i, raw := range lines {
+		l := strings.TrimRight(raw, "\n")
+		for _, re := range stmtRes {
+			if re.MatchString(l) {
+				return off
+			}
+		}
+		if compoundRe.MatchString(l) {
+			for _, next := range lines[i+1:] {
+				if strings.TrimSpace(next) == "" {
+					continue
+				}
+				if next[0] == ' ' || next[0] == '\t' {
+					return off
+				}
+				break
+			}
+		}
+		off += len(raw)
+	}
+	return -1
+}
 
 // Extract turns a raw model output into the program to run. It never fails: at worst the program is
 // the raw text (which then FAILs honestly in the executor). The raw text is kept by the caller.
@@ -102,7 +147,7 @@ func isPythonLang(lang string) bool {
 
 // findCode picks the code of an answer: among fenced python (or unlabelled) blocks, the one
 // defining the entry point, else the first defining any function, else the longest; with no
-// fences, the text from the first line that looks like code.
+// fences, the text from the first line that begins a Python statement (codeStart).
 func findCode(text, entry string) (string, string) {
 	bs := fences(text)
 	var cands []block
@@ -115,8 +160,8 @@ func findCode(text, entry string) (string, string) {
 		if len(bs) > 0 && strings.TrimSpace(bs[0].body) != "" { // a block labelled otherwise still beats prose
 			cands = bs
 		} else {
-			if loc := codeStartRe.FindStringIndex(text); loc != nil && loc[0] > 0 {
-				return text[loc[0]:], "prose-skipped"
+			if at := codeStart(text); at > 0 {
+				return text[at:], "prose-skipped"
 			}
 			return text, "raw"
 		}

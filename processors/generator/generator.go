@@ -71,6 +71,32 @@ type Generator struct {
 	seqs    *weighted
 	rec     Recorder
 	learned sync.Map // model name → *atomic.Int64: the n cap a server revealed by answering fewer
+
+	// kept holds the samples already drawn for prompts that failed transiently, by request id, so
+	// that a redelivery requests only the chunks still missing. Bounded by maxKept prompts.
+	keptMu sync.Mutex
+	kept   map[string]*partial
+}
+
+// partial is what a failed delivery of a prompt had already drawn.
+type partial struct {
+	key     promptKey
+	samples []sample
+	done    []bool
+	seq     uint64 // age, for eviction
+}
+
+// promptKey is what must match for kept samples to be reused: the same request with the same
+// sampling parameters.
+type promptKey struct {
+	problem, model, purpose string
+	n, maxTokens            int32
+	temperature, topP       float64
+	seed                    int64
+}
+
+func keyOf(p schemas.Prompt) promptKey {
+	return promptKey{p.ProblemID, p.Model, p.Purpose, p.N, p.MaxTokens, p.Temperature, p.TopP, p.Seed}
 }
 
 // New validates cfg.
@@ -115,7 +141,7 @@ func New(cfg Config) (*Generator, error) {
 	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	oc.HTTPClient = cfg.HTTPClient
 	return &Generator{cfg: cfg, client: openai.NewClientWithConfig(oc), reqs: newWeighted(cfg.MaxRequests),
-		seqs: newWeighted(cfg.MaxSequences), rec: cfg.Recorder}, nil
+		seqs: newWeighted(cfg.MaxSequences), rec: cfg.Recorder, kept: map[string]*partial{}}, nil
 }
 
 // MaxRequests is the request concurrency after defaults (a runner sizes its workers from it).
@@ -159,16 +185,63 @@ func (g *Generator) resolve(p schemas.Prompt) (Model, schemas.Problem, error) {
 }
 
 // samples draws p.N samples of req from m, placed at their sample indexes; giving up is recorded
-// as the prompt's failure.
+// as the prompt's failure. After a transient failure the samples already drawn are kept, so a
+// redelivery of the prompt requests only the missing ones (each at its own sample index, so with
+// the same seed and candidate id as the first time).
 func (g *Generator) samples(ctx context.Context, m Model, p schemas.Prompt, req Request) ([]sample, error) {
-	samples := make([]sample, p.N)
-	if err := g.sampleAll(ctx, m, p, req, samples); err != nil {
+	part := g.takeKept(p)
+	if err := g.sampleAll(ctx, m, p, req, part.samples, part.done); err != nil {
 		if IsPermanent(err) {
 			g.rec.PromptFailed("gave_up")
+		} else {
+			g.keep(p.RequestID, part)
 		}
 		return nil, err
 	}
-	return samples, nil
+	return part.samples, nil
+}
+
+// maxKept bounds the prompts whose partial samples are kept: the runner's window holds at most
+// 2·MaxRequests prompts, so more are stale.
+func (g *Generator) maxKept() int { return 4 * g.cfg.MaxRequests }
+
+// takeKept removes and returns the samples kept for p, or fresh ones.
+func (g *Generator) takeKept(p schemas.Prompt) *partial {
+	g.keptMu.Lock()
+	defer g.keptMu.Unlock()
+	if k, ok := g.kept[p.RequestID]; ok {
+		delete(g.kept, p.RequestID)
+		if k.key == keyOf(p) {
+			return k
+		}
+	}
+	return &partial{key: keyOf(p), samples: make([]sample, p.N), done: make([]bool, p.N)}
+}
+
+var keptSeq atomic.Uint64
+
+// keep stores part for a redelivery of the prompt if it holds any sample, evicting the oldest.
+func (g *Generator) keep(id string, part *partial) {
+	drawn := false
+	for _, d := range part.done {
+		drawn = drawn || d
+	}
+	if !drawn {
+		return
+	}
+	part.seq = keptSeq.Add(1)
+	g.keptMu.Lock()
+	defer g.keptMu.Unlock()
+	g.kept[id] = part
+	for len(g.kept) > g.maxKept() {
+		oldest := ""
+		for k, v := range g.kept {
+			if oldest == "" || v.seq < g.kept[oldest].seq {
+				oldest = k
+			}
+		}
+		delete(g.kept, oldest)
+	}
 }
 
 // sample is one choice of a response, placed at its sample index.
@@ -228,9 +301,9 @@ func (g *Generator) maxN(m Model) int {
 	return n
 }
 
-// sampleAll fills samples with concurrent requests of at most the model's n cap each; the first
-// permanent failure cancels the rest.
-func (g *Generator) sampleAll(ctx context.Context, m Model, p schemas.Prompt, req Request, samples []sample) error {
+// sampleAll fills the samples not yet done with concurrent requests of at most the model's n cap
+// each, marking each one done as it arrives; the first failure cancels the rest.
+func (g *Generator) sampleAll(ctx context.Context, m Model, p schemas.Prompt, req Request, samples []sample, done []bool) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -240,10 +313,19 @@ func (g *Generator) sampleAll(ctx context.Context, m Model, p schemas.Prompt, re
 	if step <= 0 {
 		step = len(samples)
 	}
-	for start := 0; start < len(samples); start += step {
-		end := min(start+step, len(samples))
+	for start := 0; start < len(samples); {
+		if done[start] {
+			start++
+			continue
+		}
+		end := start + 1
+		for end < len(samples) && end-start < step && !done[end] {
+			end++
+		}
+		chunkStart := start
+		start = end
 		wg.Go(func() {
-			if err := g.fill(ctx, m, p, req, samples, start, end); err != nil {
+			if err := g.fill(ctx, m, p, req, samples, done, chunkStart, end); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
@@ -258,11 +340,14 @@ func (g *Generator) sampleAll(ctx context.Context, m Model, p schemas.Prompt, re
 }
 
 // fill generates samples[start:end], in several requests when the server answers fewer than asked.
-func (g *Generator) fill(ctx context.Context, m Model, p schemas.Prompt, req Request, samples []sample, start, end int) error {
+func (g *Generator) fill(ctx context.Context, m Model, p schemas.Prompt, req Request, samples []sample, done []bool, start, end int) error {
 	for start < end {
 		got, err := g.request(ctx, m, p, req, start, samples[start:end])
 		if err != nil {
 			return err
+		}
+		for i := start; i < start+got; i++ {
+			done[i] = true
 		}
 		start += got
 	}

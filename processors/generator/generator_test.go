@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -310,4 +311,61 @@ func newTestMetrics(t *testing.T) *Metrics {
 		}
 	}
 	return m
+}
+
+// TestFailedChunkIsRetriedAlone: when one chunk of a split prompt fails and the prompt is
+// redelivered, only that chunk is requested again; the other chunks' samples are kept, in place.
+func TestFailedChunkIsRetriedAlone(t *testing.T) {
+	var failed atomic.Bool
+	srv := openaifake.New(openaifake.Options{MaxN: 4, Fault: func(r openaifake.Request, _ int64) openaifake.Fault {
+		if r.N == 2 && failed.CompareAndSwap(false, true) {
+			return openaifake.Fault{Delay: time.Minute} // the last chunk (8..9) hangs once
+		}
+		return openaifake.Fault{}
+	}})
+	defer srv.Close()
+	g, err := New(Config{BaseURL: srv.BaseURL(), Models: testModels(t, 4), Problems: testProblems(), MaxAttempts: 4,
+		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, RequestTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := prompt("mbpp/601", chatModel, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := g.Process(ctx, p); err == nil || IsPermanent(err) {
+		t.Fatalf("first delivery: err = %v, want a transient failure", err)
+	}
+	if srv.Calls() != 3 {
+		t.Fatalf("%d calls on the first delivery, want 3 (4+4+2)", srv.Calls())
+	}
+	cands, err := g.Process(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.Calls() != 4 {
+		t.Fatalf("%d calls after redelivery, want exactly one extra request", srv.Calls())
+	}
+	reqs := srv.Requests()
+	var hung openaifake.Request
+	for _, r := range reqs[:3] {
+		if r.N == 2 {
+			hung = r
+		}
+	}
+	if last := reqs[3]; last.N != 2 || hung.Seed == nil || *last.Seed != *hung.Seed {
+		t.Fatalf("retried request n=%d seed %v, want the failed chunk's n=2 seed %v", last.N, *last.Seed, *hung.Seed)
+	}
+	if len(cands) != 10 {
+		t.Fatalf("%d candidates", len(cands))
+	}
+	for i, c := range cands {
+		want := fmt.Sprintf("x * %d\n", i%4) // choice index within its chunk of 4
+		if c.CandidateID != schemas.CandidateID(p.RequestID, i) || int(c.SampleIndex) != i || !strings.Contains(c.Completion, want) {
+			t.Fatalf("candidate %d: id %s, completion %q", i, c.CandidateID, c.Completion)
+		}
+	}
+	// Success forgets the kept samples: a further delivery asks for everything again.
+	if _, err := g.Process(context.Background(), p); err != nil || srv.Calls() != 7 {
+		t.Fatalf("third delivery: err %v, %d calls, want 7", err, srv.Calls())
+	}
 }

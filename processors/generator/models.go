@@ -21,8 +21,11 @@ const (
 )
 
 // DeepSeekCoderSystemPrompt is the system prompt DeepSeek-Coder-instruct's chat template inserts
-// when the conversation has none.
-const DeepSeekCoderSystemPrompt = "You are an AI programming assistant, utilizing the Deepseek Coder model, developed by Deepseek Company, and you only answer questions related to computer science. For politically sensitive questions, security and privacy issues, and other non-computer science questions, you will refuse to answer"
+// when the conversation has none, with its trailing newline. The template emits a system message's
+// content verbatim and appends "### Instruction:\n" directly, so the newline must be part of the
+// content: without it the model would see "…refuse to answer### Instruction:", which it was never
+// trained on.
+const DeepSeekCoderSystemPrompt = "You are an AI programming assistant, utilizing the Deepseek Coder model, developed by Deepseek Company, and you only answer questions related to computer science. For politically sensitive questions, security and privacy issues, and other non-computer science questions, you will refuse to answer\n"
 
 // DefaultStops are the stop sequences of plain completion prompts (Codex / HumanEval convention):
 // the function under test is complete once the model starts anything at top level.
@@ -38,7 +41,9 @@ type Model struct {
 	ServedName string `yaml:"served_name"`
 	API        string `yaml:"api"` // chat | completion
 	// SystemPrompt, for chat models: sent as the system message; empty sends none (the server's chat
-	// template then applies its own default, which for DeepSeek-Coder-instruct is the same text).
+	// template then applies its own default, which for DeepSeek-Coder-instruct is
+	// DeepSeekCoderSystemPrompt). Templates that concatenate it verbatim (DeepSeek-Coder's) need it to
+	// end with the separator the model was trained on — for DeepSeek-Coder a newline.
 	SystemPrompt string `yaml:"system_prompt"`
 	// Stops are sent to the server and also cut client-side (servers may cap how many they honour;
 	// OpenAI takes 4). Default: DefaultStops for completion models, none for chat models.
@@ -164,8 +169,11 @@ func (m Model) withDefaults() (Model, error) {
 	return m, nil
 }
 
-// DefaultModels is the reference model: DeepSeek-Coder 1.3B instruct, chat API, served by vLLM.
+// DefaultModels is the reference model: DeepSeek-Coder 1.3B instruct, chat API, served by vLLM. It
+// sends no system message: the chat template then inserts its own default, newline included —
+// exactly the prompt the model was trained and evaluated with (DeepSeek's eval_instruct.py sends
+// only the user message) — and no copy of the text here can drift from the server's.
 func DefaultModels() Models {
-	ms, _ := NewModels(Model{Name: "deepseek-ai/deepseek-coder-1.3b-instruct", API: APIChat, SystemPrompt: DeepSeekCoderSystemPrompt})
+	ms, _ := NewModels(Model{Name: "deepseek-ai/deepseek-coder-1.3b-instruct", API: APIChat})
 	return ms
 }

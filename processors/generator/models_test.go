@@ -12,7 +12,7 @@ func TestDeployedModelsFileParses(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, ok := ms["deepseek-ai/deepseek-coder-1.3b-instruct"]
-	if !ok || m.API != APIChat || m.SystemPrompt != DeepSeekCoderSystemPrompt || m.ServedName != m.Name {
+	if !ok || m.API != APIChat || m.SystemPrompt != "" || m.ServedName != m.Name {
 		t.Fatalf("instruct model: %+v", m)
 	}
 	if b := ms["deepseek-ai/deepseek-coder-1.3b-base"]; b.API != APICompletion || len(b.Stops) != 5 {
