@@ -12,10 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
-	"github.com/codeverify/codeverify/internal/progress"
 	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/processors/testgen"
@@ -567,41 +565,14 @@ type dualExecutor interface {
 // dualAll runs every candidate in dual execution, concurrently (the executor bounds the processes).
 func dualAll(ctx context.Context, ex dualExecutor, problems []schemas.Problem, cands []schemas.Candidate,
 	tests map[string][]schemas.GeneratedAssert, progressOut io.Writer) ([]schemas.Verdict, []schemas.Behavior, error) {
-	byID := make(map[string]schemas.Problem, len(problems))
-	for _, p := range problems {
-		byID[p.ProblemID] = p
-	}
 	verdicts := make([]schemas.Verdict, len(cands))
 	behaviors := make([]schemas.Behavior, len(cands))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := 0
-	var firstErr error
-	bar := progress.New(progressOut, "executed in dual execution", int64(len(cands)))
-	defer bar.Finish()
-	sem := make(chan struct{}, 256) // bounds goroutines; the executor bounds processes
-	for i, c := range cands {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			v, b, err := ex.Dual(ctx, byID[c.ProblemID], tests[c.ProblemID], c)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("%s sample %d: %w", c.ProblemID, c.SampleIndex, err)
-			}
-			verdicts[i], behaviors[i] = v, b
-			done++
-			bar.Set(int64(done))
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("interrupted: %w", err)
-	}
-	if firstErr != nil {
-		return nil, nil, firstErr
+	err := eachCandidate(ctx, problems, cands, "executed in dual execution", progressOut, func(i int, p schemas.Problem, c schemas.Candidate) (err error) {
+		verdicts[i], behaviors[i], err = ex.Dual(ctx, p, tests[c.ProblemID], c)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return verdicts, behaviors, nil
 }

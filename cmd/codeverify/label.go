@@ -130,40 +130,13 @@ type labelLine struct {
 // labelAll executes every candidate (the executor bounds concurrency) and writes the lines in input
 // order, so the output file lines up with the sample file.
 func labelAll(ctx context.Context, ex *executor.Executor, problems []schemas.Problem, cands []schemas.Candidate, out, progressOut io.Writer) ([]schemas.Verdict, error) {
-	byID := make(map[string]schemas.Problem, len(problems))
-	for _, p := range problems {
-		byID[p.ProblemID] = p
-	}
 	verdicts := make([]schemas.Verdict, len(cands))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := 0
-	var firstErr error
-	bar := progress.New(progressOut, "labelled", int64(len(cands)))
-	defer bar.Finish()
-	sem := make(chan struct{}, 256) // bounds goroutines; the executor bounds processes
-	for i, c := range cands {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			v, err := ex.Verdict(ctx, byID[c.ProblemID], c)
-			mu.Lock()
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("%s sample %d: %w", c.ProblemID, c.SampleIndex, err)
-			}
-			verdicts[i] = v
-			done++
-			bar.Set(int64(done))
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("interrupted: %w", err)
-	}
-	if firstErr != nil { // no verdict is better than a wrong one
-		return nil, firstErr
+	err := eachCandidate(ctx, problems, cands, "labelled", progressOut, func(i int, p schemas.Problem, c schemas.Candidate) (err error) {
+		verdicts[i], err = ex.Verdict(ctx, p, c)
+		return err
+	})
+	if err != nil { // no verdict is better than a wrong one
+		return nil, err
 	}
 	w := bufio.NewWriter(out)
 	enc := json.NewEncoder(w)
@@ -212,4 +185,42 @@ func printPassAtK(w io.Writer, vs []schemas.Verdict) {
 		}
 		fmt.Fprintf(w, "pass@%d: %.4f  (%d problems with n ≥ %d)\n", s.K, s.PassAtK, s.Problems, s.K)
 	}
+}
+
+// eachCandidate calls run for every candidate with its problem, concurrently (at most 256
+// goroutines; the executor bounds the processes), reporting progress. run writes only to its own
+// index. It returns the first error, or the context's when interrupted.
+func eachCandidate(ctx context.Context, problems []schemas.Problem, cands []schemas.Candidate, desc string, progressOut io.Writer,
+	run func(i int, p schemas.Problem, c schemas.Candidate) error) error {
+	byID := make(map[string]schemas.Problem, len(problems))
+	for _, p := range problems {
+		byID[p.ProblemID] = p
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	var firstErr error
+	bar := progress.New(progressOut, desc, int64(len(cands)))
+	defer bar.Finish()
+	sem := make(chan struct{}, 256)
+	for i, c := range cands {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := run(i, byID[c.ProblemID], c)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("%s sample %d: %w", c.ProblemID, c.SampleIndex, err)
+			}
+			done++
+			bar.Set(int64(done))
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	return firstErr
 }
