@@ -45,7 +45,7 @@ CodeT's extraction); last line: candidates/s: N  tests/s: M (of the dual run).`,
 			if dual {
 				return a.dualBench(cmd.Context(), w, dualN, dualTests, genTest, genTotal)
 			}
-			mbpp, err := a.dataPath("mbpp", "mbpp.jsonl")
+			mbpp, err := a.DataPath("mbpp", "mbpp.jsonl")
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ CodeT's extraction); last line: candidates/s: N  tests/s: M (of the dual run).`,
 				return err
 			}
 			ctx := cmd.Context()
-			ex, calibrated, err := benchExecutor(ctx, w, a.executorConfig(executor.BackendZygote, -1), problems)
+			ex, calibrated, err := benchExecutor(ctx, w, a.ExecutorConfig(executor.BackendZygote, -1), problems)
 			if err != nil {
 				return err
 			}
@@ -69,7 +69,7 @@ CodeT's extraction); last line: candidates/s: N  tests/s: M (of the dual run).`,
 			report(w, "zygote, no loops", r0)
 			rl := runLoad(ctx, ex, benchCandidates(fast, n, loops))
 			report(w, fmt.Sprintf("zygote, %.0f%% infinite loops", loops*100), rl)
-			naive, err := a.newExecutorWith(executor.BackendSimple, -1)
+			naive, err := a.NewExecutor(executor.BackendSimple, -1)
 			if err != nil {
 				return err
 			}
@@ -112,20 +112,6 @@ CodeT's extraction); last line: candidates/s: N  tests/s: M (of the dual run).`,
 		"dual-n": {"0", "1000000"}, "dual-tests": {"1", "10000"}, "gen-test-limit": {"1ms", "1h"}, "gen-total-limit": {"1ms", "1h"},
 	})
 	return cmd
-}
-
-// newExecutorWith builds an executor from the config with the given backend and cache size.
-func (a *app) newExecutorWith(backend string, cacheSize int) (*executor.Executor, error) {
-	return executor.New(a.executorConfig(backend, cacheSize))
-}
-
-// executorConfig is the executor config of the app's config with the given backend and cache size.
-func (a *app) executorConfig(backend string, cacheSize int) executor.Config {
-	e := a.cfg.Executor
-	return executor.Config{
-		Python: e.Python, Timeout: e.Timeout, Workers: e.Workers,
-		MemoryBytes: e.MemoryBytes, OutputBytes: e.OutputBytes, Backend: backend, CacheSize: cacheSize,
-	}
 }
 
 // benchExecutor builds an executor for a benchmark, prints the machine it runs on and calibrates

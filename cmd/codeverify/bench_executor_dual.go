@@ -21,7 +21,7 @@ import (
 // executed (no cache), with calibrated per-problem timeouts. The hidden labels of the two runs are
 // compared; the last line is "candidates/s: N  tests/s: M" of the dual run.
 func (a *app) dualBench(ctx context.Context, w io.Writer, n, perProblem int, testLimit, totalLimit time.Duration) error {
-	dir, err := a.dataPath("samples", "codet_humaneval_codegen16b")
+	dir, err := a.DataPath("samples", "codet_humaneval_codegen16b")
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (a *app) dualBench(ctx context.Context, w io.Writer, n, perProblem int, tes
 	}
 	cands = cands[:n]
 
-	cfg := a.executorConfig(executor.BackendZygote, -1)
+	cfg := a.ExecutorConfig(executor.BackendZygote, -1)
 	cfg.GenTestLimit, cfg.GenTotalLimit = testLimit, totalLimit
 	ex, calibrated, err := benchExecutor(ctx, w, cfg, problems)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/processors/generator"
 	"github.com/codeverify/codeverify/processors/generator/openaifake"
 	"github.com/codeverify/codeverify/producers"
@@ -87,9 +88,9 @@ func (a *app) benchGenerator(ctx context.Context, o benchGenOptions, w io.Writer
 		return err
 	}
 	defer b.Close()
-	ba := &app{cfg: a.cfg, log: log}
-	ba.cfg.Brokers = []string{b.Addr()}
-	if err := streams.EnsureTopics(ctx, ba.cluster(), streams.DefaultCatalog()); err != nil {
+	ba := &app{Env: &config.Env{Config: a.Config, Log: log, Security: a.Security}}
+	ba.Config.Brokers = []string{b.Addr()}
+	if err := streams.EnsureTopics(ctx, ba.Cluster(), streams.DefaultCatalog()); err != nil {
 		return err
 	}
 	codecs, err := schemas.NewCodecs()
@@ -106,7 +107,7 @@ func (a *app) benchGenerator(ctx context.Context, o benchGenOptions, w io.Writer
 		return err
 	}
 	prompts := producers.BuildPrompts(problems, producers.PromptOptions{Model: benchModel, N: int32(o.n), Seed: 1})
-	pp := streams.NewProducer(ba.cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(ba.Cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	err = pp.Publish(ctx, prompts...)
 	pp.Close()
 	if err != nil {

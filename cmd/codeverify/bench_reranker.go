@@ -61,7 +61,7 @@ func (a *app) benchReranker(ctx context.Context, o benchRerankerOptions, w io.Wr
 		}
 		o.scorer.model = vdir
 	}
-	s, m, err := o.scorer.open(a.log)
+	s, m, err := o.scorer.open(a.Log)
 	if err != nil {
 		return err
 	}

@@ -1,209 +1,14 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
-	"time"
-
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 )
-
-// Config is the whole configuration: defaults, then the YAML file, then CODEVERIFY_* environment
-// variables, then flags. Validate runs before any command starts.
-type Config struct {
-	// Brokers of a real Kafka cluster; empty means the embedded broker (kfake) on EmbeddedPort.
-	Brokers      []string `yaml:"brokers"`
-	EmbeddedPort int      `yaml:"embedded_port"`
-	DataDir      string   `yaml:"data_dir"` // benchmark data (default: CHECKOUT/../shared/data)
-	VarDir       string   `yaml:"var_dir"`  // runtime state: broker segments, ClickHouse data (default: CHECKOUT/var)
-	MetricsAddr  string   `yaml:"metrics_addr"`
-	// MaxMessageBytes: larger input records are dead-lettered as oversized.
-	MaxMessageBytes int `yaml:"max_message_bytes"`
-	// ConnectTimeout bounds how long a one-shot command (topics, produce, report, …) waits for the
-	// broker or ClickHouse before it gives up; long-running processors keep retrying instead.
-	ConnectTimeout time.Duration `yaml:"connect_timeout"`
-
-	// Log: level debug|info|warn|error and format json|text of the logs on stderr.
-	Log struct {
-		Level  string `yaml:"level"`
-		Format string `yaml:"format"`
-	} `yaml:"log"`
-
-	// Kafka: TLS and SASL for the connections to Brokers.
-	Kafka KafkaConfig `yaml:"kafka"`
-
-	ClickHouse struct {
-		Addr     string `yaml:"addr"`
-		Database string `yaml:"database"`
-		Username string `yaml:"username"`
-		// Password, or PasswordFile naming a file that holds it; CODEVERIFY_CLICKHOUSE_PASSWORD or
-		// CODEVERIFY_CLICKHOUSE_PASSWORD_FILE override both.
-		Password     string `yaml:"password"`
-		PasswordFile string `yaml:"password_file"`
-	} `yaml:"clickhouse"`
-
-	Executor struct {
-		Python      string        `yaml:"python"`
-		Timeout     time.Duration `yaml:"timeout"`
-		Workers     int           `yaml:"workers"`
-		MemoryBytes int64         `yaml:"memory_bytes"`
-		OutputBytes int64         `yaml:"output_bytes"`
-	} `yaml:"executor"`
-
-	Sink struct {
-		MaxBatch int           `yaml:"max_batch"`
-		MaxWait  time.Duration `yaml:"max_wait"`
-	} `yaml:"sink"`
-
-	// Group: the consumer-group timeouts of execute and sink (0 = the streams defaults: session
-	// 6s, heartbeat 1s, rebalance 10s). The session timeout is how long a killed member holds its
-	// partitions.
-	Group struct {
-		SessionTimeout    time.Duration `yaml:"session_timeout"`
-		HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
-		RebalanceTimeout  time.Duration `yaml:"rebalance_timeout"`
-	} `yaml:"group"`
-}
-
-func defaultConfig() Config {
-	var c Config
-	c.EmbeddedPort = 9092
-	// Relative to the checkout, not the working directory (paths.go).
-	c.DataDir = defaultPath(filepath.Join("..", "shared", "data"))
-	c.VarDir = defaultPath("var")
-	c.MaxMessageBytes = 1 << 20
-	c.ConnectTimeout = 10 * time.Second
-	c.Log.Level, c.Log.Format = "info", "json"
-	c.ClickHouse.Addr = "127.0.0.1:9000"
-	c.ClickHouse.Database = "codeverify"
-	c.ClickHouse.Username = "default"
-	c.Executor.Python = defaultPython()
-	c.Executor.Timeout = 3 * time.Second
-	c.Executor.MemoryBytes = 1 << 30
-	c.Executor.OutputBytes = 1 << 20
-	c.Sink.MaxBatch = 5000
-	c.Sink.MaxWait = time.Second
-	return c
-}
-
-// LoadConfig applies the YAML file (path or $CODEVERIFY_CONFIG) and the environment over the defaults.
-func LoadConfig(path string, getenv func(string) string) (Config, error) {
-	c := defaultConfig()
-	if path == "" {
-		path = getenv("CODEVERIFY_CONFIG")
-	}
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return c, fmt.Errorf("config: %w", err)
-		}
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil {
-			return c, configError(path, err)
-		}
-	}
-	if v := getenv("CODEVERIFY_BROKERS"); v != "" {
-		c.Brokers = strings.Split(v, ",")
-	}
-	if v := getenv("CODEVERIFY_DATA_DIR"); v != "" {
-		c.DataDir = v
-	}
-	if v := getenv("CODEVERIFY_VAR_DIR"); v != "" {
-		c.VarDir = v
-	}
-	if v := getenv("CODEVERIFY_CLICKHOUSE_ADDR"); v != "" {
-		c.ClickHouse.Addr = v
-	}
-	if v := getenv("CODEVERIFY_PYTHON"); v != "" {
-		c.Executor.Python = v
-	}
-	if v := getenv("CODEVERIFY_LOG_LEVEL"); v != "" {
-		c.Log.Level = v
-	}
-	if v := getenv("CODEVERIFY_LOG_FORMAT"); v != "" {
-		c.Log.Format = v
-	}
-	if v := getenv("CODEVERIFY_CONNECT_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return c, fmt.Errorf("CODEVERIFY_CONNECT_TIMEOUT: %w", err)
-		}
-		c.ConnectTimeout = d
-	}
-	c.applyKafkaEnv(getenv)
-	if err := c.loadSecrets(getenv); err != nil {
-		return c, fmt.Errorf("config: %w", err)
-	}
-	return c, nil
-}
-
-// yaml.v3 reports an unknown key as "line N: field KEY not found in type struct { … }".
-var unknownKeyRe = regexp.MustCompile(`^line (\d+): field (\S+) not found in type `)
-
-// configError says what is wrong with the file in one line: an unknown key by name and line, not
-// by the Go type it failed to fit.
-func configError(path string, err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	msgs := make([]string, len(te.Errors))
-	for i, e := range te.Errors {
-		if m := unknownKeyRe.FindStringSubmatch(e); m != nil {
-			msgs[i] = fmt.Sprintf("config %s line %s: unknown key %q", path, m[1], m[2])
-		} else {
-			msgs[i] = fmt.Sprintf("config %s %s", path, e)
-		}
-	}
-	return errors.New(strings.Join(msgs, "; "))
-}
-
-// Validate says what is wrong before anything starts.
-func (c Config) Validate() error {
-	var errs []string
-	if c.ClickHouse.Addr == "" || c.ClickHouse.Database == "" {
-		errs = append(errs, "clickhouse.addr and clickhouse.database are required")
-	}
-	if c.Executor.Timeout <= 0 {
-		errs = append(errs, "executor.timeout must be > 0")
-	}
-	if c.Executor.Workers < 0 {
-		errs = append(errs, "executor.workers must be ≥ 0 (0 = number of CPUs)")
-	}
-	if c.ConnectTimeout <= 0 || c.ConnectTimeout > time.Hour {
-		errs = append(errs, "connect_timeout must be > 0 and ≤ 1h")
-	}
-	if c.MaxMessageBytes <= 0 {
-		errs = append(errs, "max_message_bytes must be > 0")
-	}
-	if c.Sink.MaxBatch <= 0 || c.Sink.MaxWait <= 0 {
-		errs = append(errs, "sink.max_batch and sink.max_wait must be > 0")
-	}
-	if g := c.Group; g.SessionTimeout < 0 || g.HeartbeatInterval < 0 || g.RebalanceTimeout < 0 {
-		errs = append(errs, "group timeouts must be ≥ 0 (0 = default)")
-	}
-	if len(c.Brokers) == 0 && (c.EmbeddedPort < 0 || c.EmbeddedPort > 65535) {
-		errs = append(errs, "embedded_port out of range")
-	}
-	if _, err := c.kafkaSecurity(); err != nil {
-		errs = append(errs, strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid config: %s", strings.Join(errs, "; "))
-	}
-	return nil
-}
 
 // bindFlags registers the persistent flags into a scratch Config; applyFlags copies the ones the
 // user actually set, so flags override the file and the environment but defaults do not.
-func bindFlags(root *cobra.Command, f *Config) {
-	d := defaultConfig()
+func bindFlags(root *cobra.Command, f *config.Config) {
+	d := config.Default()
 	fs := root.PersistentFlags()
 	fs.StringSliceVar(&f.Brokers, "brokers", nil, "Kafka bootstrap brokers (empty: the embedded broker)")
 	fs.IntVar(&f.EmbeddedPort, "embedded-port", d.EmbeddedPort, "port of the embedded broker")
@@ -228,7 +33,7 @@ func bindFlags(root *cobra.Command, f *Config) {
 	bindKafkaFlags(root, f)
 }
 
-func applyFlags(cmd *cobra.Command, dst *Config, f *Config) {
+func applyFlags(cmd *cobra.Command, dst *config.Config, f *config.Config) {
 	fs := cmd.Flags()
 	set := func(name string, apply func()) {
 		if fs.Changed(name) {
@@ -254,11 +59,24 @@ func applyFlags(cmd *cobra.Command, dst *Config, f *Config) {
 	applyKafkaFlags(set, dst, f)
 }
 
-// defaultPython prefers Debian's interpreter: the sandbox runs programs as nobody when started as
-// root, and nobody cannot read an interpreter under /root (pyenv).
-func defaultPython() string {
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		return "/usr/bin/python3"
-	}
-	return "python3"
+// bindKafkaFlags registers the non-secret Kafka security flags (passwords: environment or file only).
+func bindKafkaFlags(root *cobra.Command, f *config.Config) {
+	fs := root.PersistentFlags()
+	fs.BoolVar(&f.Kafka.TLS.Enabled, "kafka-tls", false, "connect to the brokers over TLS (implied by the other --kafka-tls-* flags)")
+	fs.StringVar(&f.Kafka.TLS.CAFile, "kafka-tls-ca", "", "PEM CA certificates that verify the brokers (default: the system's roots)")
+	fs.StringVar(&f.Kafka.TLS.CertFile, "kafka-tls-cert", "", "PEM client certificate, for brokers that require mutual TLS (with --kafka-tls-key)")
+	fs.StringVar(&f.Kafka.TLS.KeyFile, "kafka-tls-key", "", "PEM key of --kafka-tls-cert")
+	fs.StringVar(&f.Kafka.TLS.ServerName, "kafka-tls-server-name", "", "name the brokers' certificates must carry (default: each broker's host)")
+	fs.StringVar(&f.Kafka.SASL.Mechanism, "kafka-sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (password: env CODEVERIFY_KAFKA_SASL_PASSWORD or _FILE)")
+	fs.StringVar(&f.Kafka.SASL.Username, "kafka-sasl-username", "", "SASL username")
+}
+
+func applyKafkaFlags(set func(string, func()), dst *config.Config, f *config.Config) {
+	set("kafka-tls", func() { dst.Kafka.TLS.Enabled = f.Kafka.TLS.Enabled })
+	set("kafka-tls-ca", func() { dst.Kafka.TLS.CAFile = f.Kafka.TLS.CAFile })
+	set("kafka-tls-cert", func() { dst.Kafka.TLS.CertFile = f.Kafka.TLS.CertFile })
+	set("kafka-tls-key", func() { dst.Kafka.TLS.KeyFile = f.Kafka.TLS.KeyFile })
+	set("kafka-tls-server-name", func() { dst.Kafka.TLS.ServerName = f.Kafka.TLS.ServerName })
+	set("kafka-sasl-mechanism", func() { dst.Kafka.SASL.Mechanism = f.Kafka.SASL.Mechanism })
+	set("kafka-sasl-username", func() { dst.Kafka.SASL.Username = f.Kafka.SASL.Username })
 }

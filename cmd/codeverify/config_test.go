@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/codeverify/codeverify/internal/config"
 )
 
 func TestConfigUnknownKeyNamesKeyAndLine(t *testing.T) {
@@ -12,7 +14,7 @@ func TestConfigUnknownKeyNamesKeyAndLine(t *testing.T) {
 	if err := os.WriteFile(p, []byte("brokers: [a:9092]\nclickhouse:\n  addr: x:9000\n  databse: y\nsink:\n  max_bach: 3\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := LoadConfig(p, func(string) string { return "" })
+	_, err := config.Load(p, func(string) string { return "" })
 	if err == nil {
 		t.Fatal("unknown keys accepted")
 	}

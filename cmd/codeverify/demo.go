@@ -40,7 +40,7 @@ with a message without ONNX Runtime).
 ClickHouse must be up (make demo starts it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := a.dataPath("samples", "codet_humaneval_codegen16b")
+			dir, err := a.DataPath("samples", "codet_humaneval_codegen16b")
 			if err != nil && (problemsPath == "" || samplesPath == "" || testsPath == "") {
 				return err
 			}
@@ -78,22 +78,22 @@ ClickHouse must be up (make demo starts it).`,
 
 func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath, testsPath string, opt producers.SampleOptions, exOpt executorOptions, tr demoTraining) error {
 	start := time.Now()
-	if len(a.cfg.Brokers) == 0 {
-		b, err := streams.StartBroker(filepath.Join(a.cfg.VarDir, "kafka"), a.cfg.EmbeddedPort, a.log)
+	if len(a.Config.Brokers) == 0 {
+		b, err := streams.StartBroker(filepath.Join(a.Config.VarDir, "kafka"), a.Config.EmbeddedPort, a.Log)
 		if err != nil {
 			return fmt.Errorf("embedded broker: %w", err)
 		}
 		defer b.Close()
-		a.log.Info("embedded broker up", "addr", b.Addr())
+		a.Log.Info("embedded broker up", "addr", b.Addr())
 	}
-	if err := streams.EnsureTopics(ctx, a.cluster(), streams.DefaultCatalog()); err != nil {
+	if err := streams.EnsureTopics(ctx, a.Cluster(), streams.DefaultCatalog()); err != nil {
 		return err
 	}
 	codecs, err := schemas.NewCodecs()
 	if err != nil {
 		return err
 	}
-	sink, err := a.openClickHouse(ctx)
+	sink, err := a.OpenClickHouse(ctx)
 	if err != nil {
 		return fmt.Errorf("clickhouse (is it running? deploy/clickhouse/start-local.sh): %w", err)
 	}
@@ -179,7 +179,7 @@ func (a *app) runDemo(ctx context.Context, problemsPath, samplesPath, testsPath 
 			return err
 		}
 	}
-	dead, err := streams.ReadDeadLetters(ctx, a.cluster(), streams.DLQTopic(streams.TopicCandidates))
+	dead, err := streams.ReadDeadLetters(ctx, a.Cluster(), streams.DLQTopic(streams.TopicCandidates))
 	if err == nil && len(dead) > 0 {
 		fmt.Printf("dead-lettered candidates (all time): %d\n", len(dead))
 	}
@@ -228,17 +228,17 @@ func (a *app) demoTrain(ctx context.Context, model string, tr demoTraining) (str
 	}
 	fmt.Printf("\ntraining the verifier on the labeled topics (behaviour features, %d steps, %s)\n", tr.steps, tr.device)
 	d := datasetFlags{models: []string{model}, k: 4, folds: 5, seed: 1, drawSize: demoEvalN, draws: 20}
-	ds, rep, err := a.loadDataset(ctx, a.cluster(), &d, os.Stdout)
+	ds, rep, err := a.loadDataset(ctx, a.Cluster(), &d, os.Stdout)
 	if err != nil {
 		return "", err
 	}
-	wd := filepath.Join(a.cfg.VarDir, "train", ds.Hash[:12])
+	wd := filepath.Join(a.Config.VarDir, "train", ds.Hash[:12])
 	if err := trainer.WriteTrainingFiles(filepath.Join(wd, "data"), ds, cfg.Tokenizer); err != nil {
 		return "", err
 	}
 	cfg.OnEvent = printTrainEvent(os.Stdout)
 	cfg.Log = os.Stderr
-	return a.trainAndRegister(ctx, a.cluster(), ds, rep, cfg, 0, wd, filepath.Join(a.cfg.VarDir, "models"), false, false)
+	return a.trainAndRegister(ctx, a.Cluster(), ds, rep, cfg, 0, wd, filepath.Join(a.Config.VarDir, "models"), false, false)
 }
 
 // demoEvalN is how many candidates per problem the demo's Stage 4 table draws.
@@ -253,7 +253,7 @@ func (a *app) demoEvaluate(ctx context.Context, modelDir, problemsPath, samplesP
 		fmt.Fprintf(w, "\nStage 4 table skipped: ONNX Runtime is not available (%v)\n", err)
 		return nil
 	}
-	report := filepath.Join(a.cfg.VarDir, "eval-report.html")
+	report := filepath.Join(a.Config.VarDir, "eval-report.html")
 	fmt.Fprintf(w, "\nStage 4 on the held-out problems (eval --tests --holdout --n %d --seed 1 --clickhouse --html %s):\n", demoEvalN, report)
 	o := evalOptions{problems: problemsPath, samples: samplesPath, tests: testsPath, n: demoEvalN, seed: 1, resamples: 2000, backend: "zygote", holdout: true,
 		clickhouse: true, html: report,

@@ -72,10 +72,10 @@ func (a *app) dlqReplayCmd() *cobra.Command {
 
 // readDeadLetters reads TOPIC.dlq, sorted by partition and offset.
 func (a *app) readDeadLetters(ctx context.Context, topic string) ([]streams.DeadLetter, error) {
-	if err := a.brokersReachable(ctx); err != nil {
+	if err := a.BrokersReachable(ctx); err != nil {
 		return nil, err
 	}
-	dls, err := streams.ReadDeadLetters(ctx, a.cluster(), streams.DLQTopic(topic))
+	dls, err := streams.ReadDeadLetters(ctx, a.Cluster(), streams.DLQTopic(topic))
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (a *app) replayDeadLetters(ctx context.Context, w io.Writer, topic string, 
 			strings.Join(refused, ", "))
 	}
 	for _, d := range dls {
-		if err := streams.PublishRaw(ctx, a.cluster(), topic, d.Key, d.Value); err != nil {
+		if err := streams.PublishRaw(ctx, a.Cluster(), topic, d.Key, d.Value); err != nil {
 			return fmt.Errorf("dlq replay %d:%d: %w", d.Partition, d.Offset, err)
 		}
 		fmt.Fprintf(w, "replayed %d:%d (source %s/%d@%d, %d bytes) to %s\n", d.Partition, d.Offset, d.SourceTopic, d.SourcePartition, d.SourceOffset, len(d.Value), topic)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/streams"
 )
@@ -22,16 +23,16 @@ func TestDLQListAndReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	a := &app{cfg: defaultConfig(), log: log}
-	a.cfg.Brokers = []string{b.Addr()}
+	a := &app{Env: &config.Env{Config: config.Default(), Log: log}}
+	a.Config.Brokers = []string{b.Addr()}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	const in, out = "dlqtest", "dlqtest-out"
-	if err := streams.EnsureTopics(ctx, a.cluster(), streams.Catalog{{Name: in, Partitions: 1}, {Name: streams.DLQTopic(in), Partitions: 1}, {Name: out, Partitions: 1}}); err != nil {
+	if err := streams.EnsureTopics(ctx, a.Cluster(), streams.Catalog{{Name: in, Partitions: 1}, {Name: streams.DLQTopic(in), Partitions: 1}, {Name: out, Partitions: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"not avro 1", "not avro 2", strings.Repeat("x", 8000)} {
-		if err := streams.PublishRaw(ctx, a.cluster(), in, []byte("k"), []byte(v)); err != nil {
+		if err := streams.PublishRaw(ctx, a.Cluster(), in, []byte("k"), []byte(v)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -40,7 +41,7 @@ func TestDLQListAndReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := streams.NewRunner(streams.RunnerConfig[schemas.Candidate, schemas.Verdict]{
-		Cluster: a.cluster(), Group: "dlqtest-group", Input: in, Output: out, InCodec: codecs.Candidate, OutCodec: codecs.Verdict,
+		Cluster: a.Cluster(), Group: "dlqtest-group", Input: in, Output: out, InCodec: codecs.Candidate, OutCodec: codecs.Verdict,
 		OutKey: func(v schemas.Verdict) string { return v.CandidateID }, MaxMessageBytes: 6000, DeadLetterMaxBytes: 4096, Log: log,
 	}, streams.ProcessorFunc[schemas.Candidate, schemas.Verdict](func(context.Context, schemas.Candidate) ([]schemas.Verdict, error) { return nil, nil }))
 	if err != nil {
@@ -95,7 +96,7 @@ func TestDLQListAndReplay(t *testing.T) {
 	var values []string
 	tctx, tcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer tcancel()
-	err = streams.Tail(tctx, a.cluster(), in, 0, 3, func(m streams.Message) {
+	err = streams.Tail(tctx, a.Cluster(), in, 0, 3, func(m streams.Message) {
 		values = append(values, string(m.Value))
 		if len(values) == 3 {
 			tcancel()

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/processors/executor"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
@@ -74,19 +75,19 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	a := &app{cfg: defaultConfig(), log: log}
-	a.cfg.Brokers = []string{b.Addr()}
-	a.cfg.ClickHouse.Database = db
-	a.cfg.Sink.MaxWait = 200 * time.Millisecond
+	a := &app{Env: &config.Env{Config: config.Default(), Log: log}}
+	a.Config.Brokers = []string{b.Addr()}
+	a.Config.ClickHouse.Database = db
+	a.Config.Sink.MaxWait = 200 * time.Millisecond
 	ctx := context.Background()
-	if err := streams.EnsureTopics(ctx, a.cluster(), streams.DefaultCatalog()); err != nil {
+	if err := streams.EnsureTopics(ctx, a.Cluster(), streams.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}
 	codecs, err := schemas.NewCodecs()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink, err := a.openClickHouse(ctx)
+	sink, err := a.OpenClickHouse(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	// A candidate whose code is not valid UTF-8 (Avro strings carry bytes as they are).
 	bad := cands[1]
 	bad.CandidateID, bad.SampleIndex, bad.Code = schemas.CandidateID("utf8", 0), 99, "def f():\n    return '\xff\xfe'\n"
-	cp := streams.NewProducer(e.app.cluster(), "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	cp := streams.NewProducer(e.app.Cluster(), "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	defer cp.Close()
 	if err := cp.Publish(ctx, bad); err != nil {
 		t.Fatal(err)
@@ -217,7 +218,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	if rows != want || distinct != want {
 		t.Fatalf("ClickHouse has %d rows / %d distinct candidates, want %d", rows, distinct, want)
 	}
-	verdicts, badRecs, err := streams.ReadAll(ctx, e.app.cluster(), "verdicts", e.codecs.Verdict)
+	verdicts, badRecs, err := streams.ReadAll(ctx, e.app.Cluster(), "verdicts", e.codecs.Verdict)
 	if err != nil || badRecs != 0 {
 		t.Fatal(err, badRecs)
 	}
@@ -328,22 +329,22 @@ func TestBadInputGoesToDeadLetterTopic(t *testing.T) {
 	if _, _, err := e.app.publish(ctx, e.codecs, problemsPath, writeSamples(t, []map[string]string{good}), producersOpt("dlq-model")); err != nil {
 		t.Fatal(err)
 	}
-	if err := streams.PublishRaw(ctx, e.app.cluster(), "candidates", []byte(id), []byte("this is not avro")); err != nil {
+	if err := streams.PublishRaw(ctx, e.app.Cluster(), "candidates", []byte(id), []byte("this is not avro")); err != nil {
 		t.Fatal(err)
 	}
 	huge := schemas.Candidate{CandidateID: "huge", RequestID: "r", ProblemID: id, Code: strings.Repeat("x = 1\n", 70_000), Model: "dlq-model"}
 	hb, _ := e.codecs.Candidate.Encode(huge)
-	if err := streams.PublishRaw(ctx, e.app.cluster(), "candidates", []byte(id), hb); err != nil {
+	if err := streams.PublishRaw(ctx, e.app.Cluster(), "candidates", []byte(id), hb); err != nil {
 		t.Fatal(err)
 	}
 	unknown := schemas.Candidate{CandidateID: "orphan", RequestID: "r", ProblemID: "NoSuch/1", Code: "x=1", Model: "dlq-model"}
 	after := schemas.Candidate{CandidateID: "after", RequestID: "r", ProblemID: id, Code: good["solution"], Model: "dlq-model"}
-	cp := streams.NewProducer(e.app.cluster(), "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	cp := streams.NewProducer(e.app.Cluster(), "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	defer cp.Close()
 	if err := cp.Publish(ctx, unknown, after); err != nil {
 		t.Fatal(err)
 	}
-	e.app.cfg.MaxMessageBytes = 256 << 10
+	e.app.Config.MaxMessageBytes = 256 << 10
 	e.startPipeline(t, ctx)
 	e.startSink(t, ctx)
 	if _, d := waitVerdicts(t, e, 2, 90*time.Second); d != 2 {
@@ -352,7 +353,7 @@ func TestBadInputGoesToDeadLetterTopic(t *testing.T) {
 	var dead []streams.DeadLetter
 	deadline := time.Now().Add(30 * time.Second)
 	for len(dead) < 3 && time.Now().Before(deadline) {
-		dead, _ = streams.ReadDeadLetters(ctx, e.app.cluster(), "candidates.dlq")
+		dead, _ = streams.ReadDeadLetters(ctx, e.app.Cluster(), "candidates.dlq")
 		time.Sleep(100 * time.Millisecond)
 	}
 	if len(dead) != 3 {
@@ -391,7 +392,7 @@ func TestExecutorLooksUpClickHouse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems, _, err := streams.ReadAll(ctx, e.app.cluster(), "problems", e.codecs.Problem)
+	problems, _, err := streams.ReadAll(ctx, e.app.Cluster(), "problems", e.codecs.Problem)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +425,7 @@ func TestExecutorLooksUpClickHouse(t *testing.T) {
 
 	byID := map[string]schemas.Verdict{}
 	for deadline := time.Now().Add(60 * time.Second); len(byID) < len(cands) && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		vs, _, err := streams.ReadAll(ctx, e.app.cluster(), "verdicts", e.codecs.Verdict)
+		vs, _, err := streams.ReadAll(ctx, e.app.Cluster(), "verdicts", e.codecs.Verdict)
 		if err != nil {
 			t.Fatal(err)
 		}

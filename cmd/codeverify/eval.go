@@ -212,7 +212,7 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 		}
 	}
 	// Open the models first: a bad model should fail before minutes of execution.
-	sess, m, err := o.scorer.open(a.log)
+	sess, m, err := o.scorer.open(a.Log)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 	if o.energyModel != "" {
 		es := o.scorer
 		es.model = o.energyModel
-		esess, em, err := es.open(a.log)
+		esess, em, err := es.open(a.Log)
 		if err != nil {
 			return fmt.Errorf("eval: --energy-model: %w", err)
 		}
@@ -234,7 +234,7 @@ func (a *app) eval(ctx context.Context, o evalOptions, w io.Writer) error {
 	}
 	var sink *clickhouse.Sink
 	if o.clickhouse || o.lookupClickHouse {
-		if sink, err = a.openClickHouse(ctx); err != nil {
+		if sink, err = a.OpenClickHouse(ctx); err != nil {
 			return fmt.Errorf("eval: clickhouse: %w", err)
 		}
 		defer sink.Close()
@@ -528,7 +528,7 @@ func (a *app) evalLabels(ctx context.Context, o evalOptions, in evalInput, drawn
 		}
 		return pass, nil, fmt.Sprintf("from %s (nothing executed)", in.name), nil
 	}
-	ex, err := a.newExecutorWith(o.backend, 0)
+	ex, err := a.NewExecutor(o.backend, 0)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -714,7 +714,7 @@ func validationFold(problems []string, seed uint64, folds, valFold int) map[stri
 // paired over problems and counts every draw. Every problem must be in the same number of
 // evaluations (whole draws), which also catches overlapping folds within a draw.
 func (a *app) evalPool(ctx context.Context, ids []string, resamples int, seed uint64, w io.Writer) error {
-	sink, err := a.openClickHouseReadOnly(ctx)
+	sink, err := a.OpenClickHouseReadOnly(ctx)
 	if err != nil {
 		return fmt.Errorf("eval --pool: %w", err)
 	}

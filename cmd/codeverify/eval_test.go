@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/processors/testgen"
@@ -130,7 +131,7 @@ func TestValidationFoldMatchesTrainer(t *testing.T) {
 // Without ONNX Runtime the demo's Stage 4 table is skipped with a message saying why, not an error.
 func TestDemoEvaluateSkipsWithoutORT(t *testing.T) {
 	t.Setenv(serving.LibraryEnv, filepath.Join(t.TempDir(), "no-libonnxruntime.so"))
-	a := &app{cfg: defaultConfig(), log: slog.Default()}
+	a := &app{Env: &config.Env{Config: config.Default(), Log: slog.Default()}}
 	var out strings.Builder
 	if err := a.demoEvaluate(context.Background(), t.TempDir(), "p.jsonl", "s.jsonl", "t.jsonl", &out); err != nil {
 		t.Fatalf("want a skip, got %v", err)
@@ -217,9 +218,9 @@ func TestEvalClickHouse(t *testing.T) {
 	if id == nil {
 		t.Fatalf("no eval_id line:\n%s", out)
 	}
-	a := &app{cfg: defaultConfig()}
-	a.cfg.ClickHouse.Database = db
-	sink, err := a.openClickHouse(context.Background())
+	a := &app{Env: &config.Env{Config: config.Default()}}
+	a.Config.ClickHouse.Database = db
+	sink, err := a.OpenClickHouse(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/processors/generator"
 	"github.com/codeverify/codeverify/processors/testgen"
 	"github.com/codeverify/codeverify/producers"
@@ -88,7 +89,7 @@ func (a *app) producePromptsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pp := streams.NewProducer(a.cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+			pp := streams.NewProducer(a.Cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 			defer pp.Close()
 			if err := pp.Publish(ctx, prompts...); err != nil {
 				return err
@@ -116,7 +117,7 @@ func (a *app) producePromptsCmd() *cobra.Command {
 }
 
 func (a *app) publishProblems(ctx context.Context, codecs *schemas.Codecs, problems []schemas.Problem) error {
-	pp := streams.NewProducer(a.cluster(), streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
+	pp := streams.NewProducer(a.Cluster(), streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, problems...); err != nil {
 		return fmt.Errorf("publish problems: %w", err)
@@ -140,7 +141,7 @@ type generatorOptions struct {
 
 func (o *generatorOptions) bind(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&o.modelsPath, "models", defaultPath("deploy/vllm/models.yaml"), "models YAML (how each model is prompted; default CHECKOUT/deploy/vllm/models.yaml)")
+	fs.StringVar(&o.modelsPath, "models", config.DefaultPath("deploy/vllm/models.yaml"), "models YAML (how each model is prompted; default CHECKOUT/deploy/vllm/models.yaml)")
 	fs.StringVar(&o.baseURL, "base-url", envOr("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1"), "OpenAI-compatible server (env OPENAI_BASE_URL)")
 	fs.IntVar(&o.maxRequests, "max-requests", 64, "requests in flight")
 	fs.IntVar(&o.maxSequences, "max-sequences", 512, "samples in flight (n summed over requests)")
@@ -190,10 +191,10 @@ func (a *app) newGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, mo
 	if err != nil {
 		return nil, nil, err
 	}
-	a.log.Info("generator ready", "base_url", o.baseURL, "models", len(models), "problems", table.t.Len(),
+	a.Log.Info("generator ready", "base_url", o.baseURL, "models", len(models), "problems", table.t.Len(),
 		"max_requests", g.MaxRequests(), "max_sequences", g.MaxSequences())
 	r, err := streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.Candidate]{
-		Cluster: a.cluster(), Group: streams.GroupGenerator, Input: streams.TopicPrompts, Output: streams.TopicCandidates,
+		Cluster: a.Cluster(), Group: streams.GroupGenerator, Input: streams.TopicPrompts, Output: streams.TopicCandidates,
 		InCodec: codecs.Prompt, OutCodec: codecs.Candidate,
 		OutKey:   func(c schemas.Candidate) string { return c.ProblemID },
 		Validate: generator.ValidatePrompt,
@@ -201,7 +202,7 @@ func (a *app) newGeneratorRunner(ctx context.Context, codecs *schemas.Codecs, mo
 		// prompts split into several requests share the generator's request and sequence limits.
 		// The window (and so memory: at most MaxInFlight prompts' candidates) stays small.
 		Workers: g.MaxRequests(), MaxInFlight: 2 * g.MaxRequests(),
-		MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		MaxMessageBytes: a.Config.MaxMessageBytes, Log: a.Log,
 		OnDeadLettered: o.metrics.deadLettered(streams.TopicPrompts),
 	}, generatorStage{g, table})
 	return r, g, err
@@ -239,16 +240,16 @@ func (a *app) newTestGeneratorRunner(ctx context.Context, codecs *schemas.Codecs
 	if err != nil {
 		return nil, err
 	}
-	a.log.Info("test generator ready", "base_url", o.baseURL, "models", len(models), "problems", table.t.Len(),
+	a.Log.Info("test generator ready", "base_url", o.baseURL, "models", len(models), "problems", table.t.Len(),
 		"max_requests", tp.MaxRequests())
 	return streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.TestCase]{
-		Cluster: a.cluster(), Group: streams.GroupTestGenerator, Input: streams.TopicPrompts, Output: streams.TopicTests,
+		Cluster: a.Cluster(), Group: streams.GroupTestGenerator, Input: streams.TopicPrompts, Output: streams.TopicTests,
 		InCodec: codecs.Prompt, OutCodec: codecs.TestCase,
 		OutKey:   schemas.TestCaseKey,
 		Validate: generator.ValidatePrompt,
 		// As the candidate generator: one worker per request slot, a small window.
 		Workers: tp.MaxRequests(), MaxInFlight: 2 * tp.MaxRequests(),
-		MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		MaxMessageBytes: a.Config.MaxMessageBytes, Log: a.Log,
 		OnDeadLettered: o.metrics.deadLettered(streams.TopicPrompts),
 	}, testGeneratorStage{tp, table})
 }
@@ -337,7 +338,7 @@ func (a *app) synthesizeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cp := streams.NewProducer(a.cluster(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+			cp := streams.NewProducer(a.Cluster(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 			defer cp.Close()
 			total, skipped := 0, 0
 			for i, p := range prompts {
@@ -366,7 +367,7 @@ func (a *app) setUpProblems(ctx context.Context, all []schemas.Problem) (*schema
 	if err != nil {
 		return nil, err
 	}
-	if err := a.ensureTopicsBounded(ctx, streams.DefaultCatalog()); err != nil {
+	if err := a.EnsureTopics(ctx, streams.DefaultCatalog()); err != nil {
 		return nil, err
 	}
 	return codecs, a.publishProblems(ctx, codecs, all)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/processors/generator"
 	"github.com/codeverify/codeverify/processors/generator/openaifake"
 	"github.com/codeverify/codeverify/producers"
@@ -30,9 +31,9 @@ func genEnv(t *testing.T) (*app, *schemas.Codecs) {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	a := &app{cfg: defaultConfig(), log: log}
-	a.cfg.Brokers = []string{b.Addr()}
-	if err := streams.EnsureTopics(context.Background(), a.cluster(), streams.DefaultCatalog()); err != nil {
+	a := &app{Env: &config.Env{Config: config.Default(), Log: log}}
+	a.Config.Brokers = []string{b.Addr()}
+	if err := streams.EnsureTopics(context.Background(), a.Cluster(), streams.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}
 	codecs, err := schemas.NewCodecs()
@@ -73,7 +74,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	prompts := producers.BuildPrompts(train, producers.PromptOptions{Model: "deepseek-ai/deepseek-coder-1.3b-instruct", N: 10, Seed: 1})
-	pp := streams.NewProducer(a.cluster(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(a.Cluster(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	defer pp.Close()
 	// prompts[0] twice: a redelivery.
 	if err := pp.Publish(ctx, append(prompts, prompts[0])...); err != nil {
@@ -109,7 +110,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cands, bad, err := streams.ReadAll(ctx, a.cluster(), "candidates", codecs.Candidate)
+	cands, bad, err := streams.ReadAll(ctx, a.Cluster(), "candidates", codecs.Candidate)
 	if err != nil || bad > 0 {
 		t.Fatalf("read candidates: %v (%d undecodable)", err, bad)
 	}
@@ -131,7 +132,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 			t.Fatalf("redelivered prompt: sample %d id seen %d times, want 2 (same id)", i, ids[schemas.CandidateID(prompts[0].RequestID, i)])
 		}
 	}
-	dls, err := streams.ReadDeadLetters(ctx, a.cluster(), streams.DLQTopic("prompts"))
+	dls, err := streams.ReadDeadLetters(ctx, a.Cluster(), streams.DLQTopic("prompts"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 // TestBenchGenerator runs a short `bench generator`: the last line's format, and the floor the
 // issue sets (≥ 2,000 completions/s with ≥ 256 samples in flight against a zero-latency fake).
 func TestBenchGenerator(t *testing.T) {
-	a := &app{cfg: defaultConfig(), log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}
+	a := &app{Env: &config.Env{Config: config.Default(), Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}}
 	var out strings.Builder
 	o := benchGenOptions{prompts: 200, n: 100, maxN: 25, maxRequests: 64, maxSequences: 512, ceilingFor: 300 * time.Millisecond}
 	if err := a.benchGenerator(context.Background(), o, &out); err != nil {
@@ -207,7 +208,7 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 	if err := a.publishProblems(ctx, codecs, train[:5]); err != nil {
 		t.Fatal(err)
 	}
-	pp := streams.NewProducer(a.cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(a.Cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, prompts...); err != nil {
 		t.Fatal(err)
@@ -223,7 +224,7 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	cands, _, err := streams.ReadAll(ctx, a.cluster(), streams.TopicCandidates, codecs.Candidate)
+	cands, _, err := streams.ReadAll(ctx, a.Cluster(), streams.TopicCandidates, codecs.Candidate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 			t.Errorf("problem %s published before its prompt: %d candidates, want 4", p.ProblemID, per[p.ProblemID])
 		}
 	}
-	dls, err := streams.ReadDeadLetters(ctx, a.cluster(), streams.DLQTopic(streams.TopicPrompts))
+	dls, err := streams.ReadDeadLetters(ctx, a.Cluster(), streams.DLQTopic(streams.TopicPrompts))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ Exit status 0 when every sample got a verdict.`,
 			for _, u := range unmatched {
 				fmt.Fprintf(os.Stderr, "%s:%d: %s\n", samplesPath, u.Line, u.Reason)
 			}
-			ex, err := a.newExecutorWith(backend, 0)
+			ex, err := a.NewExecutor(backend, 0)
 			if err != nil {
 				return err
 			}
@@ -70,7 +70,7 @@ Exit status 0 when every sample got a verdict.`,
 				fmt.Fprintf(os.Stderr, "calibrated timeouts of %d/%d problems from their reference solutions\n", n, len(problems))
 			}
 			if lookupCH {
-				sink, err := a.openClickHouseReadOnly(cmd.Context())
+				sink, err := a.OpenClickHouseReadOnly(cmd.Context())
 				if err != nil {
 					return fmt.Errorf("--lookup-clickhouse: %w", err)
 				}
@@ -105,14 +105,6 @@ Exit status 0 when every sample got a verdict.`,
 	f.BoolVar(&calibrate, "calibrate", true, "per-problem timeouts from the reference solutions (else the configured timeout)")
 	f.BoolVar(&lookupCH, "lookup-clickhouse", false, "answer candidates already labelled in ClickHouse from there")
 	return cmd
-}
-
-func (a *app) newExecutor() (*executor.Executor, error) {
-	e := a.cfg.Executor
-	return executor.New(executor.Config{
-		Python: e.Python, Timeout: e.Timeout, Workers: e.Workers,
-		MemoryBytes: e.MemoryBytes, OutputBytes: e.OutputBytes,
-	})
 }
 
 type labelLine struct {

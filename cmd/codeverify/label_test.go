@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/codeverify/codeverify/internal/config"
 )
 
 // runCLI runs the real command tree in-process.
@@ -86,7 +88,7 @@ func TestConfigLayers(t *testing.T) {
 	path := filepath.Join(dir, "c.yaml")
 	os.WriteFile(path, []byte("executor:\n  timeout: 7s\n  workers: 3\nclickhouse:\n  addr: ch:9000\n"), 0o644)
 	env := map[string]string{"CODEVERIFY_CLICKHOUSE_ADDR": "env:9000"}
-	c, err := LoadConfig(path, func(k string) string { return env[k] })
+	c, err := config.Load(path, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +96,7 @@ func TestConfigLayers(t *testing.T) {
 		t.Fatalf("layers: %+v", c)
 	}
 	os.WriteFile(path, []byte("executor:\n  timeuot: 7s\n"), 0o644)
-	if _, err := LoadConfig(path, func(string) string { return "" }); err == nil {
+	if _, err := config.Load(path, func(string) string { return "" }); err == nil {
 		t.Fatal("a misspelt key must be an error")
 	}
 	c.Executor.Timeout = 0
@@ -104,7 +106,7 @@ func TestConfigLayers(t *testing.T) {
 }
 
 func TestExampleConfigLoads(t *testing.T) {
-	c, err := LoadConfig(filepath.Join("..", "..", "deploy", "codeverify.example.yaml"), func(string) string { return "" })
+	c, err := config.Load(filepath.Join("..", "..", "deploy", "codeverify.example.yaml"), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

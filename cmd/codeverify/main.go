@@ -4,11 +4,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/streams"
 	"github.com/spf13/cobra"
 )
@@ -24,11 +24,8 @@ func main() {
 
 type app struct {
 	configPath string
-	cfg        Config
-	flags      Config // scratch: what the persistent flags parsed into
-	log        *slog.Logger
-	// kafkaSecurity secures every connection to cfg.Brokers (TLS files loaded once, at start).
-	kafkaSecurity streams.Security
+	flags      config.Config // scratch: what the persistent flags parsed into
+	*config.Env
 }
 
 func newRoot() *cobra.Command {
@@ -40,7 +37,6 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 		Version:       versionString(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			a.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})) // until the config says otherwise
 			// A bad number is refused before anything runs, naming the flag and its allowed range.
 			if err := checkFlagRanges(cmd); err != nil {
 				return err
@@ -49,22 +45,17 @@ func newRoot() *cobra.Command {
 			if err := streams.DefaultTopology().Validate(); err != nil {
 				return err
 			}
-			cfg, err := LoadConfig(a.configPath, os.Getenv)
+			cfg, err := config.Load(a.configPath, os.Getenv)
 			if err != nil {
 				return err
 			}
 			applyFlags(cmd, &cfg, &a.flags)
-			if err := cfg.Validate(); err != nil {
+			log, err := newLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
+			if err != nil {
 				return err
 			}
-			if a.log, err = newLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr); err != nil {
-				return err
-			}
-			if a.kafkaSecurity, err = cfg.kafkaSecurity(); err != nil {
-				return err
-			}
-			a.cfg = cfg
-			return nil
+			a.Env, err = config.NewEnv(cfg, log)
+			return err
 		},
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (env CODEVERIFY_CONFIG); flags and CODEVERIFY_* env override it")

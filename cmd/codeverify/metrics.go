@@ -128,10 +128,10 @@ func (a *app) watchLag(ctx context.Context, m *stageMetrics, every time.Duration
 		for {
 			for _, g := range groups {
 				pctx, cancel := context.WithTimeout(ctx, every)
-				lags, err := streams.GroupLag(pctx, a.cluster(), g.group, g.topic)
+				lags, err := streams.GroupLag(pctx, a.Cluster(), g.group, g.topic)
 				cancel()
 				if err != nil {
-					a.log.Debug("consumer lag", "group", g.group, "topic", g.topic, "err", err)
+					a.Log.Debug("consumer lag", "group", g.group, "topic", g.topic, "err", err)
 					continue
 				}
 				var total int64

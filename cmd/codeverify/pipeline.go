@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,20 +23,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func (a *app) brokers() []string {
-	if len(a.cfg.Brokers) > 0 {
-		return a.cfg.Brokers
-	}
-	return []string{"127.0.0.1:" + strconv.Itoa(a.cfg.EmbeddedPort)}
-}
-
 func (a *app) brokerCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "broker",
 		Short: "Run the embedded Kafka-protocol broker (kfake) on 127.0.0.1, data under VAR_DIR/kafka",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := streams.StartBroker(filepath.Join(a.cfg.VarDir, "kafka"), a.cfg.EmbeddedPort, a.log)
+			b, err := streams.StartBroker(filepath.Join(a.Config.VarDir, "kafka"), a.Config.EmbeddedPort, a.Log)
 			if err != nil {
 				return err
 			}
@@ -45,7 +37,7 @@ func (a *app) brokerCmd() *cobra.Command {
 			if err := streams.EnsureTopics(cmd.Context(), streams.Cluster{Brokers: []string{b.Addr()}}, streams.DefaultCatalog()); err != nil {
 				return err
 			}
-			a.log.Info("broker ready", "addr", b.Addr(), "data_dir", filepath.Join(a.cfg.VarDir, "kafka"))
+			a.Log.Info("broker ready", "addr", b.Addr(), "data_dir", filepath.Join(a.Config.VarDir, "kafka"))
 			<-cmd.Context().Done()
 			return nil
 		},
@@ -59,7 +51,7 @@ func (a *app) topicsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cat := streams.DefaultCatalog()
-			if err := a.ensureTopicsBounded(cmd.Context(), cat); err != nil {
+			if err := a.EnsureTopics(cmd.Context(), cat); err != nil {
 				return err
 			}
 			for _, t := range cat {
@@ -86,7 +78,7 @@ func (a *app) produceCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.ensureTopicsBounded(cmd.Context(), streams.DefaultCatalog()); err != nil {
+			if err := a.EnsureTopics(cmd.Context(), streams.DefaultCatalog()); err != nil {
 				return err
 			}
 			opt := producers.SampleOptions{Model: model, Temperature: temperature, TopP: topP}
@@ -131,7 +123,7 @@ func (a *app) publish(ctx context.Context, codecs *schemas.Codecs, problemsPath,
 	if err != nil {
 		return 0, nil, err
 	}
-	pp := streams.NewProducer(a.cluster(), streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
+	pp := streams.NewProducer(a.Cluster(), streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, problems...); err != nil {
 		return 0, nil, fmt.Errorf("publish problems: %w", err)
@@ -146,7 +138,7 @@ func (a *app) publish(ctx context.Context, codecs *schemas.Codecs, problemsPath,
 	if len(unmatched) > 0 {
 		return 0, nil, fmt.Errorf("%s: %d sample lines match no problem (first: line %d: %s)", samplesPath, len(unmatched), unmatched[0].Line, unmatched[0].Reason)
 	}
-	cp := streams.NewProducer(a.cluster(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	cp := streams.NewProducer(a.Cluster(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	defer cp.Close()
 	const chunk = 2000 // bounded request size, still few round trips
 	for i := 0; i < len(cands); i += chunk {
@@ -172,7 +164,7 @@ func (a *app) publishTests(ctx context.Context, codecs *schemas.Codecs, problems
 	for i := range tcs {
 		tcs[i].CreatedAtMs = now
 	}
-	tp := streams.NewProducer(a.cluster(), streams.TopicTests, codecs.TestCase, schemas.TestCaseKey)
+	tp := streams.NewProducer(a.Cluster(), streams.TopicTests, codecs.TestCase, schemas.TestCaseKey)
 	defer tp.Close()
 	const chunk = 20 // a test set carries its 100 raw generations: keep requests moderate
 	for i := 0; i < len(tcs); i += chunk {
@@ -250,7 +242,7 @@ func (l *countingLookup) LookupVerdict(ctx context.Context, problemID, suiteHash
 // is nil) stops the zygote workers and the lookup connection and logs the cache statistics; call
 // it after the runner's Run has returned.
 func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt executorOptions) (*streams.Runner[schemas.Candidate, executor.Output], func(), error) {
-	ex, err := a.newExecutor()
+	ex, err := a.NewExecutor("", 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -260,12 +252,12 @@ func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt
 	}
 	var lookup *countingLookup
 	if opt.LookupClickHouse {
-		sink, err := a.openClickHouse(ctx)
+		sink, err := a.OpenClickHouse(ctx)
 		if err != nil {
 			ex.Close()
 			return nil, nil, fmt.Errorf("verdict lookup in ClickHouse: %w", err)
 		}
-		lookup = &countingLookup{s: sink, log: a.log}
+		lookup = &countingLookup{s: sink, log: a.Log}
 		ex.SetLookup(lookup)
 	}
 	logStats := func(msg string) {
@@ -275,7 +267,7 @@ func (a *app) newExecutorRunner(ctx context.Context, codecs *schemas.Codecs, opt
 		if lookup != nil {
 			args = append(args, "lookup_errors", lookup.errs.Load())
 		}
-		a.log.Info(msg, args...)
+		a.Log.Info(msg, args...)
 	}
 	statsDone := make(chan struct{})
 	var statsWG sync.WaitGroup
@@ -337,23 +329,23 @@ func (a *app) executorRunner(ctx context.Context, codecs *schemas.Codecs, ex *ex
 	if err != nil {
 		return nil, err
 	}
-	a.log.Info("executor ready", "version", ex.Version(), "backend", ex.Backend(), "problems", problems.t.Len(), "problems_with_generated_tests", tests.Len(),
+	a.Log.Info("executor ready", "version", ex.Version(), "backend", ex.Backend(), "problems", problems.t.Len(), "problems_with_generated_tests", tests.Len(),
 		"calibrated", calibrated, "isolation", ex.Isolation().String())
 	if iso := ex.Isolation(); !strings.HasPrefix(iso.Cgroup, "v1") {
 		// Without cgroups only rlimits bound a candidate: a fork bomb or a memory hog is held by
 		// RLIMIT_NPROC/RLIMIT_AS per process, not per worker. Running as root (or with a delegated
 		// cgroup v1 hierarchy) restores the limits; README "Deploy" says what a non-root run keeps.
-		a.log.Warn("sandbox without cgroup memory and pids limits: only rlimits bound candidates", "cgroup", iso.Cgroup)
+		a.Log.Warn("sandbox without cgroup memory and pids limits: only rlimits bound candidates", "cgroup", iso.Cgroup)
 	}
 	return streams.NewRunner(streams.RunnerConfig[schemas.Candidate, executor.Output]{
-		Cluster: a.cluster(), Group: streams.GroupExecutor, Input: streams.TopicCandidates,
+		Cluster: a.Cluster(), Group: streams.GroupExecutor, Input: streams.TopicCandidates,
 		InCodec: codecs.Candidate, Route: routeExecutorOutput(codecs),
 		Validate: func(c schemas.Candidate) error { return c.Validate() },
-		Workers:  ex.Workers(), MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		Workers:  ex.Workers(), MaxMessageBytes: a.Config.MaxMessageBytes, Log: a.Log,
 		// Commits follow fetch order; a deep window keeps workers busy behind a slow (timing-out) candidate.
 		MaxInFlight:    64 * ex.Workers(),
-		SessionTimeout: a.cfg.Group.SessionTimeout, HeartbeatInterval: a.cfg.Group.HeartbeatInterval,
-		RebalanceTimeout: a.cfg.Group.RebalanceTimeout,
+		SessionTimeout: a.Config.Group.SessionTimeout, HeartbeatInterval: a.Config.Group.HeartbeatInterval,
+		RebalanceTimeout: a.Config.Group.RebalanceTimeout,
 		OnDeadLettered:   m.deadLettered(streams.TopicCandidates),
 	}, executorStage{p: &executor.DualProcessor{Exec: ex, Problems: problems, Tests: testsLookup{tests}}, problems: problems, metrics: m})
 }
@@ -365,7 +357,7 @@ func (a *app) reportCmd() *cobra.Command {
 		Short: "Pass rates and unbiased pass@k per benchmark/split/model, computed in ClickHouse",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sink, err := a.openClickHouseReadOnly(cmd.Context())
+			sink, err := a.OpenClickHouseReadOnly(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -98,5 +98,5 @@ const (
 
 // watchKafka re-checks the brokers periodically under checkKafka.
 func (a *app) watchKafka(ctx context.Context, rd *readiness) {
-	rd.watch(ctx, checkKafka, func(ctx context.Context) error { return streams.Reachable(ctx, a.cluster()) })
+	rd.watch(ctx, checkKafka, func(ctx context.Context) error { return streams.Reachable(ctx, a.Cluster()) })
 }

@@ -112,7 +112,7 @@ targets the metrics port works for this command too.`,
 // model or library is a startup error.
 func (a *app) rerankServe(ctx context.Context, o rerankServeOptions, ln net.Listener) error {
 	defer ln.Close()
-	sess, m, err := o.scorer.open(a.log)
+	sess, m, err := o.scorer.open(a.Log)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (a *app) rerankServe(ctx context.Context, o rerankServeOptions, ln net.List
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ready") })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	a.log.Info("rerank serving", "addr", ln.Addr().String(), "model", model.Version, "provider", sess.Provider())
+	a.Log.Info("rerank serving", "addr", ln.Addr().String(), "model", model.Version, "provider", sess.Provider())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -252,7 +252,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if err != nil {
 		return err
 	}
-	st := &rerankStage{log: a.log, opts: o, kafka: a.cluster(), waiting: map[string]*rerankRequest{}, held: map[string][]chan struct{}{},
+	st := &rerankStage{log: a.Log, opts: o, kafka: a.Cluster(), waiting: map[string]*rerankRequest{}, held: map[string][]chan struct{}{},
 		sessions: map[string]*serving.Session{}}
 	// A registry directory (no manifest.json of its own) is where new versions come from; a version
 	// directory pins its version.
@@ -263,7 +263,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if err != nil {
 		return err
 	}
-	if err := streams.EnsureTopics(ctx, a.cluster(), topics); err != nil {
+	if err := streams.EnsureTopics(ctx, a.Cluster(), topics); err != nil {
 		return err
 	}
 	model, manifest, err := st.load(o.scorer.model, nil)
@@ -280,7 +280,7 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	if st.problems, err = a.problemsTable(ctx, codecs); err != nil {
 		return err
 	}
-	st.selections = streams.NewProducer(a.cluster(), streams.TopicSelections, rc.Selection, func(s schemas.Selection) string { return s.RequestID })
+	st.selections = streams.NewProducer(a.Cluster(), streams.TopicSelections, rc.Selection, func(s schemas.Selection) string { return s.RequestID })
 	defer st.selections.Close()
 
 	reg := prometheus.NewRegistry()
@@ -289,12 +289,12 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 		return err
 	}
 	cands, err := streams.NewRunner(streams.RunnerConfig[schemas.Candidate, schemas.Score]{
-		Cluster: a.cluster(), Group: streams.GroupRerankerCandidates, Input: streams.TopicCandidates, Output: streams.TopicScores,
+		Cluster: a.Cluster(), Group: streams.GroupRerankerCandidates, Input: streams.TopicCandidates, Output: streams.TopicScores,
 		InCodec: codecs.Candidate, OutCodec: rc.Score,
 		OutKey:   func(s schemas.Score) string { return s.CandidateID },
 		Validate: func(c schemas.Candidate) error { return c.Validate() },
 		// Process waits for the request's selection, so every in-flight candidate holds a worker.
-		Workers: o.maxInFlight, MaxInFlight: o.maxInFlight, MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		Workers: o.maxInFlight, MaxInFlight: o.maxInFlight, MaxMessageBytes: a.Config.MaxMessageBytes, Log: a.Log,
 		OnDeadLettered: m.deadLettered(streams.TopicCandidates),
 	}, streams.ProcessorFunc[schemas.Candidate, schemas.Score](st.candidate))
 	if err != nil {
@@ -302,10 +302,10 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	}
 	// The prompts consumer only records expected counts; it writes nothing (Output is never used).
 	prompts, err := streams.NewRunner(streams.RunnerConfig[schemas.Prompt, schemas.Selection]{
-		Cluster: a.cluster(), Group: streams.GroupRerankerPrompts, Input: streams.TopicPrompts, Output: streams.TopicSelections,
+		Cluster: a.Cluster(), Group: streams.GroupRerankerPrompts, Input: streams.TopicPrompts, Output: streams.TopicSelections,
 		InCodec: codecs.Prompt, OutCodec: rc.Selection,
 		OutKey:  func(s schemas.Selection) string { return s.RequestID },
-		Workers: 1, MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		Workers: 1, MaxMessageBytes: a.Config.MaxMessageBytes, Log: a.Log,
 		OnDeadLettered: m.deadLettered(streams.TopicPrompts),
 	}, streams.ProcessorFunc[schemas.Prompt, schemas.Selection](st.prompt))
 	if err != nil {
@@ -314,17 +314,17 @@ func (a *app) rerankRun(ctx context.Context, o rerankRunOptions, ready chan<- st
 	// Behaviours wait in Process until their request's selection is out, like candidates: each holds
 	// a worker. The runner writes nothing for them (Output is never used).
 	behaviors, err := streams.NewRunner(streams.RunnerConfig[schemas.Behavior, schemas.Selection]{
-		Cluster: a.cluster(), Group: streams.GroupRerankerBehaviors, Input: streams.TopicBehaviors, Output: streams.TopicSelections,
+		Cluster: a.Cluster(), Group: streams.GroupRerankerBehaviors, Input: streams.TopicBehaviors, Output: streams.TopicSelections,
 		InCodec: codecs.Behavior, OutCodec: rc.Selection,
 		OutKey:   func(s schemas.Selection) string { return s.RequestID },
 		Validate: func(b schemas.Behavior) error { return b.Validate() },
-		Workers:  o.maxInFlight, MaxInFlight: o.maxInFlight, MaxMessageBytes: a.cfg.MaxMessageBytes, Log: a.log,
+		Workers:  o.maxInFlight, MaxInFlight: o.maxInFlight, MaxMessageBytes: a.Config.MaxMessageBytes, Log: a.Log,
 		OnDeadLettered: m.deadLettered(streams.TopicBehaviors),
 	}, streams.ProcessorFunc[schemas.Behavior, schemas.Selection](st.behavior))
 	if err != nil {
 		return err
 	}
-	a.log.Info("reranker running", "model", model.Version, "provider", st.provider(model.Version), "registry", st.registry,
+	a.Log.Info("reranker running", "model", model.Version, "provider", st.provider(model.Version), "registry", st.registry,
 		"reload_every", st.pollEvery(), "models_topic", st.followsModels(), "bound", o.bound)
 	st.registerMetrics(reg)
 	registerRunnerStats(reg, "reranker", cands.Stats)

@@ -31,7 +31,7 @@ func TestRerankRunModelsTopic(t *testing.T) {
 	e := startRerankRun(t, rerankRunOptions{scorer: scorerFlags{model: registry, provider: "cpu", threads: 1},
 		bound: 3 * time.Minute, flushEvery: 20 * time.Millisecond, reloadEvery: 0, modelsTopic: true, // S spans the whole test: no partials
 		maxBatch: 4, maxInFlight: 64})
-	brokers, problems := e.a.cluster(), e.problems
+	brokers, problems := e.a.Cluster(), e.problems
 	// In the registry from now on, but with polling off only an announcement may bring it in.
 	m2, err := buildTinyModel(ctx, registry, trainer.TinyModel{MaxLen: 128, DModel: 32, Layers: 1, Seed: 2})
 	if err != nil {

@@ -56,7 +56,7 @@ func startRerankRun(t *testing.T, o rerankRunOptions) *rerankRunEnv {
 	ctx := context.Background()
 	a, codecs := genEnv(t)
 	e := &rerankRunEnv{a: a, logs: &syncBuffer{}}
-	a.log = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a.Log = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var err error
 	if e.rc, err = schemas.NewRerankCodecs(); err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func startRerankRun(t *testing.T, o rerankRunOptions) *rerankRunEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.cfg.MetricsAddr = ln.Addr().String()
+	a.Config.MetricsAddr = ln.Addr().String()
 	ln.Close()
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -91,9 +91,9 @@ func startRerankRun(t *testing.T, o rerankRunOptions) *rerankRunEnv {
 	case err := <-done:
 		t.Fatal(err)
 	}
-	e.prompts = streams.NewProducer(a.cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	e.prompts = streams.NewProducer(a.Cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	t.Cleanup(func() { e.prompts.Close() })
-	e.cands = streams.NewProducer(a.cluster(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	e.cands = streams.NewProducer(a.Cluster(), streams.TopicCandidates, codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	t.Cleanup(func() { e.cands.Close() })
 	return e
 }
@@ -123,7 +123,7 @@ func (e *rerankRunEnv) waitLog(t *testing.T, s string, n int, timeout time.Durat
 // metrics is the reranker's /metrics page.
 func (e *rerankRunEnv) metrics(t *testing.T) string {
 	t.Helper()
-	resp, err := http.Get("http://" + e.a.cfg.MetricsAddr + "/metrics")
+	resp, err := http.Get("http://" + e.a.Config.MetricsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func waitSelections(t *testing.T, a *app, rc *schemas.RerankCodecs, want int, ti
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		sels, bad, err := streams.ReadAll(context.Background(), a.cluster(), streams.TopicSelections, rc.Selection)
+		sels, bad, err := streams.ReadAll(context.Background(), a.Cluster(), streams.TopicSelections, rc.Selection)
 		if err != nil || bad > 0 {
 			t.Fatalf("read selections: %v (undecodable %d)", err, bad)
 		}
@@ -268,7 +268,7 @@ func waitScores(t *testing.T, a *app, rc *schemas.RerankCodecs, want int, timeou
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		scores, bad, err := streams.ReadAll(context.Background(), a.cluster(), streams.TopicScores, rc.Score)
+		scores, bad, err := streams.ReadAll(context.Background(), a.Cluster(), streams.TopicScores, rc.Score)
 		if err != nil || bad > 0 {
 			t.Fatalf("read scores: %v (undecodable %d)", err, bad)
 		}

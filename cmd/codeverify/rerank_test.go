@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/trainer"
 )
@@ -50,8 +51,8 @@ func buildTinyModel(ctx context.Context, registryDir string, tm trainer.TinyMode
 
 func TestRerankServe(t *testing.T) {
 	m := rerankTestModel(t)
-	a := &app{log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
-	a.cfg.MetricsAddr = "127.0.0.1:" + freePort(t) // served there too, as by every service
+	a := &app{Env: &config.Env{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}}
+	a.Config.MetricsAddr = "127.0.0.1:" + freePort(t) // served there too, as by every service
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -107,14 +108,14 @@ func TestRerankServe(t *testing.T) {
 	if !regexp.MustCompile(`codeverify_reranker_provider\{provider="(cpu|cuda)"\} 1`).Match(b) {
 		t.Errorf("metrics lack the provider:\n%s", b)
 	}
-	onMetricsPort := scrape(t, a.cfg.MetricsAddr)
+	onMetricsPort := scrape(t, a.Config.MetricsAddr)
 	for _, want := range []string{`codeverify_http_requests_total{code="200"} 1`, `codeverify_http_requests_total{code="400"} 1`,
 		`codeverify_http_request_seconds_count{code="200"} 1`, `codeverify_reranker_model_info{version="` + m.Manifest.Version + `"} 1`} {
 		if !strings.Contains(onMetricsPort, want) {
 			t.Errorf("--metrics-addr /metrics lacks %s", want)
 		}
 	}
-	if body := get(t, a.cfg.MetricsAddr, "/readyz"); !strings.HasPrefix(body, "ready") {
+	if body := get(t, a.Config.MetricsAddr, "/readyz"); !strings.HasPrefix(body, "ready") {
 		t.Errorf("--metrics-addr /readyz: %q", body)
 	}
 }
@@ -122,7 +123,7 @@ func TestRerankServe(t *testing.T) {
 func TestRerankServeBadModelIsStartupError(t *testing.T) {
 	m := rerankTestModel(t)
 	os.WriteFile(m.Path, []byte("garbage"), 0o644)
-	a := &app{log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	a := &app{Env: &config.Env{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	err := a.rerankServe(context.Background(), rerankServeOptions{scorer: scorerFlags{model: m.Dir, provider: "auto", threads: 1}}, ln)
 	if err == nil || !strings.Contains(err.Error(), "sha256") {
@@ -132,7 +133,7 @@ func TestRerankServeBadModelIsStartupError(t *testing.T) {
 
 func TestBenchRerankerLastLine(t *testing.T) {
 	m := rerankTestModel(t)
-	a := &app{log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	a := &app{Env: &config.Env{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}}
 	var out bytes.Buffer
 	o := benchRerankerOptions{scorer: scorerFlags{model: m.Dir, provider: "auto", threads: 2}, batch: 4, len: 100, iters: 3}
 	if err := a.benchReranker(context.Background(), o, &out); err != nil {

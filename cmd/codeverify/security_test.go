@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/streams"
 	"github.com/codeverify/codeverify/streams/tlstest"
@@ -103,11 +104,11 @@ func TestSecureKafkaConfigErrors(t *testing.T) {
 	}
 
 	// Secrets: environment over YAML, a file's trailing newline dropped, both sources an error.
-	c, err := LoadConfig("", env("CODEVERIFY_KAFKA_SASL_PASSWORD_FILE", pw, "CODEVERIFY_CLICKHOUSE_PASSWORD", "Pw-CH-4"))
+	c, err := config.Load("", env("CODEVERIFY_KAFKA_SASL_PASSWORD_FILE", pw, "CODEVERIFY_CLICKHOUSE_PASSWORD", "Pw-CH-4"))
 	if err != nil || c.Kafka.SASL.Password != "Pw-File-3" || c.ClickHouse.Password != "Pw-CH-4" {
 		t.Fatalf("secrets from env: %q %q %v", c.Kafka.SASL.Password, c.ClickHouse.Password, err)
 	}
-	c, err = LoadConfig("", env("CODEVERIFY_CLICKHOUSE_PASSWORD_FILE", pw))
+	c, err = config.Load("", env("CODEVERIFY_CLICKHOUSE_PASSWORD_FILE", pw))
 	if err != nil || c.ClickHouse.Password != "Pw-File-3" {
 		t.Fatalf("clickhouse password file: %q %v", c.ClickHouse.Password, err)
 	}
@@ -119,7 +120,7 @@ func TestSecureKafkaConfigErrors(t *testing.T) {
 		{env("CODEVERIFY_CLICKHOUSE_PASSWORD", "x", "CODEVERIFY_CLICKHOUSE_PASSWORD_FILE", pw), []string{"CODEVERIFY_CLICKHOUSE_PASSWORD and CODEVERIFY_CLICKHOUSE_PASSWORD_FILE are both set"}},
 		{env("CODEVERIFY_KAFKA_SASL_PASSWORD_FILE", filepath.Join(dir, "nope")), []string{"kafka.sasl.password file", "nope"}},
 	} {
-		if _, err := LoadConfig("", tc.env); err == nil || !containsAll(err.Error(), tc.want...) {
+		if _, err := config.Load("", tc.env); err == nil || !containsAll(err.Error(), tc.want...) {
 			t.Errorf("want %q, got %v", tc.want, err)
 		}
 	}
@@ -127,24 +128,24 @@ func TestSecureKafkaConfigErrors(t *testing.T) {
 	if err := os.WriteFile(yamlBoth, []byte("kafka:\n  sasl:\n    password: a\n    password_file: "+pw+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadConfig(yamlBoth, env()); err == nil || !strings.Contains(err.Error(), "kafka.sasl.password and kafka.sasl.password_file are both set") {
+	if _, err := config.Load(yamlBoth, env()); err == nil || !strings.Contains(err.Error(), "kafka.sasl.password and kafka.sasl.password_file are both set") {
 		t.Errorf("both in YAML: %v", err)
 	}
 
 	// Validate: everything wrong is named before anything starts.
-	base := defaultConfig()
+	base := config.Default()
 	base.Brokers = []string{"kafka:9093"}
 	for _, tc := range []struct {
-		edit func(*Config)
+		edit func(*config.Config)
 		want string
 	}{
-		{func(c *Config) {
+		{func(c *config.Config) {
 			c.Kafka.SASL.Mechanism, c.Kafka.SASL.Username, c.Kafka.SASL.Password = "GSSAPI", "u", "p"
 		}, `unknown mechanism "GSSAPI"`},
-		{func(c *Config) { c.Kafka.SASL.Mechanism, c.Kafka.SASL.Username = "PLAIN", "u" }, "no password"},
-		{func(c *Config) { c.Kafka.TLS.CAFile = filepath.Join(dir, "missing-ca.pem") }, "missing-ca.pem"},
-		{func(c *Config) { c.Kafka.TLS.CertFile = certFile }, "key_file is not"},
-		{func(c *Config) { c.Brokers = nil; c.Kafka.TLS.CAFile = caFile }, "embedded broker is plaintext"},
+		{func(c *config.Config) { c.Kafka.SASL.Mechanism, c.Kafka.SASL.Username = "PLAIN", "u" }, "no password"},
+		{func(c *config.Config) { c.Kafka.TLS.CAFile = filepath.Join(dir, "missing-ca.pem") }, "missing-ca.pem"},
+		{func(c *config.Config) { c.Kafka.TLS.CertFile = certFile }, "key_file is not"},
+		{func(c *config.Config) { c.Brokers = nil; c.Kafka.TLS.CAFile = caFile }, "embedded broker is plaintext"},
 	} {
 		c := base
 		tc.edit(&c)

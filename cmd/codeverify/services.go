@@ -89,7 +89,7 @@ func (a *app) sinkCmd() *cobra.Command {
 				return err
 			}
 			// Not ready until ClickHouse answers; until then the sink waits instead of exiting.
-			sink, err := a.openClickHouseWhenUp(ctx, 500*time.Millisecond, 30*time.Second)
+			sink, err := a.OpenClickHouseWhenUp(ctx, 500*time.Millisecond, 30*time.Second)
 			if err != nil || sink == nil {
 				return err
 			}
@@ -116,10 +116,10 @@ func (a *app) sinkCmd() *cobra.Command {
 // body names each check and why it fails. The address is bound before it returns: one that
 // cannot be bound (taken, malformed) is an error, so a service never runs on without its metrics.
 func (a *app) serveObservability(ctx context.Context, reg *prometheus.Registry, ready *readiness) (func(), error) {
-	if a.cfg.MetricsAddr == "" {
+	if a.Config.MetricsAddr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+	ln, err := net.Listen("tcp", a.Config.MetricsAddr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics server: %w (--metrics-addr)", err)
 	}
@@ -140,7 +140,7 @@ func (a *app) serveObservability(ctx context.Context, reg *prometheus.Registry, 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("metrics server", "addr", a.cfg.MetricsAddr, "err", err)
+			a.Log.Error("metrics server", "addr", a.Config.MetricsAddr, "err", err)
 		}
 	}()
 	return func() {

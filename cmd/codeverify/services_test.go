@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/streams"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -21,8 +22,8 @@ func TestObservabilityEndpoints(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	a := &app{cfg: defaultConfig(), log: slog.Default()}
-	a.cfg.MetricsAddr = addr
+	a := &app{Env: &config.Env{Config: config.Default(), Log: slog.Default()}}
+	a.Config.MetricsAddr = addr
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "codeverify_test_things_total", Help: "x"})
 	reg.MustRegister(c)
@@ -70,14 +71,14 @@ func TestObservabilityBindFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	a := &app{cfg: defaultConfig(), log: slog.Default()}
-	a.cfg.MetricsAddr = l.Addr().String()
+	a := &app{Env: &config.Env{Config: config.Default(), Log: slog.Default()}}
+	a.Config.MetricsAddr = l.Addr().String()
 	stop, err := a.serveObservability(context.Background(), prometheus.NewRegistry(), newReadiness())
 	if err == nil {
 		stop()
 		t.Fatal("serving on a taken port succeeded")
 	}
-	if !strings.Contains(err.Error(), "--metrics-addr") || !strings.Contains(err.Error(), a.cfg.MetricsAddr) {
+	if !strings.Contains(err.Error(), "--metrics-addr") || !strings.Contains(err.Error(), a.Config.MetricsAddr) {
 		t.Fatalf("error does not name the flag and address: %v", err)
 	}
 }
@@ -89,12 +90,12 @@ func TestReadyzFollowsBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	a := &app{cfg: defaultConfig(), log: slog.Default()}
-	a.cfg.Brokers = []string{b.Addr()}
+	a := &app{Env: &config.Env{Config: config.Default(), Log: slog.Default()}}
+	a.Config.Brokers = []string{b.Addr()}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rd := newReadiness(checkKafka)
-	rd.watchEvery(ctx, checkKafka, 100*time.Millisecond, func(ctx context.Context) error { return streams.Reachable(ctx, a.cluster()) })
+	rd.watchEvery(ctx, checkKafka, 100*time.Millisecond, func(ctx context.Context) error { return streams.Reachable(ctx, a.Cluster()) })
 	waitReady := func(want bool) string {
 		t.Helper()
 		var body string
@@ -119,7 +120,7 @@ func TestReadyzFollowsBroker(t *testing.T) {
 func TestExecuteServiceMetrics(t *testing.T) {
 	e := newEnv(t)
 	a := e.app
-	a.cfg.MetricsAddr = "127.0.0.1:" + freePort(t)
+	a.Config.MetricsAddr = "127.0.0.1:" + freePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	problemsPath, recs := humanEvalSubset(t, 1)
@@ -131,7 +132,7 @@ func TestExecuteServiceMetrics(t *testing.T) {
 	if _, _, err := a.publish(ctx, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("m")); err != nil {
 		t.Fatal(err)
 	}
-	if err := streams.PublishRaw(ctx, a.cluster(), streams.TopicCandidates, []byte(id), []byte("not avro")); err != nil {
+	if err := streams.PublishRaw(ctx, a.Cluster(), streams.TopicCandidates, []byte(id), []byte("not avro")); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -144,7 +145,7 @@ func TestExecuteServiceMetrics(t *testing.T) {
 	defer func() { stop(); <-done }()
 	var metrics string
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if resp, err := http.Get("http://" + a.cfg.MetricsAddr + "/metrics"); err == nil {
+		if resp, err := http.Get("http://" + a.Config.MetricsAddr + "/metrics"); err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			metrics = string(b)
@@ -173,7 +174,7 @@ func TestExecuteServiceMetrics(t *testing.T) {
 	if !strings.Contains(metrics, `codeverify_verdicts_total{failure_kind="`) || !strings.Contains(metrics, `label="FAIL"} 1`) {
 		t.Errorf("/metrics lacks the FAIL verdict:\n%s", metrics)
 	}
-	if body := get(t, a.cfg.MetricsAddr, "/readyz"); !strings.HasPrefix(body, "ready") || !strings.Contains(body, "tables: ok") {
+	if body := get(t, a.Config.MetricsAddr, "/readyz"); !strings.HasPrefix(body, "ready") || !strings.Contains(body, "tables: ok") {
 		t.Errorf("/readyz: %q", body)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
 
 	"github.com/codeverify/codeverify/schemas"
@@ -56,10 +55,10 @@ func (a *app) runSink(ctx context.Context, codecs *schemas.Codecs, sink *clickho
 // other events are written, and only then are the batch's offsets committed. A failed write is
 // retried by the consumer with the same events; the batch's dead letters are not sent again.
 func runSinkStage[T any](ctx context.Context, a *app, st sinkStage[T]) error {
-	g := a.cfg.Group
+	g := a.Config.Group
 	return streams.RunBatches(ctx, streams.BatchConfig[T]{
-		Cluster: a.cluster(), Group: st.group, Topic: st.topic, Codec: st.codec, Validate: st.check,
-		MaxBatch: a.cfg.Sink.MaxBatch, MaxWait: a.cfg.Sink.MaxWait, MaxMessageBytes: a.cfg.MaxMessageBytes,
+		Cluster: a.Cluster(), Group: st.group, Topic: st.topic, Codec: st.codec, Validate: st.check,
+		MaxBatch: a.Config.Sink.MaxBatch, MaxWait: a.Config.Sink.MaxWait, MaxMessageBytes: a.Config.MaxMessageBytes,
 		SessionTimeout: g.SessionTimeout, HeartbeatInterval: g.HeartbeatInterval, RebalanceTimeout: g.RebalanceTimeout,
 		OnDeadLettered: func(stage string, n int) {
 			if st.onRejected != nil {
@@ -69,7 +68,7 @@ func runSinkStage[T any](ctx context.Context, a *app, st sinkStage[T]) error {
 				st.onDeadLettered(stage, n)
 			}
 		},
-		Log: a.log.With("table", st.table),
+		Log: a.Log.With("table", st.table),
 	}, func(ctx context.Context, batch []T) error {
 		if len(batch) == 0 {
 			return nil
@@ -103,8 +102,8 @@ func (a *app) runSinks(ctx context.Context, codecs *schemas.Codecs, sink *clickh
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	vs, bs := a.verdictStage(codecs, sink), a.behaviorStage(codecs, sink)
-	vlog := newSinkLog(a.log, vs.table, func() (int64, bool) { return m.stage.lagOf(vs.group) })
-	blog := newSinkLog(a.log, bs.table, func() (int64, bool) { return m.stage.lagOf(bs.group) })
+	vlog := newSinkLog(a.Log, vs.table, func() (int64, bool) { return m.stage.lagOf(vs.group) })
+	blog := newSinkLog(a.Log, bs.table, func() (int64, bool) { return m.stage.lagOf(bs.group) })
 	defer vlog.flush()
 	defer blog.flush()
 	vs.onWritten = func(b []schemas.Verdict) { m.written(vs.table, len(b)); vlog.written(len(b)) }
@@ -156,57 +155,5 @@ func timedWrite[T any](table string, write func(context.Context, []T) error, m *
 		err := write(ctx, batch)
 		m.inserted(table, time.Since(start), err)
 		return err
-	}
-}
-
-func (a *app) clickHouseConfig() clickhouse.Config {
-	c := a.cfg.ClickHouse
-	return clickhouse.Config{Addr: c.Addr, Database: c.Database, Username: c.Username, Password: c.Password, DialTimeout: a.cfg.ConnectTimeout}
-}
-
-func (a *app) openClickHouse(ctx context.Context) (*clickhouse.Sink, error) {
-	return clickhouse.Open(ctx, a.clickHouseConfig())
-}
-
-// openClickHouseReadOnly is for the commands that only read (report, eval --pool, lookups): a
-// missing database or an unmigrated schema is an error, never created.
-func (a *app) openClickHouseReadOnly(ctx context.Context) (*clickhouse.Sink, error) {
-	return clickhouse.OpenReadOnly(ctx, a.clickHouseConfig())
-}
-
-// openClickHouseWhenUp opens the sink, waiting for ClickHouse for as long as ctx lasts: a sink
-// started before its database logs a warning per attempt and keeps trying rather than exiting. An
-// error the server itself returned (bad credentials, a migration it refused) does not go away by
-// waiting and is returned. It returns (nil, nil) when ctx ends first.
-func (a *app) openClickHouseWhenUp(ctx context.Context, minWait, maxWait time.Duration) (*clickhouse.Sink, error) {
-	cfg := a.clickHouseConfig()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	wait := minWait
-	for attempt := 1; ; attempt++ {
-		sink, err := clickhouse.Open(ctx, cfg)
-		if err == nil {
-			if attempt > 1 {
-				a.log.Info("clickhouse reachable", "addr", cfg.Addr, "attempts", attempt)
-			}
-			return sink, nil
-		}
-		if ctx.Err() != nil {
-			return nil, nil
-		}
-		if clickhouse.IsServerError(err) {
-			return nil, err
-		}
-		// Jitter in [wait/2, wait): sinks restarted together do not retry together.
-		d := wait/2 + rand.N(wait/2+1)
-		a.log.Warn("clickhouse not reachable; not ready, will retry", "addr", cfg.Addr, "attempt", attempt,
-			"retry_in", d.String(), "err", err)
-		select {
-		case <-ctx.Done():
-			return nil, nil
-		case <-time.After(d):
-		}
-		wait = min(2*wait, maxWait)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
 	"github.com/codeverify/codeverify/streams"
@@ -43,7 +44,7 @@ func sinkVerdict(req string, sample int, pass bool) schemas.Verdict {
 func TestSinkDeadLettersInvalidVerdictsAndWritesTheRest(t *testing.T) {
 	e := newEnv(t)
 	logs := &syncBuffer{}
-	e.app.log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e.app.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	good := []schemas.Verdict{sinkVerdict("r1", 0, true), sinkVerdict("r1", 1, false), sinkVerdict("r1", 2, true)}
@@ -53,7 +54,7 @@ func TestSinkDeadLettersInvalidVerdictsAndWritesTheRest(t *testing.T) {
 	badTime := sinkVerdict("r1", 4, false)
 	badTime.ExecutedAtMs = -1
 	batch := []schemas.Verdict{good[0], noID, good[1], badTime, good[2]}
-	p := streams.NewProducer(e.app.cluster(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return "k" })
+	p := streams.NewProducer(e.app.Cluster(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return "k" })
 	defer p.Close()
 	// One key: the five share a partition, so they arrive in one batch.
 	if err := p.Publish(ctx, batch...); err != nil {
@@ -67,7 +68,7 @@ func TestSinkDeadLettersInvalidVerdictsAndWritesTheRest(t *testing.T) {
 	var dead []streams.DeadLetter
 	for deadline := time.Now().Add(10 * time.Second); len(dead) < 2 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		var err error
-		if dead, err = streams.ReadDeadLetters(ctx, e.app.cluster(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
+		if dead, err = streams.ReadDeadLetters(ctx, e.app.Cluster(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -151,18 +152,18 @@ func TestSinkWaitsForClickHouseThenWrites(t *testing.T) {
 	tcpPort, httpPort := freePort(t), freePort(t)
 	logs := &syncBuffer{}
 	a := e.app
-	a.log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a.cfg.ClickHouse.Addr = "127.0.0.1:" + tcpPort
-	a.cfg.MetricsAddr = "127.0.0.1:" + freePort(t)
+	a.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a.Config.ClickHouse.Addr = "127.0.0.1:" + tcpPort
+	a.Config.MetricsAddr = "127.0.0.1:" + freePort(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	v := sinkVerdict("r-wait", 0, true)
 	b := schemas.Behavior{CandidateID: v.CandidateID, RequestID: v.RequestID, ProblemID: v.ProblemID, Model: v.Model,
 		ExecutedAtMs: v.ExecutedAtMs, Results: []schemas.GeneratedTestResult{{TestID: "t1", Frequency: 2, Status: schemas.TestPass}}}
-	vp := streams.NewProducer(a.cluster(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return v.CandidateID })
+	vp := streams.NewProducer(a.Cluster(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return v.CandidateID })
 	defer vp.Close()
-	bp := streams.NewProducer(a.cluster(), streams.TopicBehaviors, e.codecs.Behavior, schemas.BehaviorKey)
+	bp := streams.NewProducer(a.Cluster(), streams.TopicBehaviors, e.codecs.Behavior, schemas.BehaviorKey)
 	defer bp.Close()
 	if err := vp.Publish(ctx, v); err != nil {
 		t.Fatal(err)
@@ -185,7 +186,7 @@ func TestSinkWaitsForClickHouseThenWrites(t *testing.T) {
 		<-done
 	})
 	readyz := func() int {
-		resp, err := http.Get("http://" + a.cfg.MetricsAddr + "/readyz")
+		resp, err := http.Get("http://" + a.Config.MetricsAddr + "/readyz")
 		if err != nil {
 			return 0
 		}
@@ -217,7 +218,7 @@ func TestSinkWaitsForClickHouseThenWrites(t *testing.T) {
 
 	stopClickHouse := startSecondClickHouse(t, tcpPort, httpPort)
 	waitFor("/readyz 200", 60*time.Second, func() bool { return readyz() == http.StatusOK })
-	check, err := clickhouse.Open(ctx, clickhouse.Config{Addr: a.cfg.ClickHouse.Addr, Database: a.cfg.ClickHouse.Database})
+	check, err := clickhouse.Open(ctx, clickhouse.Config{Addr: a.Config.ClickHouse.Addr, Database: a.Config.ClickHouse.Database})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestSinkWaitsForClickHouseThenWrites(t *testing.T) {
 		nb, _, err2 := check.BehaviorCount(ctx)
 		return err1 == nil && err2 == nil && nv == 1 && nb == 1
 	})
-	metrics := scrape(t, a.cfg.MetricsAddr)
+	metrics := scrape(t, a.Config.MetricsAddr)
 	for _, want := range []string{
 		`codeverify_clickhouse_insert_seconds_count{table="verdicts"} 1`,
 		`codeverify_clickhouse_insert_seconds_count{table="behaviors"} 1`,
@@ -244,7 +245,7 @@ func TestSinkWaitsForClickHouseThenWrites(t *testing.T) {
 	// ClickHouse going away while the sink runs makes it not ready again, and /readyz says why.
 	stopClickHouse()
 	waitFor("/readyz 503 after ClickHouse stopped", 30*time.Second, func() bool { return readyz() == http.StatusServiceUnavailable })
-	if body := get(t, a.cfg.MetricsAddr, "/readyz"); !strings.Contains(body, "clickhouse: FAIL") || !strings.Contains(body, "kafka: ok") {
+	if body := get(t, a.Config.MetricsAddr, "/readyz"); !strings.Contains(body, "clickhouse: FAIL") || !strings.Contains(body, "kafka: ok") {
 		t.Errorf("/readyz body does not name the failing check:\n%s", body)
 	}
 	stop()
@@ -279,7 +280,7 @@ func TestSinkRetryDoesNotRepeatDeadLetters(t *testing.T) {
 	defer cancel()
 	bad := sinkVerdict("r2", 1, true)
 	bad.CandidateID = ""
-	p := streams.NewProducer(e.app.cluster(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return "k" })
+	p := streams.NewProducer(e.app.Cluster(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return "k" })
 	defer p.Close()
 	if err := p.Publish(ctx, sinkVerdict("r2", 0, true), bad); err != nil {
 		t.Fatal(err)
@@ -304,7 +305,7 @@ func TestSinkRetryDoesNotRepeatDeadLetters(t *testing.T) {
 	if !slices.Equal(calls, []int{1, 1}) {
 		t.Fatalf("write calls with %v rows, want the one valid verdict twice", calls)
 	}
-	dead, err := streams.ReadDeadLetters(ctx, e.app.cluster(), streams.DLQTopic(streams.TopicVerdicts))
+	dead, err := streams.ReadDeadLetters(ctx, e.app.Cluster(), streams.DLQTopic(streams.TopicVerdicts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,22 +318,22 @@ func TestSinkRetryDoesNotRepeatDeadLetters(t *testing.T) {
 // password) ends the wait with its error, and shutdown ends it quietly.
 func TestOpenClickHouseWhenUpStopsOnServerErrorsAndShutdown(t *testing.T) {
 	db := requireClickHouse(t)
-	a := &app{cfg: defaultConfig(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	a.cfg.ClickHouse.Database = db
-	a.cfg.ClickHouse.Password = "not-the-password"
+	a := &app{Env: &config.Env{Config: config.Default(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
+	a.Config.ClickHouse.Database = db
+	a.Config.ClickHouse.Password = "not-the-password"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if s, err := a.openClickHouseWhenUp(ctx, time.Millisecond, time.Millisecond); err == nil || !clickhouse.IsServerError(err) {
+	if s, err := a.OpenClickHouseWhenUp(ctx, time.Millisecond, time.Millisecond); err == nil || !clickhouse.IsServerError(err) {
 		if s != nil {
 			s.Close()
 		}
 		t.Fatalf("wrong password: sink %v, err %v; want the server's error", s, err)
 	}
-	a.cfg.ClickHouse.Password = ""
-	a.cfg.ClickHouse.Addr = "127.0.0.1:" + freePort(t) // nothing listens
+	a.Config.ClickHouse.Password = ""
+	a.Config.ClickHouse.Addr = "127.0.0.1:" + freePort(t) // nothing listens
 	short, stop := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer stop()
-	if s, err := a.openClickHouseWhenUp(short, 10*time.Millisecond, 50*time.Millisecond); s != nil || err != nil {
+	if s, err := a.OpenClickHouseWhenUp(short, 10*time.Millisecond, 50*time.Millisecond); s != nil || err != nil {
 		t.Fatalf("cancelled while waiting: sink %v, err %v; want nil, nil", s, err)
 	}
 }
@@ -373,12 +374,12 @@ func TestSinkStageDeadLettersRowsTheWriterRefuses(t *testing.T) {
 	}
 	t.Cleanup(b.Close)
 	logs := &syncBuffer{}
-	a := &app{cfg: defaultConfig(), log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	a.cfg.Brokers = []string{b.Addr()}
-	a.cfg.Sink.MaxWait = 200 * time.Millisecond
+	a := &app{Env: &config.Env{Config: config.Default(), Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}}
+	a.Config.Brokers = []string{b.Addr()}
+	a.Config.Sink.MaxWait = 200 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := streams.EnsureTopics(ctx, a.cluster(), streams.DefaultCatalog()); err != nil {
+	if err := streams.EnsureTopics(ctx, a.Cluster(), streams.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}
 	codecs, err := schemas.NewCodecs()
@@ -390,7 +391,7 @@ func TestSinkStageDeadLettersRowsTheWriterRefuses(t *testing.T) {
 	noID.CandidateID = ""
 	badTime := sinkVerdict("r1", 4, false)
 	badTime.ExecutedAtMs = -1
-	p := streams.NewProducer(a.cluster(), streams.TopicVerdicts, codecs.Verdict, func(schemas.Verdict) string { return "k" })
+	p := streams.NewProducer(a.Cluster(), streams.TopicVerdicts, codecs.Verdict, func(schemas.Verdict) string { return "k" })
 	defer p.Close()
 	if err := p.Publish(ctx, good[0], noID, good[1], badTime, good[2]); err != nil { // one key: one batch
 		t.Fatal(err)
@@ -430,7 +431,7 @@ func TestSinkStageDeadLettersRowsTheWriterRefuses(t *testing.T) {
 
 	var dead []streams.DeadLetter
 	for deadline := time.Now().Add(30 * time.Second); len(dead) < 2 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if dead, err = streams.ReadDeadLetters(ctx, a.cluster(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
+		if dead, err = streams.ReadDeadLetters(ctx, a.Cluster(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,7 +16,7 @@ const tableSyncTimeout = 30 * time.Second
 // startTable runs topic as an in-memory table until ctx ends and returns once it has read what the
 // topic held at start. While the broker is down it keeps trying (with a warning per attempt).
 func startTable[T any](ctx context.Context, a *app, topic string, codec *schemas.Codec[T]) (*streams.Table[T], error) {
-	t, err := streams.NewTable(streams.TableConfig[T]{Cluster: a.cluster(), Topic: topic, Codec: codec, Log: a.log})
+	t, err := streams.NewTable(streams.TableConfig[T]{Cluster: a.Cluster(), Topic: topic, Codec: codec, Log: a.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func startTable[T any](ctx context.Context, a *app, topic string, codec *schemas
 		return nil, err
 	}
 	if n := t.Bad(); n > 0 {
-		a.log.Warn("undecodable records skipped", "topic", topic, "count", n)
+		a.Log.Warn("undecodable records skipped", "topic", topic, "count", n)
 	}
 	return t, nil
 }

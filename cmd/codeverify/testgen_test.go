@@ -36,7 +36,7 @@ func TestProduceTestsReplaysCodeT(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, bad, err := streams.ReadAll(ctx, a.cluster(), streams.TopicTests, codecs.TestCase)
+	got, bad, err := streams.ReadAll(ctx, a.Cluster(), streams.TopicTests, codecs.TestCase)
 	if err != nil || bad > 0 {
 		t.Fatalf("read tests: %v (%d undecodable)", err, bad)
 	}
@@ -82,7 +82,7 @@ func TestTestGeneratorEndToEnd(t *testing.T) {
 	chosen := all[:2]
 	prompts := producers.BuildPrompts(chosen, producers.PromptOptions{Model: model, Purpose: schemas.PurposeTests, Seed: 1})
 	prompts = append(prompts, producers.BuildPrompts(all[2:3], producers.PromptOptions{Model: model, N: 2})...)
-	pp := streams.NewProducer(a.cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(a.Cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, prompts...); err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestTestGeneratorEndToEnd(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	got, bad, err := streams.ReadAll(ctx, a.cluster(), streams.TopicTests, codecs.TestCase)
+	got, bad, err := streams.ReadAll(ctx, a.Cluster(), streams.TopicTests, codecs.TestCase)
 	if err != nil || bad > 0 {
 		t.Fatalf("read tests: %v (%d undecodable)", err, bad)
 	}

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
@@ -76,21 +77,21 @@ func (d *datasetFlags) buildOptions() trainer.BuildOptions {
 // withBrokers runs fn against the configured brokers, or against the embedded broker on VAR_DIR/kafka:
 // one already listening on the embedded port (codeverify broker) is used, else one is started here.
 func (a *app) withBrokers(ctx context.Context, fn func(kafka streams.Cluster) error) error {
-	if len(a.cfg.Brokers) == 0 {
-		addr := a.brokers()[0]
+	if len(a.Config.Brokers) == 0 {
+		addr := a.Brokers()[0]
 		if c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond); err == nil {
 			c.Close()
 		} else {
-			b, err := streams.StartBroker(filepath.Join(a.cfg.VarDir, "kafka"), a.cfg.EmbeddedPort, a.log)
+			b, err := streams.StartBroker(filepath.Join(a.Config.VarDir, "kafka"), a.Config.EmbeddedPort, a.Log)
 			if err != nil {
 				return fmt.Errorf("embedded broker: %w", err)
 			}
 			defer b.Close()
 		}
-	} else if err := a.brokersReachable(ctx); err != nil {
+	} else if err := a.BrokersReachable(ctx); err != nil {
 		return err
 	}
-	return fn(a.cluster())
+	return fn(a.Cluster())
 }
 
 // loadDataset replays the labeled topics and builds the dataset, reporting what it did on w.
@@ -118,7 +119,7 @@ func (a *app) loadDataset(ctx context.Context, kafka streams.Cluster, d *dataset
 		return nil, nil, err
 	}
 	if ropt.NoVerdicts {
-		sink, err := a.openClickHouseReadOnly(ctx)
+		sink, err := a.OpenClickHouseReadOnly(ctx)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--labels clickhouse: %w", err)
 		}
@@ -246,12 +247,12 @@ version's directory.`,
 				return err
 			}
 			if modelsDir == "" {
-				modelsDir = filepath.Join(a.cfg.VarDir, "models")
+				modelsDir = filepath.Join(a.Config.VarDir, "models")
 			}
 			run := func(kafka streams.Cluster, ds *trainer.Dataset, rep *trainer.Replayed) error {
 				wd := workDir
 				if wd == "" {
-					wd = filepath.Join(a.cfg.VarDir, "train", ds.Hash[:12])
+					wd = filepath.Join(a.Config.VarDir, "train", ds.Hash[:12])
 				}
 				if err := trainer.WriteTrainingFiles(filepath.Join(wd, "data"), ds, cfg.Tokenizer); err != nil {
 					return err
@@ -278,7 +279,7 @@ version's directory.`,
 				}
 				return run(streams.Cluster{}, ds, rep) // no brokers: nothing to announce to
 			}
-			return a.withBrokers(ctx, func(kafka streams.Cluster) error {
+			return a.WithBrokers(ctx, func(kafka streams.Cluster) error {
 				ds, rep, err := a.loadDataset(ctx, kafka, &d, os.Stdout)
 				if err != nil {
 					return err
@@ -410,7 +411,7 @@ func (a *app) trainAndRegister(ctx context.Context, kafka streams.Cluster, ds *t
 }
 
 func (a *app) writeTrainingRuns(ctx context.Context, runs []clickhouse.TrainingRun) error {
-	sink, err := a.openClickHouse(ctx)
+	sink, err := a.OpenClickHouse(ctx)
 	if err != nil {
 		return fmt.Errorf("clickhouse (or --no-clickhouse): %w", err)
 	}
@@ -503,9 +504,9 @@ func (a *app) modelsCmd() *cobra.Command {
 	dir := func() (string, error) {
 		d := modelsDir
 		if d == "" {
-			d = filepath.Join(a.cfg.VarDir, "models")
+			d = filepath.Join(a.Config.VarDir, "models")
 		}
-		return existingDir(d, "model registry", "--models-dir (or --var-dir, CODEVERIFY_VAR_DIR)")
+		return config.ExistingDir(d, "model registry", "--models-dir (or --var-dir, CODEVERIFY_VAR_DIR)")
 	}
 	cmd := &cobra.Command{Use: "models", Short: "The model registry: list versions, show one"}
 	cmd.PersistentFlags().StringVar(&modelsDir, "models-dir", "", "model registry (default VAR_DIR/models)")
@@ -592,7 +593,7 @@ func (a *app) exportCmd() *cobra.Command {
 			if out == "" {
 				return fmt.Errorf("--out is required")
 			}
-			return a.withBrokers(cmd.Context(), func(kafka streams.Cluster) error {
+			return a.WithBrokers(cmd.Context(), func(kafka streams.Cluster) error {
 				ds, _, err := a.loadDataset(cmd.Context(), kafka, &d, os.Stderr)
 				if err != nil {
 					return err

@@ -49,7 +49,7 @@ func publishLabeled(t *testing.T, e *env, problems, n int) int {
 	ps = append(ps, schemas.Problem{ProblemID: "mbpp/test/0", Benchmark: "mbpp", Split: "test", Prompt: "x", Tests: []string{"assert True"}, TestStyle: schemas.StyleAsserts})
 	cs = append(cs, schemas.Candidate{CandidateID: "t0", ProblemID: "mbpp/test/0", Split: "test", Code: "pass"})
 	vs = append(vs, schemas.Verdict{CandidateID: "t0", ProblemID: "mbpp/test/0", Split: "test", Label: schemas.Pass, FailureKind: schemas.KindNone})
-	b := e.app.cluster()
+	b := e.app.Cluster()
 	pp := streams.NewProducer(b, "problems", e.codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
 	cp := streams.NewProducer(b, "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	vp := streams.NewProducer(b, "verdicts", e.codecs.Verdict, func(v schemas.Verdict) string { return v.CandidateID })
@@ -81,7 +81,7 @@ func TestTrainEndToEnd(t *testing.T) {
 	e := newEnv(t)
 	nVerdicts := publishLabeled(t, e, 16, 6)
 	dir := t.TempDir()
-	e.app.cfg.VarDir = dir
+	e.app.Config.VarDir = dir
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -136,7 +136,7 @@ func TestTrainEndToEnd(t *testing.T) {
 	if err != nil || len(runs) != 1 || runs[0].ValProblems != 4 || runs[0].Fold != 2 || runs[0].DatasetHash != m.Dataset.Hash {
 		t.Errorf("clickhouse training runs %+v %v", runs, err)
 	}
-	evs, err := streams.ReadDeadLetters(ctx, e.app.cluster(), streams.TopicModels) // any topic: key and value
+	evs, err := streams.ReadDeadLetters(ctx, e.app.Cluster(), streams.TopicModels) // any topic: key and value
 	if err != nil || len(evs) != 1 || string(evs[0].Key) != m.Version {
 		t.Fatalf("models topic: %v %v", evs, err)
 	}
@@ -278,7 +278,7 @@ func TestExportLabelsFromClickHouse(t *testing.T) {
 	e := newEnv(t)
 	publishLabeled(t, e, 4, 5)
 	ctx := context.Background()
-	vs, bad, err := streams.ReadAll(ctx, e.app.cluster(), "verdicts", e.codecs.Verdict)
+	vs, bad, err := streams.ReadAll(ctx, e.app.Cluster(), "verdicts", e.codecs.Verdict)
 	if err != nil || bad > 0 {
 		t.Fatalf("read verdicts: %v (undecodable %d)", err, bad)
 	}

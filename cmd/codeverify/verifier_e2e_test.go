@@ -33,7 +33,7 @@ func TestVerifierEndToEnd(t *testing.T) {
 	p := e.problems[0] // has_close_elements(numbers, threshold)
 	entry := p.EntryPoint
 
-	tp := streams.NewProducer(a.cluster(), streams.TopicTests, codecs.TestCase, schemas.TestCaseKey)
+	tp := streams.NewProducer(a.Cluster(), streams.TopicTests, codecs.TestCase, schemas.TestCaseKey)
 	defer tp.Close()
 	asserts := []schemas.GeneratedAssert{
 		{Code: "assert " + entry + "([1.0, 2.0, 3.0], 0.5) == False", Frequency: 3},
@@ -75,7 +75,7 @@ func TestVerifierEndToEnd(t *testing.T) {
 
 	sels := waitSelections(t, a, e.rc, 1, 60*time.Second)
 	scores := waitScores(t, a, e.rc, len(cands), 10*time.Second)
-	behaviors, bad, err := streams.ReadAll(ctx, a.cluster(), streams.TopicBehaviors, codecs.Behavior)
+	behaviors, bad, err := streams.ReadAll(ctx, a.Cluster(), streams.TopicBehaviors, codecs.Behavior)
 	if err != nil || bad > 0 || len(behaviors) != len(cands) {
 		t.Fatalf("behaviors topic: %d records, %d undecodable, err %v; want %d", len(behaviors), bad, err, len(cands))
 	}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bufio"
@@ -57,16 +57,16 @@ func isCheckout(dir string) bool {
 	return false
 }
 
-// defaultPath is rel under the checkout root, or rel itself outside a checkout.
-func defaultPath(rel string) string {
+// DefaultPath is rel under the checkout root, or rel itself outside a checkout.
+func DefaultPath(rel string) string {
 	if root := checkoutRoot(); root != "" {
 		return filepath.Join(root, rel)
 	}
 	return rel
 }
 
-// existingDir returns dir when it is a directory, else an error naming the flag that sets it.
-func existingDir(dir, what, flag string) (string, error) {
+// ExistingDir returns dir when it is a directory, else an error naming the flag that sets it.
+func ExistingDir(dir, what, flag string) (string, error) {
 	st, err := os.Stat(dir)
 	switch {
 	case err != nil && os.IsNotExist(err):
@@ -77,13 +77,4 @@ func existingDir(dir, what, flag string) (string, error) {
 		return "", fmt.Errorf("%s %s is not a directory (set it with %s)", what, dir, flag)
 	}
 	return dir, nil
-}
-
-// dataPath joins elem onto the data directory, which must exist.
-func (a *app) dataPath(elem ...string) (string, error) {
-	dir, err := existingDir(a.cfg.DataDir, "data directory", "--data-dir or CODEVERIFY_DATA_DIR")
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(append([]string{dir}, elem...)...), nil
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/codeverify/codeverify/streams"
-	"github.com/spf13/cobra"
 )
 
 // KafkaConfig secures the connections to a real cluster (Config.Brokers); the embedded broker is
@@ -61,8 +60,8 @@ func (c *Config) loadSecrets(getenv func(string) string) error {
 	)
 }
 
-// kafkaSecurity reads the TLS files and checks the SASL settings; the error names the setting.
-func (c Config) kafkaSecurity() (streams.Security, error) {
+// KafkaSecurity reads the TLS files and checks the SASL settings; the error names the setting.
+func (c Config) KafkaSecurity() (streams.Security, error) {
 	k := c.Kafka
 	sasl := streams.SASL{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: k.SASL.Password}
 	var errs []error
@@ -99,32 +98,4 @@ func (c *Config) applyKafkaEnv(getenv func(string) string) {
 	if getenv("CODEVERIFY_KAFKA_TLS") == "true" {
 		c.Kafka.TLS.Enabled = true
 	}
-}
-
-// bindKafkaFlags registers the non-secret Kafka security flags (passwords: environment or file only).
-func bindKafkaFlags(root *cobra.Command, f *Config) {
-	fs := root.PersistentFlags()
-	fs.BoolVar(&f.Kafka.TLS.Enabled, "kafka-tls", false, "connect to the brokers over TLS (implied by the other --kafka-tls-* flags)")
-	fs.StringVar(&f.Kafka.TLS.CAFile, "kafka-tls-ca", "", "PEM CA certificates that verify the brokers (default: the system's roots)")
-	fs.StringVar(&f.Kafka.TLS.CertFile, "kafka-tls-cert", "", "PEM client certificate, for brokers that require mutual TLS (with --kafka-tls-key)")
-	fs.StringVar(&f.Kafka.TLS.KeyFile, "kafka-tls-key", "", "PEM key of --kafka-tls-cert")
-	fs.StringVar(&f.Kafka.TLS.ServerName, "kafka-tls-server-name", "", "name the brokers' certificates must carry (default: each broker's host)")
-	fs.StringVar(&f.Kafka.SASL.Mechanism, "kafka-sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (password: env CODEVERIFY_KAFKA_SASL_PASSWORD or _FILE)")
-	fs.StringVar(&f.Kafka.SASL.Username, "kafka-sasl-username", "", "SASL username")
-}
-
-func applyKafkaFlags(set func(string, func()), dst *Config, f *Config) {
-	set("kafka-tls", func() { dst.Kafka.TLS.Enabled = f.Kafka.TLS.Enabled })
-	set("kafka-tls-ca", func() { dst.Kafka.TLS.CAFile = f.Kafka.TLS.CAFile })
-	set("kafka-tls-cert", func() { dst.Kafka.TLS.CertFile = f.Kafka.TLS.CertFile })
-	set("kafka-tls-key", func() { dst.Kafka.TLS.KeyFile = f.Kafka.TLS.KeyFile })
-	set("kafka-tls-server-name", func() { dst.Kafka.TLS.ServerName = f.Kafka.TLS.ServerName })
-	set("kafka-sasl-mechanism", func() { dst.Kafka.SASL.Mechanism = f.Kafka.SASL.Mechanism })
-	set("kafka-sasl-username", func() { dst.Kafka.SASL.Username = f.Kafka.SASL.Username })
-}
-
-// cluster is the Kafka cluster every command talks to: the configured brokers with their security,
-// or the embedded broker (plaintext).
-func (a *app) cluster() streams.Cluster {
-	return streams.Cluster{Brokers: a.brokers(), Security: a.kafkaSecurity}
 }
