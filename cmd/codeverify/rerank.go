@@ -47,21 +47,16 @@ func (s *scorerFlags) add(f *pflag.FlagSet) {
 	limits(f, map[string][2]string{"threads": {"1", "1024"}, "cuda-device": {"0", "63"}})
 }
 
-// open loads the model and opens a session; the session logs which provider is in force and why.
-func (s *scorerFlags) open(log *slog.Logger) (*serving.Session, serving.Model, error) {
-	m, err := serving.LoadModel(s.model)
-	if err != nil {
-		return nil, m, err
-	}
-	sess, err := s.session(m, log)
-	return sess, m, err
+func (s *scorerFlags) runtime() serving.Runtime {
+	return serving.Runtime{Library: s.lib, Provider: s.provider, Threads: s.threads, Device: s.device}
 }
 
-// session opens an ONNX Runtime session on a loaded model with these settings.
+func (s *scorerFlags) open(log *slog.Logger) (*serving.Session, serving.Model, error) {
+	return s.runtime().Open(s.model, log)
+}
+
 func (s *scorerFlags) session(m serving.Model, log *slog.Logger) (*serving.Session, error) {
-	o := m.Options()
-	o.Library, o.Provider, o.IntraOpThreads, o.CUDADevice, o.Log = s.lib, s.provider, s.threads, s.device, log
-	return serving.Open(o)
+	return s.runtime().Session(m, log)
 }
 
 func (a *app) rerankCmd() *cobra.Command {
