@@ -92,8 +92,8 @@ var clients = []struct {
 }{
 	{"the Kafka client", []string{"github.com/segmentio/kafka-go", "github.com/twmb/franz-go"},
 		// trainer replays the labeled topics and announces versions, through streams.
-		append([]string{"streams", "trainer"}, wiring...)},
-	{"the ClickHouse client", []string{"github.com/ClickHouse/clickhouse-go"}, append([]string{"sinks/clickhouse"}, wiring...)},
+		append([]string{"streams", "streams/kafkatest", "trainer"}, wiring...)},
+	{"the ClickHouse client", []string{"github.com/ClickHouse/clickhouse-go"}, append([]string{"sinks/clickhouse", "sinks/clickhouse/chtest"}, wiring...)},
 	{"ONNX Runtime", []string{"github.com/yalue/onnxruntime_go"}, append([]string{"serving"}, wiring...)},
 }
 
