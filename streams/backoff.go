@@ -5,31 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
+
+	"github.com/codeverify/codeverify/internal/backoff"
 )
-
-// backoff is jittered exponential backoff whose waits end with the context. Every retry loop of
-// the package waits with one.
-type backoff struct{ min, max, cur time.Duration }
-
-func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max} }
-
-func (b *backoff) reset() { b.cur = 0 }
-
-func (b *backoff) wait(ctx context.Context) error {
-	b.cur = min(max(2*b.cur, b.min), b.max)
-	// Full jitter in [cur/2, cur): replicas that failed together do not retry together.
-	d := b.cur/2 + rand.N(b.cur/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // retry calls fn until it succeeds or ctx ends, backing off between tries and logging each failure
 // as a warning; an ErrSecurity failure, which no retry cures, ends it at once with that error. It
@@ -38,7 +17,7 @@ func retry(ctx context.Context, log *slog.Logger, what string, fn func() error, 
 	if !needed {
 		return nil
 	}
-	bo := newBackoff(100*time.Millisecond, 30*time.Second)
+	bo := backoff.New(100*time.Millisecond, 30*time.Second)
 	for attempt := 1; ; attempt++ {
 		err := fn()
 		if err == nil {
@@ -48,7 +27,7 @@ func retry(ctx context.Context, log *slog.Logger, what string, fn func() error, 
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		log.Warn(what+" failed, will retry", "attempt", attempt, "err", err)
-		if werr := bo.wait(ctx); werr != nil {
+		if werr := bo.Wait(ctx); werr != nil {
 			return fmt.Errorf("%s: %w (last error: %v)", what, werr, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/backoff"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/segmentio/kafka-go"
 )
@@ -267,7 +268,7 @@ func (b *batcher[T]) fetch(ctx context.Context, partition int, start int64, out 
 		return
 	}
 	defer reader.Close()
-	bo := newBackoff(100*time.Millisecond, 5*time.Second)
+	bo := backoff.New(100*time.Millisecond, 5*time.Second)
 	for {
 		m, err := reader.FetchMessage(ctx)
 		if err != nil {
@@ -275,12 +276,12 @@ func (b *batcher[T]) fetch(ctx context.Context, partition int, start int64, out 
 				return
 			}
 			b.log.Warn("fetch failed, will retry", "partition", partition, "err", err)
-			if bo.wait(ctx) != nil {
+			if bo.Wait(ctx) != nil {
 				return
 			}
 			continue
 		}
-		bo.reset()
+		bo.Reset()
 		select {
 		case out <- b.screen(m):
 		case <-ctx.Done():
@@ -343,7 +344,7 @@ func (b *batcher[T]) flush(ctx context.Context, kg *kafka.Generation, batch []fe
 // store writes the events through write until every one is stored or dead-lettered; false when ctx
 // ended first.
 func (b *batcher[T]) store(ctx context.Context, fs []fetched[T]) bool {
-	bo := newBackoff(100*time.Millisecond, 30*time.Second)
+	bo := backoff.New(100*time.Millisecond, 30*time.Second)
 	for attempt := 1; len(fs) > 0; attempt++ {
 		if ctx.Err() != nil {
 			return false
@@ -377,7 +378,7 @@ func (b *batcher[T]) store(ctx context.Context, fs []fetched[T]) bool {
 					return false
 				}
 				fs = rest
-				bo.reset()
+				bo.Reset()
 				continue
 			}
 		}
@@ -391,7 +392,7 @@ func (b *batcher[T]) store(ctx context.Context, fs []fetched[T]) bool {
 			return b.store(ctx, fs[:half]) && b.store(ctx, fs[half:])
 		}
 		b.log.Warn("batch write failed, will retry", "attempt", attempt, "events", len(fs), "err", err)
-		if bo.wait(ctx) != nil {
+		if bo.Wait(ctx) != nil {
 			return false
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/backoff"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -83,7 +84,7 @@ func EnsureTopics(ctx context.Context, c Cluster, topics Catalog) error {
 		return fmt.Errorf("ensure topics: %w", err)
 	}
 	brokers := c.Brokers
-	bo := newBackoff(100*time.Millisecond, 5*time.Second)
+	bo := backoff.New(100*time.Millisecond, 5*time.Second)
 	for attempt := 0; ; attempt++ {
 		// Each attempt goes to the next bootstrap address: a dead first one must not block the rest.
 		broker := brokers[attempt%len(brokers)]
@@ -97,7 +98,7 @@ func EnsureTopics(ctx context.Context, c Cluster, topics Catalog) error {
 		if attempt%len(brokers) < len(brokers)-1 {
 			continue // try the other addresses before backing off
 		}
-		if werr := bo.wait(ctx); werr != nil {
+		if werr := bo.Wait(ctx); werr != nil {
 			return fmt.Errorf("ensure topics: %w (last error: %v)", werr, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/backoff"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -68,7 +69,7 @@ func newConsumerGroup(c Cluster, group, topic string, t groupTimeouts, errLog ka
 // retry cures them) ends it with that error; otherwise it returns nil.
 func joinGenerations(stopping context.Context, cg *kafka.ConsumerGroup, c Cluster, log *slog.Logger, failed func(),
 	consume func(gctx context.Context, kg *kafka.Generation)) error {
-	bo := newBackoff(100*time.Millisecond, 5*time.Second)
+	bo := backoff.New(100*time.Millisecond, 5*time.Second)
 	for stopping.Err() == nil {
 		kg, err := cg.Next(stopping)
 		if err != nil {
@@ -86,12 +87,12 @@ func joinGenerations(stopping context.Context, cg *kafka.ConsumerGroup, c Cluste
 				failed()
 				log.Warn("cannot join the consumer group, will retry", "err", err)
 			}
-			if bo.wait(stopping) != nil {
+			if bo.Wait(stopping) != nil {
 				return nil
 			}
 			continue
 		}
-		bo.reset()
+		bo.Reset()
 		finished := make(chan struct{})
 		kg.Start(func(gctx context.Context) {
 			consume(gctx, kg)
@@ -112,7 +113,7 @@ func joinGenerations(stopping context.Context, cg *kafka.ConsumerGroup, c Cluste
 // already, and their inputs will be redelivered to them. The broker's refusal of an old generation
 // id closes the gap between the check of ctx and the commit's arrival.
 func commitGeneration(ctx context.Context, kg *kafka.Generation, topic string, offsets map[int]int64, log *slog.Logger, failed func()) bool {
-	bo := newBackoff(100*time.Millisecond, 5*time.Second)
+	bo := backoff.New(100*time.Millisecond, 5*time.Second)
 	for {
 		if ctx.Err() != nil {
 			return false
@@ -127,7 +128,7 @@ func commitGeneration(ctx context.Context, kg *kafka.Generation, topic string, o
 			return false
 		}
 		log.Warn("commit failed, will retry", "partitions", len(offsets), "err", err)
-		if bo.wait(ctx) != nil {
+		if bo.Wait(ctx) != nil {
 			return false
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/backoff"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/segmentio/kafka-go"
 )
@@ -394,7 +395,7 @@ func (r *Runner[In, Out]) fetch(ctx context.Context, g *generation, partition in
 		return
 	}
 	defer reader.Close()
-	bo := newBackoff(100*time.Millisecond, 5*time.Second)
+	bo := backoff.New(100*time.Millisecond, 5*time.Second)
 	for {
 		m, err := reader.FetchMessage(ctx)
 		if err != nil {
@@ -403,12 +404,12 @@ func (r *Runner[In, Out]) fetch(ctx context.Context, g *generation, partition in
 			}
 			r.errs.Add(1)
 			r.log.Warn("fetch failed, will retry", "partition", partition, "err", err)
-			if bo.wait(ctx) != nil {
+			if bo.Wait(ctx) != nil {
 				return
 			}
 			continue
 		}
-		bo.reset()
+		bo.Reset()
 		select {
 		case r.credits <- struct{}{}:
 		case <-ctx.Done():
@@ -454,7 +455,7 @@ func (r *Runner[In, Out]) screen(s *slot[In]) {
 // process calls the processor until it succeeds, fails permanently, or the runner stops or loses
 // the input's partition.
 func (r *Runner[In, Out]) process(s *slot[In]) {
-	bo := newBackoff(100*time.Millisecond, 30*time.Second)
+	bo := backoff.New(100*time.Millisecond, 30*time.Second)
 	for attempt := 1; ; attempt++ {
 		outs, err := r.callProcess(s.gen.ctx, s.in)
 		if err == nil {
@@ -475,7 +476,7 @@ func (r *Runner[In, Out]) process(s *slot[In]) {
 		}
 		r.errs.Add(1)
 		r.log.Warn("process failed, will retry", "attempt", attempt, "err", err, "partition", s.msg.Partition, "offset", s.msg.Offset)
-		if bo.wait(s.gen.stop) != nil {
+		if bo.Wait(s.gen.stop) != nil {
 			s.abandoned = true
 			return
 		}

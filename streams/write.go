@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/codeverify/codeverify/internal/backoff"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -52,7 +53,7 @@ func (rw *recordWriter) Close() error {
 // have been written either way (at-least-once).
 func (rw *recordWriter) write(ctx context.Context, items []outbound) error {
 	pending := items
-	bo := newBackoff(100*time.Millisecond, 30*time.Second)
+	bo := backoff.New(100*time.Millisecond, 30*time.Second)
 	for len(pending) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -101,13 +102,13 @@ func (rw *recordWriter) write(ctx context.Context, items []outbound) error {
 			}
 			if progressed {
 				pending = retry
-				bo.reset()
+				bo.Reset()
 				continue
 			}
 		}
 		rw.failed()
 		rw.log.Warn("write failed, will retry", "messages", len(pending), "err", rw.cluster.explain(err))
-		if werr := bo.wait(ctx); werr != nil {
+		if werr := bo.Wait(ctx); werr != nil {
 			return werr
 		}
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/backoff"
 	"github.com/codeverify/codeverify/processors/executor"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
 	"github.com/codeverify/codeverify/streams"
@@ -137,7 +137,7 @@ func (e *Env) OpenClickHouseWhenUp(ctx context.Context, minWait, maxWait time.Du
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	wait := minWait
+	bo := backoff.New(minWait, maxWait)
 	for attempt := 1; ; attempt++ {
 		sink, err := clickhouse.Open(ctx, cfg)
 		if err == nil {
@@ -152,16 +152,10 @@ func (e *Env) OpenClickHouseWhenUp(ctx context.Context, minWait, maxWait time.Du
 		if clickhouse.IsServerError(err) {
 			return nil, err
 		}
-		// Jitter in [wait/2, wait): sinks restarted together do not retry together.
-		d := wait/2 + rand.N(wait/2+1)
-		e.Log.Warn("clickhouse not reachable; not ready, will retry", "addr", cfg.Addr, "attempt", attempt,
-			"retry_in", d.String(), "err", err)
-		select {
-		case <-ctx.Done():
+		e.Log.Warn("clickhouse not reachable; not ready, will retry", "addr", cfg.Addr, "attempt", attempt, "err", err)
+		if bo.Wait(ctx) != nil {
 			return nil, nil
-		case <-time.After(d):
 		}
-		wait = min(2*wait, maxWait)
 	}
 }
 

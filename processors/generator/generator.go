@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/backoff"
 	"github.com/codeverify/codeverify/schemas"
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -370,9 +370,10 @@ func (g *Generator) request(ctx context.Context, m Model, p schemas.Prompt, req 
 	defer g.rec.InFlight(-1, -k)
 
 	var last error
+	bo := backoff.New(g.cfg.BackoffBase, g.cfg.BackoffMax)
 	for attempt := 1; attempt <= g.cfg.MaxAttempts; attempt++ {
 		if attempt > 1 {
-			if err := g.backoff(ctx, attempt-1); err != nil {
+			if err := bo.Wait(ctx); err != nil {
 				return 0, err
 			}
 		}
@@ -408,22 +409,6 @@ func (g *Generator) learnCap(model string, n int) {
 		if cur != 0 && cur <= int64(n) || c.CompareAndSwap(cur, int64(n)) {
 			return
 		}
-	}
-}
-
-// backoff sleeps a full-jitter exponential delay: uniform in [0, min(max, base·2^retry)).
-func (g *Generator) backoff(ctx context.Context, retry int) error {
-	ceil := g.cfg.BackoffBase << min(retry-1, 20)
-	if ceil <= 0 || ceil > g.cfg.BackoffMax {
-		ceil = g.cfg.BackoffMax
-	}
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(ceil)) + 1))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
 	}
 }
 
