@@ -262,32 +262,14 @@ func (b *batcher[T]) collect(in <-chan fetched[T]) (batch []fetched[T], more boo
 
 // fetch reads one partition from start in offset order, decodes and screens each message.
 func (b *batcher[T]) fetch(ctx context.Context, partition int, start int64, out chan<- fetched[T]) {
-	reader, err := partitionReader(b.cfg.Cluster, b.cfg.Topic, partition, start, 500*time.Millisecond, 4*b.cfg.MaxMessageBytes, kafkaLogAt(b.log, slog.LevelWarn))
-	if err != nil { // only a closed reader refuses an offset
-		b.log.Error("cannot read partition", "partition", partition, "offset", start, "err", err)
-		return
-	}
-	defer reader.Close()
-	bo := backoff.New(100*time.Millisecond, 5*time.Second)
-	for {
-		m, err := reader.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			b.log.Warn("fetch failed, will retry", "partition", partition, "err", err)
-			if bo.Wait(ctx) != nil {
-				return
-			}
-			continue
-		}
-		bo.Reset()
+	followPartition(ctx, b.cfg.Cluster, b.cfg.Topic, partition, start, 4*b.cfg.MaxMessageBytes, b.log, nil, func(m kafka.Message) bool {
 		select {
 		case out <- b.screen(m):
+			return true
 		case <-ctx.Done():
-			return
+			return false
 		}
-	}
+	})
 }
 
 // screen decodes m, or makes its dead letter when it is oversized, undecodable or invalid.

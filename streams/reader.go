@@ -3,8 +3,10 @@ package streams
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/backoff"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -54,6 +56,40 @@ func readPartitionFrom(ctx context.Context, c Cluster, topic string, partition i
 		fn(m)
 		if end >= 0 && m.Offset >= end-1 {
 			return nil
+		}
+	}
+}
+
+// followPartition is the fetch loop of the group consumers: it hands every message of one partition
+// from start on to each, in offset order, until ctx ends or each returns false. A failed fetch is
+// logged (and counted by failed, which may be nil) and retried with backoff; maxBytes must exceed the
+// largest message.
+func followPartition(ctx context.Context, c Cluster, topic string, partition int, start int64, maxBytes int, log *slog.Logger, failed func(), each func(kafka.Message) bool) {
+	reader, err := partitionReader(c, topic, partition, start, 500*time.Millisecond, maxBytes, kafkaLogAt(log, slog.LevelWarn))
+	if err != nil { // only a closed reader refuses an offset
+		log.Error("cannot read partition", "partition", partition, "offset", start, "err", err)
+		return
+	}
+	defer reader.Close()
+	bo := backoff.New(100*time.Millisecond, 5*time.Second)
+	for {
+		m, err := reader.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if failed != nil {
+				failed()
+			}
+			log.Warn("fetch failed, will retry", "partition", partition, "err", err)
+			if bo.Wait(ctx) != nil {
+				return
+			}
+			continue
+		}
+		bo.Reset()
+		if !each(m) {
+			return
 		}
 	}
 }

@@ -389,31 +389,11 @@ func (r *Runner[In, Out]) kafkaLog(level slog.Level) kafka.LoggerFunc {
 // fetch reads one partition from start in offset order, screens out undeliverable inputs, and
 // hands the rest to the workers. Credits are the backpressure: it waits for one per input.
 func (r *Runner[In, Out]) fetch(ctx context.Context, g *generation, partition int, start int64, order chan<- *slot[In]) {
-	reader, err := partitionReader(r.cfg.Cluster, r.cfg.Input, partition, start, 500*time.Millisecond, 4*r.cfg.MaxMessageBytes, r.kafkaLog(slog.LevelWarn))
-	if err != nil { // only a closed reader refuses an offset
-		r.log.Error("cannot read partition", "partition", partition, "offset", start, "err", err)
-		return
-	}
-	defer reader.Close()
-	bo := backoff.New(100*time.Millisecond, 5*time.Second)
-	for {
-		m, err := reader.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			r.errs.Add(1)
-			r.log.Warn("fetch failed, will retry", "partition", partition, "err", err)
-			if bo.Wait(ctx) != nil {
-				return
-			}
-			continue
-		}
-		bo.Reset()
+	followPartition(ctx, r.cfg.Cluster, r.cfg.Input, partition, start, 4*r.cfg.MaxMessageBytes, r.log, func() { r.errs.Add(1) }, func(m kafka.Message) bool {
 		select {
 		case r.credits <- struct{}{}:
 		case <-ctx.Done():
-			return
+			return false
 		}
 		s := newSlot[In](m, g)
 		r.screen(s)
@@ -423,7 +403,8 @@ func (r *Runner[In, Out]) fetch(ctx context.Context, g *generation, partition in
 		} else if s.finish() {
 			<-r.credits
 		}
-	}
+		return true
+	})
 }
 
 // screen dead-letters oversized, undecodable and invalid inputs, and decodes the rest.
