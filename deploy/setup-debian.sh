@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what codeverify needs on a fresh Debian bookworm machine (idempotent, as root):
-# python3 for the sandbox, curl for health checks. ClickHouse is installed by clickhouse/start-local.sh.
+# python3 for the sandbox, curl for health checks, chromium for the tests that render the HTML reports
+# headless (`make test` requires it). ClickHouse is installed by clickhouse/start-local.sh.
 set -euo pipefail
 need=()
 [ -x /usr/bin/python3 ] || need+=(python3)
 command -v curl >/dev/null || need+=(curl)
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -19,7 +19,7 @@ func NewEvent(dir string, m Manifest) schemas.ModelEvent {
 	}
 	return schemas.ModelEvent{Version: m.Version, CreatedAtNs: created, Path: dir, ModelSHA256: m.ModelSHA256,
 		DatasetHash: m.Dataset.Hash, Tokenizer: m.Tokenizer.Kind, MaxLen: int32(m.MaxLen), CodeRevision: m.CodeRevision,
-		Metrics: m.Metrics.event()}
+		Metrics: m.Metrics.Event()}
 }
 
 // EventTime is when the announced version was created (it orders versions).

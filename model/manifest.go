@@ -230,8 +230,8 @@ type Metrics struct {
 	OraclePassAtK    Float `json:"oracle_pass_at_k"`
 }
 
-// event is m on the models topic's wire.
-func (m Metrics) event() schemas.ModelMetrics {
+// Event is m as the models topic and the training_runs table carry it.
+func (m Metrics) Event() schemas.ModelMetrics {
 	return schemas.ModelMetrics{ValProblems: int32(m.ValProblems), ValExamples: int32(m.ValExamples),
 		PairwiseAccuracy: float64(m.PairwiseAccuracy), AUROC: float64(m.AUROC), RerankedPass1: float64(m.RerankedPass1),
 		RandomPass1: float64(m.RandomPass1), OraclePass: float64(m.OraclePass), K: int32(m.K),

@@ -20,3 +20,19 @@ func DealFolds(problems []string, seed uint64, folds int) map[string]int {
 	}
 	return fold
 }
+
+// ValidationFold is the set of problems DealFolds puts in fold valFold: the problems a model trained
+// with that validation fold never trained on. It is that model's fold only when problems are the
+// ones its dataset dealt. nil when the fold is not one of folds (fewer than two folds: no deal).
+func ValidationFold(problems []string, seed uint64, folds, valFold int) map[string]bool {
+	if folds < 2 || valFold < 0 || valFold >= folds {
+		return nil
+	}
+	held := map[string]bool{}
+	for p, f := range DealFolds(problems, seed, folds) {
+		if f == valFold {
+			held[p] = true
+		}
+	}
+	return held
+}

@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"fmt"
@@ -35,21 +36,8 @@ type TinyModel struct {
 // version's directory (serving.LoadModel loads it). It lives here, not in serving, because it needs
 // train.py's model definition.
 func BuildTinyModel(ctx context.Context, registryDir string, t TinyModel) (string, error) {
-	if t.Python == "" {
-		t.Python = DefaultPython
-	}
-	if t.MaxLen == 0 {
-		t.MaxLen = 512
-	}
-	if t.DModel == 0 {
-		t.DModel = 128
-	}
-	if t.Layers == 0 {
-		t.Layers = 2
-	}
-	if t.Seed == 0 {
-		t.Seed = 1
-	}
+	t.Python, t.Seed = cmp.Or(t.Python, DefaultPython), cmp.Or(t.Seed, 1)
+	t.MaxLen, t.DModel, t.Layers = cmp.Or(t.MaxLen, 512), cmp.Or(t.DModel, 128), cmp.Or(t.Layers, 2)
 	if _, err := CheckPython(ctx, t.Python); err != nil {
 		return "", err
 	}

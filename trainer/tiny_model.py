@@ -12,18 +12,13 @@ import argparse
 
 import torch
 
-from train import EnergyModel, export_onnx
+from train import EnergyModel, add_shape_args, export_onnx
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--vocab", type=int, default=260)
-    ap.add_argument("--max-len", type=int, default=512)
-    ap.add_argument("--d-model", type=int, default=128)
-    ap.add_argument("--layers", type=int, default=2)
-    ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--ff", type=int, default=256)
+    add_shape_args(ap)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--features", type=int, default=0)

@@ -489,17 +489,22 @@ def train_requests(a, model, data, y, prob, train_pairs, val_pairs, val_idx, req
     return history, len(history), last, steps, state
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--val-fold", type=int, default=0)
+def add_shape_args(ap):
+    """The encoder's shape, shared with tiny_model.py (an untrained model of the same graph)."""
     ap.add_argument("--vocab", type=int, default=260)
     ap.add_argument("--max-len", type=int, default=512)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--ff", type=int, default=256)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--val-fold", type=int, default=0)
+    add_shape_args(ap)
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=64)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/codeverify/codeverify/internal/config"
+	"github.com/codeverify/codeverify/pipeline"
 	"github.com/codeverify/codeverify/processors/executor"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
@@ -153,7 +154,7 @@ func waitVerdicts(t *testing.T, e *env, want uint64, timeout time.Duration) (row
 // startPipeline runs the executor; it is stopped (gracefully) and waited for before the broker closes.
 func (e *env) startPipeline(t *testing.T, ctx context.Context) (*streams.Runner[schemas.Candidate, executor.Output], chan error) {
 	t.Helper()
-	r, closeExecutor, err := e.app.newExecutorRunner(ctx, e.codecs, executorOptions{})
+	r, closeExecutor, err := pipeline.NewExecutorRunner(ctx, e.app.Env, e.codecs, pipeline.ExecutorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func (e *env) startPipeline(t *testing.T, ctx context.Context) (*streams.Runner[
 
 // startSink runs the ClickHouse sink until the test ends.
 func (e *env) startSink(t *testing.T, ctx context.Context) {
-	e.background(t, ctx, func(ctx context.Context) error { return e.app.runSink(ctx, e.codecs, e.sink, nil) })
+	e.background(t, ctx, func(ctx context.Context) error { return pipeline.RunVerdictSink(ctx, e.app.Env, e.codecs, e.sink, nil) })
 }
 
 func (e *env) background(t *testing.T, ctx context.Context, run func(context.Context) error) chan error {
@@ -198,7 +199,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 			map[string]string{"task_id": id, "solution": "def f(:\n"},                                // FAIL syntax
 		)
 	}
-	_, cands, err := e.app.publish(ctx, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("e2e-model"))
+	_, cands, err := pipeline.Publish(ctx, e.app.Env, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("e2e-model"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +278,7 @@ func TestExecutorCrashRestartExactlyOneVerdictEach(t *testing.T) {
 			samples = append(samples, map[string]string{"task_id": r["task_id"].(string), "solution": r["prompt"].(string) + body + slow})
 		}
 	}
-	_, cands, err := e.app.publish(ctx, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("crash-model"))
+	_, cands, err := pipeline.Publish(ctx, e.app.Env, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("crash-model"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +327,7 @@ func TestBadInputGoesToDeadLetterTopic(t *testing.T) {
 	problemsPath, recs := humanEvalSubset(t, 1)
 	id := recs[0]["task_id"].(string)
 	good := map[string]string{"task_id": id, "solution": recs[0]["prompt"].(string) + recs[0]["canonical_solution"].(string)}
-	if _, _, err := e.app.publish(ctx, e.codecs, problemsPath, writeSamples(t, []map[string]string{good}), producersOpt("dlq-model")); err != nil {
+	if _, _, err := pipeline.Publish(ctx, e.app.Env, e.codecs, problemsPath, writeSamples(t, []map[string]string{good}), producersOpt("dlq-model")); err != nil {
 		t.Fatal(err)
 	}
 	if err := streams.PublishRaw(ctx, e.app.Cluster(), "candidates", []byte(id), []byte("this is not avro")); err != nil {
@@ -388,7 +389,7 @@ func TestExecutorLooksUpClickHouse(t *testing.T) {
 		{"task_id": id, "solution": prompt + recs[0]["canonical_solution"].(string)}, // PASS if executed
 		{"task_id": id, "solution": prompt + "    return None\n"},                    // FAIL assertion, executed
 	}
-	_, cands, err := e.app.publish(ctx, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("lookup-model"))
+	_, cands, err := pipeline.Publish(ctx, e.app.Env, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("lookup-model"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +417,7 @@ func TestExecutorLooksUpClickHouse(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r, closeExecutor, err := e.app.newExecutorRunner(ctx, e.codecs, executorOptions{LookupClickHouse: true, StatsEvery: 200 * time.Millisecond})
+	r, closeExecutor, err := pipeline.NewExecutorRunner(ctx, e.app.Env, e.codecs, pipeline.ExecutorOptions{LookupClickHouse: true, StatsEvery: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

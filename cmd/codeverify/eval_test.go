@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -18,12 +17,9 @@ import (
 
 	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/model"
-	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/processors/testgen"
-	"github.com/codeverify/codeverify/processors/verifier"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
-	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/trainer"
 )
 
@@ -91,56 +87,6 @@ func TestEvalCommand(t *testing.T) {
 	}
 }
 
-// The held-out problems eval recomputes must be the trainer's validation fold, or --holdout would
-// report figures on problems the model was trained on.
-func TestValidationFoldMatchesTrainer(t *testing.T) {
-	var ps []schemas.Problem
-	var cs []schemas.Candidate
-	var vs []schemas.Verdict
-	var ids []string
-	for p := range 23 {
-		pid := fmt.Sprintf("humaneval/HumanEval/%d", p)
-		ids = append(ids, pid)
-		ps = append(ps, schemas.Problem{ProblemID: pid, Benchmark: "humaneval", Split: "test", Prompt: pid})
-		for i := range 2 {
-			id := schemas.CandidateID(pid, i)
-			label := schemas.Fail
-			if i == 0 {
-				label = schemas.Pass
-			}
-			cs = append(cs, schemas.Candidate{CandidateID: id, ProblemID: pid, Benchmark: "humaneval", Split: "test", SampleIndex: int32(i), Code: fmt.Sprintf("x = %d\n", i), Model: "m"})
-			vs = append(vs, schemas.Verdict{CandidateID: id, ProblemID: pid, Label: label, ExecutedAtMs: 1})
-		}
-	}
-	for _, seed := range []uint64{1, 2, 99} {
-		ds, err := trainer.Build(ps, cs, vs, trainer.BuildOptions{K: 1, Seed: seed, Folds: 5})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for fold := range 5 {
-			held := validationFold(ids, seed, 5, fold)
-			for _, e := range ds.Examples {
-				if held[e.ProblemID] != (e.Fold == fold) {
-					t.Fatalf("seed %d fold %d: %s is in trainer fold %d, eval says held-out=%v", seed, fold, e.ProblemID, e.Fold, held[e.ProblemID])
-				}
-			}
-		}
-	}
-}
-
-// Without ONNX Runtime the demo's Stage 4 table is skipped with a message saying why, not an error.
-func TestDemoEvaluateSkipsWithoutORT(t *testing.T) {
-	t.Setenv(serving.LibraryEnv, filepath.Join(t.TempDir(), "no-libonnxruntime.so"))
-	a := &app{Env: &config.Env{Config: config.Default(), Log: slog.Default()}}
-	var out strings.Builder
-	if err := a.demoEvaluate(context.Background(), t.TempDir(), "p.jsonl", "s.jsonl", "t.jsonl", &out); err != nil {
-		t.Fatalf("want a skip, got %v", err)
-	}
-	if !strings.Contains(out.String(), "Stage 4 table skipped: ONNX Runtime is not available") {
-		t.Errorf("output: %q", out.String())
-	}
-}
-
 // editManifest rewrites a model version's manifest.json.
 func editManifest(t *testing.T, dir string, edit func(*model.Manifest)) {
 	t.Helper()
@@ -187,8 +133,8 @@ func evalFigures(t *testing.T, out string) map[string]string {
 
 var (
 	evalIDLine   = regexp.MustCompile(`(?m)^eval_id: ([0-9a-f]{16}) `)
-	htmlBin      = regexp.MustCompile(`<rect class="(?:pass|fail)" data-bin="\d+" data-count="(\d+)"`)
-	htmlProblem  = regexp.MustCompile(`<g class="problem" data-problem="([^"]+)"`)
+	htmlBin      = regexp.MustCompile(`<rect class="bar (?:pass|fail)" data-series="(?:PASS|FAIL)" data-index="\d+" data-value="(\d+)"`)
+	htmlProblem  = regexp.MustCompile(`<g class="row" data-label="([^"]+)"`)
 	htmlTableRow = regexp.MustCompile(`<tr class="evaluation">`)
 )
 
@@ -297,7 +243,7 @@ func TestEvalClickHouse(t *testing.T) {
 }
 
 // writeExportFile writes export records; each record is one (problem, code) with its copies.
-func writeExportFile(t *testing.T, recs []exportRecord) string {
+func writeExportFile(t *testing.T, recs []trainer.ExportRecord) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "export.jsonl")
 	f, err := os.Create(path)
@@ -339,12 +285,12 @@ func TestEvalFromExport(t *testing.T) {
 	// {a, b, c}. A seed where the two deals hold out different problems tells them apart.
 	seed := uint64(0)
 	for s := range uint64(100) {
-		if f2, f3 := validationFold([]string{"a", "c"}, s, 2, 0), validationFold([]string{"a", "b", "c"}, s, 2, 0); f2["a"] != f3["a"] {
+		if f2, f3 := trainer.ValidationFold([]string{"a", "c"}, s, 2, 0), trainer.ValidationFold([]string{"a", "b", "c"}, s, 2, 0); f2["a"] != f3["a"] {
 			seed = s
 			break
 		}
 	}
-	held := validationFold([]string{"a", "c"}, seed, 2, 0)
+	held := trainer.ValidationFold([]string{"a", "c"}, seed, 2, 0)
 	if len(held) != 1 {
 		t.Fatalf("fold 0 of 2 over {a, c}: %v", held)
 	}
@@ -430,11 +376,11 @@ func TestEvalPool(t *testing.T) {
 // copies of a PASS + 2 copies of a FAIL, pass rate 0.5. The code is not Python: nothing may run it.
 func evalExportFixture(t *testing.T) string {
 	t.Helper()
-	rec := func(pid, split, label string, i, copies int) exportRecord {
-		return exportRecord{ProblemID: pid, Split: split, Prompt: "def f(x):\n", Code: fmt.Sprintf("not python %s %d", pid, i), Label: label,
+	rec := func(pid, split, label string, i, copies int) trainer.ExportRecord {
+		return trainer.ExportRecord{ProblemID: pid, Split: split, Prompt: "def f(x):\n", Code: fmt.Sprintf("not python %s %d", pid, i), Label: label,
 			Model: "gen", Benchmark: "bench", CandidateID: fmt.Sprintf("%s#%d", pid, i), SampleIndex: int32(i), Copies: copies}
 	}
-	return writeExportFile(t, []exportRecord{
+	return writeExportFile(t, []trainer.ExportRecord{
 		rec("a", "test", schemas.Pass, 0, 3), rec("a", "test", schemas.Fail, 1, 0),
 		rec("b", "train", schemas.Fail, 0, 0), rec("b", "train", schemas.Fail, 1, 0), rec("b", "train", schemas.Fail, 2, 0), rec("b", "train", schemas.Fail, 3, 0),
 		rec("c", "test", schemas.Pass, 0, 2), rec("c", "test", schemas.Fail, 1, 2),
@@ -559,49 +505,4 @@ func TestEvalWithGeneratedTests(t *testing.T) {
 			t.Errorf("pooled %v, evaluated %v", p, got)
 		}
 	})
-}
-
-// featureSession is a scorer whose model reads behaviour features: the energy is minus the first
-// feature, so the candidate of the largest CodeT group wins.
-type featureSession struct{ calls int }
-
-func (f *featureSession) Features() int { return len(verifier.FeatureNames()) }
-
-func (f *featureSession) Score(_ context.Context, ids, _ [][]int64) ([]float32, error) {
-	return make([]float32, len(ids)), nil
-}
-
-func (f *featureSession) ScoreFeatures(_ context.Context, ids, masks [][]int64, features [][]float32) ([]float32, error) {
-	f.calls++
-	if len(features) != len(ids) || len(masks) != len(ids) {
-		return nil, fmt.Errorf("%d feature rows for %d rows", len(features), len(ids))
-	}
-	out := make([]float32, len(ids))
-	for i, r := range features {
-		out[i] = -r[0]
-	}
-	return out, nil
-}
-
-// A model that reads features gets verifier.Features of the request; the code-only path ignores them.
-func TestModelScorerPassesFeatures(t *testing.T) {
-	sess := &featureSession{}
-	ms := modelScorer{reranker.Model{Version: "f", Tokenizer: model.Tokenizer{MaxLen: 64}, Scorer: sess}}
-	req := verifier.Request{ProblemID: "p", Prompt: "def f():"}
-	for i, passes := range []bool{false, true, true} {
-		st := schemas.TestFail
-		if passes {
-			st = schemas.TestPass
-		}
-		id := fmt.Sprintf("c%d", i)
-		req.Candidates = append(req.Candidates, verifier.Candidate{ID: id, Code: "return 1",
-			Behavior: schemas.Behavior{CandidateID: id, Results: []schemas.GeneratedTestResult{{TestID: "t", Frequency: 1, Status: st}}}})
-	}
-	ch, err := verifier.Verifier{Scorer: ms}.Choose(context.Background(), req)
-	if err != nil || sess.calls != 1 || ch.Pick != 1 {
-		t.Errorf("verifier: pick %d after %d feature calls (%v), want c1 after 1", ch.Pick, sess.calls, err)
-	}
-	if _, err := (verifier.Energy{Scorer: ms}).Choose(context.Background(), req); err != nil || sess.calls != 1 {
-		t.Errorf("the code-only method sent features (%d calls, %v)", sess.calls, err)
-	}
 }

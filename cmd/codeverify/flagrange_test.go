@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/flagrange"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -15,14 +16,14 @@ import (
 // numbers-that-are-not (NaN) for floats.
 func outOfRange(t *testing.T, f *pflag.Flag) []string {
 	t.Helper()
-	r := f.Annotations[flagRangeAnnotation]
+	r := f.Annotations[flagrange.Annotation]
 	if len(r) != 2 {
 		t.Errorf("--%s (%s): no allowed range declared", f.Name, f.Value.Type())
 		return []string{"-1", "99999999999999"}
 	}
 	typ := f.Value.Type()
-	lo, err1 := flagNumber(typ, r[0])
-	hi, err2 := flagNumber(typ, r[1])
+	lo, err1 := flagrange.Number(typ, r[0])
+	hi, err2 := flagrange.Number(typ, r[1])
 	if err1 != nil || err2 != nil {
 		t.Fatalf("--%s: bad range %v", f.Name, r)
 	}
@@ -53,7 +54,7 @@ func TestEveryNumericFlagRejectsOutOfRangeValues(t *testing.T) {
 	var runs []run
 	// The root's persistent flags, through a command that needs nothing else.
 	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
-		if numericFlagTypes[f.Value.Type()] {
+		if flagrange.Numeric(f.Value.Type()) {
 			for _, v := range outOfRange(t, f) {
 				runs = append(runs, run{[]string{"topology", "--" + f.Name + "=" + v}})
 			}
@@ -68,7 +69,7 @@ func TestEveryNumericFlagRejectsOutOfRangeValues(t *testing.T) {
 			return
 		}
 		c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
-			if numericFlagTypes[f.Value.Type()] {
+			if flagrange.Numeric(f.Value.Type()) {
 				for _, v := range outOfRange(t, f) {
 					runs = append(runs, run{append(append([]string{}, path...), "--"+f.Name+"="+v)})
 				}
@@ -98,13 +99,13 @@ func TestNumericFlagDefaultsAreInRange(t *testing.T) {
 			walk(sub)
 		}
 		c.LocalFlags().VisitAll(func(f *pflag.Flag) { // its own and, for the root, the persistent ones
-			if !numericFlagTypes[f.Value.Type()] {
+			if !flagrange.Numeric(f.Value.Type()) {
 				return
 			}
-			r := f.Annotations[flagRangeAnnotation]
-			v, err := flagNumber(f.Value.Type(), f.DefValue)
-			lo, _ := flagNumber(f.Value.Type(), r[0])
-			hi, _ := flagNumber(f.Value.Type(), r[1])
+			r := f.Annotations[flagrange.Annotation]
+			v, err := flagrange.Number(f.Value.Type(), f.DefValue)
+			lo, _ := flagrange.Number(f.Value.Type(), r[0])
+			hi, _ := flagrange.Number(f.Value.Type(), r[1])
 			if err != nil || v < lo || v > hi {
 				t.Errorf("%s --%s: default %s outside %v", c.CommandPath(), f.Name, f.DefValue, r)
 			}

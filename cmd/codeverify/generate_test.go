@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -13,13 +12,14 @@ import (
 	"time"
 
 	"github.com/codeverify/codeverify/internal/config"
+	"github.com/codeverify/codeverify/internal/ops"
+	"github.com/codeverify/codeverify/pipeline"
 	"github.com/codeverify/codeverify/processors/generator"
 	"github.com/codeverify/codeverify/processors/generator/openaifake"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/streams"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // genEnv is the embedded broker over TCP with the catalog created; no ClickHouse.
@@ -54,7 +54,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	train := producers.FilterSplit(all, "train")[:4]
-	if err := a.publishProblems(ctx, codecs, all); err != nil {
+	if err := pipeline.PublishProblems(ctx, a.Env, codecs, all); err != nil {
 		t.Fatal(err)
 	}
 	doomed := train[3]
@@ -82,12 +82,13 @@ func TestGeneratorEndToEnd(t *testing.T) {
 	}
 
 	rec, _ := generator.NewMetrics(nil)
-	o := generatorOptions{baseURL: srv.BaseURL(), maxRequests: 8, maxSequences: 32, maxAttempts: 3, timeout: 5 * time.Second,
-		backoffBase: time.Millisecond, backoffMax: 10 * time.Millisecond}
-	if o.metrics, err = newStageMetrics(prometheus.NewRegistry()); err != nil {
+	o := pipeline.GeneratorOptions{BaseURL: srv.BaseURL(), MaxRequests: 8, MaxSequences: 32, MaxAttempts: 3, Timeout: 5 * time.Second,
+		BackoffBase: time.Millisecond, BackoffMax: 10 * time.Millisecond}
+	reg := prometheus.NewRegistry()
+	if o.Metrics, err = ops.NewStageMetrics(reg); err != nil {
 		t.Fatal(err)
 	}
-	r, _, err := a.newGeneratorRunner(ctx, codecs, models, o, rec)
+	r, _, err := pipeline.NewGeneratorRunner(ctx, a.Env, codecs, models, o, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,35 +143,11 @@ func TestGeneratorEndToEnd(t *testing.T) {
 	if p, err := codecs.Prompt.Decode(dls[0].Value); err != nil || p.ProblemID != doomed.ProblemID {
 		t.Fatalf("dead letter is not the doomed prompt: %+v %v", p, err)
 	}
-	if n := testutil.ToFloat64(o.metrics.deadLetters.WithLabelValues(streams.TopicPrompts, streams.StageProcess)); n != 1 {
+	if n := deadLetters(t, reg, streams.TopicPrompts, streams.StageProcess); n != 1 {
 		t.Fatalf("codeverify_dead_letters_total{topic=prompts,stage=process} = %v, want 1", n)
 	}
 	if rec.Value("errors_total", generator.StatusRateLimited) == 0 {
 		t.Fatal("no 429 was injected and retried")
-	}
-}
-
-// TestBenchGenerator runs a short `bench generator`: the last line's format, and the floor the
-// issue sets (≥ 2,000 completions/s with ≥ 256 samples in flight against a zero-latency fake).
-func TestBenchGenerator(t *testing.T) {
-	a := &app{Env: &config.Env{Config: config.Default(), Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}}
-	var out strings.Builder
-	o := benchGenOptions{prompts: 200, n: 100, maxN: 25, maxRequests: 64, maxSequences: 512, ceilingFor: 300 * time.Millisecond}
-	if err := a.benchGenerator(context.Background(), o, &out); err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	t.Logf("\n%s", out.String())
-	var rate float64
-	var inFlight int
-	if _, err := fmt.Sscanf(lines[len(lines)-1], "completions/s: %g  in-flight: %d", &rate, &inFlight); err != nil {
-		t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
-	}
-	if rate < 2000 || inFlight < 256 {
-		t.Fatalf("completions/s %.0f (want ≥ 2000), in-flight %d (want ≥ 256)", rate, inFlight)
-	}
-	if !strings.Contains(out.String(), "fake ceiling") || !strings.Contains(out.String(), "processor/ceiling") || !strings.Contains(out.String(), "machine:") {
-		t.Fatal("bench output lacks the ceiling, the ratio or the machine")
 	}
 }
 
@@ -193,9 +170,9 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec, _ := generator.NewMetrics(nil)
-	o := generatorOptions{baseURL: srv.BaseURL(), maxRequests: 8, maxSequences: 32, maxAttempts: 3, timeout: 5 * time.Second,
-		backoffBase: time.Millisecond, backoffMax: 10 * time.Millisecond}
-	r, _, err := a.newGeneratorRunner(ctx, codecs, models, o, rec)
+	o := pipeline.GeneratorOptions{BaseURL: srv.BaseURL(), MaxRequests: 8, MaxSequences: 32, MaxAttempts: 3, Timeout: 5 * time.Second,
+		BackoffBase: time.Millisecond, BackoffMax: 10 * time.Millisecond}
+	r, _, err := pipeline.NewGeneratorRunner(ctx, a.Env, codecs, models, o, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +182,7 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 
 	// Published after the generator read its (empty) problems table, one problem never at all.
 	prompts := producers.BuildPrompts(train, producers.PromptOptions{Model: "m", N: 4, Seed: 1})
-	if err := a.publishProblems(ctx, codecs, train[:5]); err != nil {
+	if err := pipeline.PublishProblems(ctx, a.Env, codecs, train[:5]); err != nil {
 		t.Fatal(err)
 	}
 	pp := streams.NewProducer(a.Cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
@@ -244,4 +221,28 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 	if len(dls) != 1 || !strings.Contains(dls[0].Reason, train[5].ProblemID) {
 		t.Fatalf("dead letters %+v: want only the prompt of the never-published problem %s", dls, train[5].ProblemID)
 	}
+}
+
+// deadLetters is codeverify_dead_letters_total{topic, stage} as reg gathers it.
+func deadLetters(t *testing.T, reg *prometheus.Registry, topic, stage string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "codeverify_dead_letters_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["topic"] == topic && labels["stage"] == stage {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

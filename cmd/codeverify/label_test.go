@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/codeverify/codeverify/internal/config"
+	"github.com/codeverify/codeverify/evaluation"
 )
 
 // runCLI runs the real command tree in-process.
@@ -58,7 +58,7 @@ func TestLabelCommand(t *testing.T) {
 	sc := bufio.NewScanner(f)
 	i := 0
 	for sc.Scan() {
-		var l labelLine
+		var l evaluation.LabelLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatal(err)
 		}
@@ -80,40 +80,5 @@ func TestLabelCommand(t *testing.T) {
 	_, err = runCLI(t, "label", "--problems", problemsPath, "--samples", writeSamples(t, samples), "--out", outPath)
 	if err == nil || !strings.Contains(err.Error(), "matched no problem") {
 		t.Fatalf("want an error for the unmatched sample, got %v", err)
-	}
-}
-
-func TestConfigLayers(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "c.yaml")
-	os.WriteFile(path, []byte("executor:\n  timeout: 7s\n  workers: 3\nclickhouse:\n  addr: ch:9000\n"), 0o644)
-	env := map[string]string{"CODEVERIFY_CLICKHOUSE_ADDR": "env:9000"}
-	c, err := config.Load(path, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Executor.Timeout.String() != "7s" || c.Executor.Workers != 3 || c.ClickHouse.Addr != "env:9000" || c.ClickHouse.Database != "codeverify" {
-		t.Fatalf("layers: %+v", c)
-	}
-	os.WriteFile(path, []byte("executor:\n  timeuot: 7s\n"), 0o644)
-	if _, err := config.Load(path, func(string) string { return "" }); err == nil {
-		t.Fatal("a misspelt key must be an error")
-	}
-	c.Executor.Timeout = 0
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "executor.timeout") {
-		t.Fatalf("validate: %v", err)
-	}
-}
-
-func TestExampleConfigLoads(t *testing.T) {
-	c, err := config.Load(filepath.Join("..", "..", "deploy", "codeverify.example.yaml"), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if len(c.Brokers) != 3 || c.Sink.MaxBatch != 5000 || c.Executor.Timeout.Seconds() != 3 {
-		t.Fatalf("example config: %+v", c)
 	}
 }

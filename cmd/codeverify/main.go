@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/codeverify/codeverify/internal/config"
+	"github.com/codeverify/codeverify/internal/flagrange"
+	"github.com/codeverify/codeverify/internal/ops"
 	"github.com/codeverify/codeverify/streams"
 	"github.com/spf13/cobra"
 )
@@ -35,10 +37,10 @@ func newRoot() *cobra.Command {
 		Short:         "True execution labels for LLM-generated code, as a streaming dataflow over Kafka",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       versionString(),
+		Version:       ops.Version(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			// A bad number is refused before anything runs, naming the flag and its allowed range.
-			if err := checkFlagRanges(cmd); err != nil {
+			if err := flagrange.Check(cmd.Flags()); err != nil {
 				return err
 			}
 			// Every stage starts from the declared topology: a broken edge fails here, before anything runs.
@@ -49,8 +51,8 @@ func newRoot() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			applyFlags(cmd, &cfg, &a.flags)
-			log, err := newLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
+			config.ApplyFlags(cmd.Flags(), &cfg, &a.flags)
+			log, err := ops.NewLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
 			if err != nil {
 				return err
 			}
@@ -59,11 +61,11 @@ func newRoot() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (env CODEVERIFY_CONFIG); flags and CODEVERIFY_* env override it")
-	bindFlags(root, &a.flags)
+	config.BindFlags(root.PersistentFlags(), &a.flags)
 	root.SetVersionTemplate("{{.Version}}")
 	root.AddCommand(a.brokerCmd(), a.topicsCmd(), a.topologyCmd(), a.produceCmd(), a.executeCmd(), a.sinkCmd(), a.reportCmd(), a.labelCmd(), a.demoCmd(), a.benchCmd())
 	root.AddCommand(a.trainCmd(), a.modelsCmd(), a.exportCmd())
-	root.AddCommand(a.rerankCmd(), a.evalCmd(), a.dlqCmd())
+	root.AddCommand(a.rerankCmd(), a.evalCmd(), a.dlqCmd(), a.campaignCmd())
 	root.AddCommand(a.generatorCmds()...)
 	return root
 }

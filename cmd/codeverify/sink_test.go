@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -273,47 +273,6 @@ func get(t *testing.T, addr, path string) string {
 // scrape returns what a service's /metrics says.
 func scrape(t *testing.T, addr string) string { t.Helper(); return get(t, addr, "/metrics") }
 
-// A failed insert is retried with the same batch; its dead letters are not sent again.
-func TestSinkRetryDoesNotRepeatDeadLetters(t *testing.T) {
-	e := newEnv(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	bad := sinkVerdict("r2", 1, true)
-	bad.CandidateID = ""
-	p := streams.NewProducer(e.app.Cluster(), streams.TopicVerdicts, e.codecs.Verdict, func(v schemas.Verdict) string { return "k" })
-	defer p.Close()
-	if err := p.Publish(ctx, sinkVerdict("r2", 0, true), bad); err != nil {
-		t.Fatal(err)
-	}
-	var calls []int
-	written := make(chan struct{})
-	st := e.app.verdictStage(e.codecs, e.sink)
-	st.write = func(ctx context.Context, vs []schemas.Verdict) error {
-		calls = append(calls, len(vs))
-		if len(calls) == 1 {
-			return fmt.Errorf("clickhouse: connection reset (injected)")
-		}
-		close(written)
-		return nil
-	}
-	e.background(t, ctx, func(ctx context.Context) error { return runSinkStage(ctx, e.app, st) })
-	select {
-	case <-written:
-	case <-ctx.Done():
-		t.Fatal("the batch was not written")
-	}
-	if !slices.Equal(calls, []int{1, 1}) {
-		t.Fatalf("write calls with %v rows, want the one valid verdict twice", calls)
-	}
-	dead, err := streams.ReadDeadLetters(ctx, e.app.Cluster(), streams.DLQTopic(streams.TopicVerdicts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(dead) != 1 {
-		t.Fatalf("%d dead letters, want 1", len(dead))
-	}
-}
-
 // Waiting only helps when the server is unreachable: a server that refuses the sink (here: a wrong
 // password) ends the wait with its error, and shutdown ends it quietly.
 func TestOpenClickHouseWhenUpStopsOnServerErrorsAndShutdown(t *testing.T) {
@@ -338,123 +297,20 @@ func TestOpenClickHouseWhenUpStopsOnServerErrorsAndShutdown(t *testing.T) {
 	}
 }
 
-// sinkWriteError marks the writer's refusal of a row for its content as permanent, and nothing else.
-func TestSinkWriteErrorMarksInvalidRowsPermanent(t *testing.T) {
-	bad := sinkVerdict("r1", 0, true)
-	bad.CandidateID = ""
-	invalid := clickhouse.CheckVerdict(bad)
-	for _, c := range []struct {
-		err       error
-		permanent bool
-	}{
-		{invalid, true},
-		{fmt.Errorf("insert: %w", invalid), true},
-		{streams.Permanent(invalid), true},
-		{errors.New("clickhouse: insert 3 verdicts: connection refused"), false},
-		{context.DeadlineExceeded, false},
-	} {
-		got := sinkWriteError(c.err)
-		if streams.IsPermanent(got) != c.permanent || !errors.Is(got, c.err) {
-			t.Errorf("sinkWriteError(%v) = %v; permanent %v, want %v", c.err, got, streams.IsPermanent(got), c.permanent)
-		}
-	}
-	if sinkWriteError(nil) != nil {
-		t.Error("sinkWriteError(nil) != nil")
-	}
+// syncBuffer is a log sink the test can read while a stage writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-// A writer that refuses a batch for one row's content (as WriteVerdicts does with ErrInvalidRow, its
-// check run before sending anything) when the stage's own check let the row through: the sink
-// stage must not retry the batch for ever but dead-letter the rows at fault (stage "write") and
-// write the rest. No ClickHouse: the writer is a fake.
-func TestSinkStageDeadLettersRowsTheWriterRefuses(t *testing.T) {
-	b, err := streams.StartBroker("", 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	logs := &syncBuffer{}
-	a := &app{Env: &config.Env{Config: config.Default(), Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}}
-	a.Config.Brokers = []string{b.Addr()}
-	a.Config.Sink.MaxWait = 200 * time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := streams.EnsureTopics(ctx, a.Cluster(), streams.DefaultCatalog()); err != nil {
-		t.Fatal(err)
-	}
-	codecs, err := schemas.NewCodecs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := []schemas.Verdict{sinkVerdict("r1", 0, true), sinkVerdict("r1", 1, false), sinkVerdict("r1", 2, true)}
-	noID := sinkVerdict("r1", 3, true)
-	noID.CandidateID = ""
-	badTime := sinkVerdict("r1", 4, false)
-	badTime.ExecutedAtMs = -1
-	p := streams.NewProducer(a.Cluster(), streams.TopicVerdicts, codecs.Verdict, func(schemas.Verdict) string { return "k" })
-	defer p.Close()
-	if err := p.Publish(ctx, good[0], noID, good[1], badTime, good[2]); err != nil { // one key: one batch
-		t.Fatal(err)
-	}
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
 
-	var mu sync.Mutex
-	stored := map[int32]bool{}
-	calls := 0
-	st := sinkStage[schemas.Verdict]{
-		table: "verdicts", topic: streams.TopicVerdicts, group: streams.GroupSinkVerdicts, codec: codecs.Verdict,
-		key:   func(v schemas.Verdict) string { return v.CandidateID },
-		check: nil, // the writer alone knows these rows are bad
-		write: func(_ context.Context, vs []schemas.Verdict) error {
-			mu.Lock()
-			defer mu.Unlock()
-			calls++
-			for _, v := range vs { // all or nothing, like WriteVerdicts
-				if err := clickhouse.CheckVerdict(v); err != nil {
-					return err
-				}
-			}
-			for _, v := range vs {
-				stored[v.SampleIndex] = true
-			}
-			return nil
-		},
-	}
-	done := make(chan error, 1)
-	sctx, stop := context.WithCancel(ctx)
-	go func() { done <- runSinkStage(sctx, a, st) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("runSinkStage: %v", err)
-		}
-	}()
-
-	var dead []streams.DeadLetter
-	for deadline := time.Now().Add(30 * time.Second); len(dead) < 2 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if dead, err = streams.ReadDeadLetters(ctx, a.Cluster(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var got []string
-	for _, d := range dead {
-		v, err := codecs.Verdict.Decode(d.Value)
-		if err != nil {
-			t.Fatalf("dead letter does not decode: %v", err)
-		}
-		got = append(got, fmt.Sprintf("%d %s %s", v.SampleIndex, d.Stage, d.Reason))
-	}
-	slices.Sort(got)
-	if len(got) != 2 || !strings.HasPrefix(got[0], "3 write ") || !strings.Contains(got[0], "empty candidate_id") ||
-		!strings.HasPrefix(got[1], "4 write ") || !strings.Contains(got[1], "negative executed_at_ms") {
-		t.Fatalf("dead letters %q, want samples 3 and 4 at stage write with their reasons", got)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(stored) != 3 || !stored[0] || !stored[1] || !stored[2] {
-		t.Errorf("stored samples %v, want 0, 1 and 2", stored)
-	}
-	if strings.Contains(logs.String(), "batch write failed, will retry") {
-		t.Errorf("the batch was retried as a transient failure:\n%s", logs.String())
-	}
-	t.Logf("%d write calls", calls)
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

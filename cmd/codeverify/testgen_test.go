@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/pipeline"
 	"github.com/codeverify/codeverify/processors/generator"
 	"github.com/codeverify/codeverify/processors/generator/openaifake"
 	"github.com/codeverify/codeverify/processors/testgen"
@@ -32,7 +33,7 @@ func TestProduceTestsReplaysCodeT(t *testing.T) {
 	ctx := context.Background()
 	problems, tests := codetFiles(t)
 	for range 2 {
-		if _, err := a.publishTests(ctx, codecs, problems, tests, "codegen-16B-mono"); err != nil {
+		if _, err := pipeline.PublishTests(ctx, a.Env, codecs, problems, tests, "codegen-16B-mono"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,7 +66,7 @@ func TestTestGeneratorEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.publishProblems(ctx, codecs, all); err != nil {
+	if err := pipeline.PublishProblems(ctx, a.Env, codecs, all); err != nil {
 		t.Fatal(err)
 	}
 	srv := openaifake.New(openaifake.Options{Respond: func(r openaifake.Request, i int) (string, string) {
@@ -88,9 +89,9 @@ func TestTestGeneratorEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec, _ := generator.NewMetrics(nil)
-	o := generatorOptions{baseURL: srv.BaseURL(), maxRequests: 4, maxSequences: 16, maxAttempts: 2, timeout: 5 * time.Second,
-		backoffBase: time.Millisecond, backoffMax: 10 * time.Millisecond}
-	r, err := a.newTestGeneratorRunner(ctx, codecs, models, o, rec)
+	o := pipeline.GeneratorOptions{BaseURL: srv.BaseURL(), MaxRequests: 4, MaxSequences: 16, MaxAttempts: 2, Timeout: 5 * time.Second,
+		BackoffBase: time.Millisecond, BackoffMax: 10 * time.Millisecond}
+	r, err := pipeline.NewTestGeneratorRunner(ctx, a.Env, codecs, models, o, rec)
 	if err != nil {
 		t.Fatal(err)
 	}

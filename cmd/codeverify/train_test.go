@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,7 +173,7 @@ func TestTrainEndToEnd(t *testing.T) {
 	n := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var r exportRecord
+		var r trainer.ExportRecord
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.ProblemID == "" || r.Code == "" || r.Prompt == "" || (r.Label != "PASS" && r.Label != "FAIL") || r.Split != "train" {
 			t.Fatalf("line %d: %s (%v)", n+1, sc.Bytes(), err)
 		}
@@ -185,12 +184,12 @@ func TestTrainEndToEnd(t *testing.T) {
 	}
 
 	// --from-export reads the export back into the very dataset the topics gave (same content hash).
-	rep, err := readExport(out)
+	rep, err := trainer.ReadExport(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := datasetFlags{splits: []string{"train"}, k: 2, folds: 4, seed: 1}
-	ds, _, err := buildDataset(rep, &d, io.Discard)
+	d := trainer.DatasetSpec{Splits: []string{"train"}, K: 2, Folds: 4, Seed: 1}
+	ds, _, err := trainer.BuildReplayed(rep, d, io.Discard)
 	if err != nil || ds.Hash != m.Dataset.Hash {
 		t.Errorf("dataset from the export: hash %v, want %s (%v)", ds, m.Dataset.Hash, err)
 	}
@@ -211,118 +210,5 @@ func TestTrainValFoldFlag(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: got %v, want an error containing %q\n%s", c.args, err, c.want, out)
 		}
-	}
-	for _, c := range []struct{ valFold, folds, cv int }{{0, 5, 0}, {4, 5, 0}, {2, 3, 0}} {
-		if err := checkValFold(c.valFold, c.folds, c.cv, true); err != nil {
-			t.Errorf("val fold %d of %d: %v", c.valFold, c.folds, err)
-		}
-	}
-	if err := checkValFold(0, 5, 5, false); err != nil {
-		t.Errorf("--cv without --val-fold: %v", err)
-	}
-}
-
-// An export read back by train --from-export is the same dataset (same content hash, same copies),
-// duplicates included: the export keeps one line per (problem, code) with its number of copies.
-func TestExportRoundTrip(t *testing.T) {
-	var ps []schemas.Problem
-	var cs []schemas.Candidate
-	var vs []schemas.Verdict
-	for p := range 7 {
-		pid := fmt.Sprintf("humaneval/HumanEval/%d", p)
-		ps = append(ps, schemas.Problem{ProblemID: pid, Benchmark: "humaneval", Split: "test", Prompt: "def f():\n"})
-		for i := range 6 {
-			id := schemas.CandidateID(pid, i)
-			code, label := fmt.Sprintf("    return %d\n", i%3), schemas.Fail // samples 0/3, 1/4, 2/5 are duplicates
-			if i%3 == 0 {
-				label = schemas.Pass
-			}
-			cs = append(cs, schemas.Candidate{CandidateID: id, ProblemID: pid, Benchmark: "humaneval", Split: "test", SampleIndex: int32(i), Code: code, Model: "m"})
-			vs = append(vs, schemas.Verdict{CandidateID: id, ProblemID: pid, Label: label, ExecutedAtMs: 1})
-		}
-	}
-	d := datasetFlags{k: 2, folds: 3, seed: 7}
-	want, _, err := buildDataset(&trainer.Replayed{Problems: ps, Candidates: cs, Verdicts: vs}, &d, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want.Stats.DuplicatesDropped != 21 {
-		t.Fatalf("setup: %d duplicates dropped, want 21", want.Stats.DuplicatesDropped)
-	}
-	path := filepath.Join(t.TempDir(), "export.jsonl")
-	if err := writeExport(path, want); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := readExport(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := buildDataset(rep, &d, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Hash != want.Hash || got.Stats != want.Stats {
-		t.Errorf("from the export: hash %.12s stats %+v; want %.12s %+v", got.Hash, got.Stats, want.Hash, want.Stats)
-	}
-	if err := os.WriteFile(path, []byte(`{"problem_id":"p","label":"MAYBE"}`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := readExport(path); err == nil || !strings.Contains(err.Error(), ":1: not an export record") {
-		t.Errorf("a bad line: %v", err)
-	}
-}
-
-// TestExportLabelsFromClickHouse: export --labels clickhouse joins the replayed problems and
-// candidates with ClickHouse's verdicts (FINAL, the newest execution), not the verdicts topic.
-func TestExportLabelsFromClickHouse(t *testing.T) {
-	e := newEnv(t)
-	publishLabeled(t, e, 4, 5)
-	ctx := context.Background()
-	vs, bad, err := streams.ReadAll(ctx, e.app.Cluster(), "verdicts", e.codecs.Verdict)
-	if err != nil || bad > 0 {
-		t.Fatalf("read verdicts: %v (undecodable %d)", err, bad)
-	}
-	// ClickHouse holds every verdict, and a later re-execution of one PASS that now FAILs.
-	flipped := slices.IndexFunc(vs, func(v schemas.Verdict) bool { return v.Label == schemas.Pass && v.Split == "train" })
-	again := vs[flipped]
-	again.Label, again.FailureKind, again.ExecutedAtMs = schemas.Fail, schemas.KindException, again.ExecutedAtMs+1000
-	if err := e.sink.WriteVerdicts(ctx, append(slices.Clone(vs), again)); err != nil {
-		t.Fatal(err)
-	}
-	export := func(labels string) map[string]exportRecord {
-		t.Helper()
-		out := filepath.Join(t.TempDir(), labels+".jsonl")
-		exp := e.app.exportCmd()
-		exp.SetArgs([]string{"--out", out, "--split", "train", "--labels", labels})
-		if err := exp.ExecuteContext(ctx); err != nil {
-			t.Fatalf("export --labels %s: %v", labels, err)
-		}
-		rep, err := readExport(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[string]exportRecord{}
-		for i, c := range rep.Candidates {
-			got[c.CandidateID] = exportRecord{ProblemID: c.ProblemID, Code: c.Code, Label: rep.Verdicts[i].Label, FailureKind: rep.Verdicts[i].FailureKind}
-		}
-		return got
-	}
-	fromTopic, fromCH := export("topic"), export("clickhouse")
-	if len(fromTopic) == 0 || len(fromTopic) != len(fromCH) {
-		t.Fatalf("%d records from the topic, %d with ClickHouse labels", len(fromTopic), len(fromCH))
-	}
-	for id, r := range fromTopic {
-		c := fromCH[id]
-		switch {
-		case id == again.CandidateID && (r.Label != schemas.Pass || c.Label != schemas.Fail || c.FailureKind != schemas.KindException):
-			t.Errorf("re-executed %s: topic %s, ClickHouse %s/%s; want PASS then FAIL/exception", id, r.Label, c.Label, c.FailureKind)
-		case id != again.CandidateID && r != c:
-			t.Errorf("%s: topic %+v, ClickHouse %+v", id, r, c)
-		}
-	}
-	exp := e.app.exportCmd()
-	exp.SetArgs([]string{"--out", filepath.Join(t.TempDir(), "x.jsonl"), "--labels", "clickhouse", "--offsets", "verdicts:0=3"})
-	if err := exp.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "verdicts offsets") {
-		t.Errorf("verdicts offsets with ClickHouse labels: %v", err)
 	}
 }

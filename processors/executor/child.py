@@ -1,5 +1,6 @@
-# codeverify child harness. zygote.py execs this once at start-up and calls _make(stdlib) before
-# any candidate code exists: everything the harness relies on is captured then, and every forked
+# codeverify child harness. zygote.py execs this (behind report.py, which writes the phase and test
+# lines and is shared with the simple backend's harness.py) once at start-up and calls
+# _make(stdlib) before any candidate code exists: everything the harness relies on is captured then, and every forked
 # child inherits that pristine state (and pays no set-up cost). The child calls run(job).
 #
 # job: imports, code, setup (program phases), items (tests), entry (check style).
@@ -33,16 +34,16 @@ import operator as _operator
 
 def _make(stdlib):
     # Everything the harness uses is bound here, before any candidate code runs.
-    dumps, write, exit_, read = _json.dumps, _os.write, _os._exit, _os.read
+    write, exit_, read = _os.write, _os._exit, _os.read
     esc = _json.encoder.encode_basestring_ascii
-    type_, len_, str_, isinstance_, enumerate_, dict_, list_ = type, len, str, isinstance, enumerate, dict, list
+    type_, len_, isinstance_, enumerate_, dict_, list_ = type, len, isinstance, enumerate, dict, list
     compile_, exec_, eval_, getattr_, format_ = compile, exec, eval, getattr, format
-    BaseException_, AssertionError_, MemoryError_, SyntaxError_, ValueError_ = (
-        BaseException, AssertionError, MemoryError, SyntaxError, ValueError)
+    BaseException_, AssertionError_ = BaseException, AssertionError
     int_, float_, str_t, bytes_, bool_, tuple_, set_, frozenset_ = int, float, str, bytes, bool, tuple, set, frozenset
     property_, classmethod_, staticmethod_, bool_f = property, classmethod, staticmethod, bool
     NoneType = type(None)
     stdout, stderr = _sys.stdout, _sys.stderr
+    frame, _, kind_of, test_line, run_phase, fresh_main, flush_output = _reporter(stdout, stderr)
     HEAP, IMMUTABLE = 1 << 9, 1 << 8
 
     def python_class(c):  # C types (static, or immutable heap types) cannot be defined in Python
@@ -152,46 +153,8 @@ def _make(stdlib):
             return r
         return guarded
 
-    def frame(obj):
-        # Hand-made JSON (str, int and bool values only): json.dumps costs a forked child ~40 page
-        # faults and ~0.1 ms on first use.
-        parts = []
-        for k, v in obj.items():
-            t = type_(v)
-            if t is bool_:
-                s = "true" if v else "false"
-            elif t is int_:
-                s = int_.__repr__(v)
-            else:
-                s = esc(str_t.__str__(v))
-            parts.append('"' + k + '":' + s)
-        data = ("{" + ",".join(parts) + "}\n").encode()
-        while data:
-            data = data[write(3, data):]
-
-    def describe(e):
-        msg = type_(e).__name__
-        try:
-            s = str_(e)
-        except BaseException_:
-            s = "<unprintable>"
-        if s:
-            msg += ": " + s
-        return msg[:500]
-
-    def kind_of(e):
-        if isinstance_(e, AssertionError_):
-            return "assertion"
-        if isinstance_(e, MemoryError_):
-            return "memory"
-        return "exception"
-
     def finish(n, gen=None):
-        for f in (stdout, stderr):
-            try:
-                f.flush()
-            except BaseException_:
-                pass
+        flush_output()
         # A program that replaced or deleted builtins gets no end line (FAIL: exited before all
         # tests ran), as the simple backend's harness, which breaks on them, gives it.
         bsnap = snap[0][1]
@@ -239,10 +202,7 @@ def _make(stdlib):
 
     def _run(job):
         mods = {}  # modules the imports phase bound, over mods0
-        mod = _types.ModuleType("__main__")
-        mod.__dict__["__builtins__"] = _b
-        _sys.modules["__main__"] = mod
-        ns = mod.__dict__
+        ns = fresh_main()
 
         items = job["items"]
         entry = job["entry"]
@@ -252,18 +212,11 @@ def _make(stdlib):
         for name, src in phases:
             if not src:
                 continue
-            try:
-                code = compile_(src, "<%s>" % name, "exec", dont_inherit=True)
-            except (SyntaxError_, ValueError_) as e:
-                frame({"t": "phase", "name": name, "kind": "syntax", "msg": describe(e)})
+            code = run_phase(name, src, ns)
+            if code is None:
                 finish(0)
             if name == "code":
                 code_co[0] = code
-            try:
-                exec_(code, ns)
-            except BaseException_ as e:
-                frame({"t": "phase", "name": name, "kind": kind_of(e), "msg": describe(e)})
-                finish(0)
             if name == "imports":
                 for k, v in list_(ns.items()):
                     if type_(v) is _types.ModuleType:
@@ -297,15 +250,11 @@ def _make(stdlib):
                     if co is None:
                         co = compile_(it["s"], "<test %d>" % i, "exec", dont_inherit=True)
                     exec_(co, g)
-                    frame({"t": "test", "i": i, "ok": True, "kind": "none", "msg": ""})
+                    test_line(i)
             except BaseException_ as e:  # SystemExit/KeyboardInterrupt fail the test too
-                frame({"t": "test", "i": i, "ok": False, "kind": kind_of(e), "msg": describe(e)})
+                test_line(i, e)
         if job.get("gen_only"):
-            for f in (stdout, stderr):
-                try:
-                    f.flush()
-                except BaseException_:
-                    pass
+            flush_output()
             run_gen(gen, ns, None)
         finish(len_(items), gen)
 
@@ -374,10 +323,7 @@ def _make(stdlib):
             setitimer(ITIMER_REAL, tick, tick)
             start = process_time()
             if co is not None:
-                mod = _types.ModuleType("__main__")
-                mod.__dict__["__builtins__"] = _b
-                _sys.modules["__main__"] = mod
-                ns = mod.__dict__
+                ns = fresh_main()
                 try:
                     arm(budget_s, start)
                     exec_(co, ns)

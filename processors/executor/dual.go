@@ -12,17 +12,16 @@ package executor
 // after it run in a continuation job that loads the program again and runs only them.
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"syscall"
 	"time"
 
+	"github.com/codeverify/codeverify/processors/executor/pyliteral"
 	"github.com/codeverify/codeverify/schemas"
 )
 
@@ -47,25 +46,25 @@ func TestsHash(tests []schemas.GeneratedAssert) string {
 
 // genPlan is a generated test set turned into items once (cached by TestsHash).
 type genPlan struct {
-	items []item
+	items []pyliteral.Item
 	ids   []string
 	freqs []int32
 	hash  string
 }
 
-// shaped: test i is `f(...) == literal` (see item.shaped), which GeneratedTestResult.Shaped reports.
-func (gp genPlan) shaped(i int) bool { return gp.items[i].shaped }
+// shaped: test i is `f(...) == literal` (see pyliteral.Item.Shaped), which GeneratedTestResult.Shaped reports.
+func (gp genPlan) shaped(i int) bool { return gp.items[i].Shaped }
 
 func (e *Executor) genPlan(tests []schemas.GeneratedAssert) genPlan {
 	key := TestsHash(tests)
 	if v, ok := e.genPlans.Load(key); ok {
 		return v.(genPlan)
 	}
-	gp := genPlan{hash: key, items: make([]item, len(tests)), ids: make([]string, len(tests)), freqs: make([]int32, len(tests))}
+	gp := genPlan{hash: key, items: make([]pyliteral.Item, len(tests)), ids: make([]string, len(tests)), freqs: make([]int32, len(tests))}
 	for i, t := range tests {
-		it, ok := splitAssert(t.Code)
+		it, ok := pyliteral.SplitAssert(t.Code)
 		if !ok {
-			it = item{Stmt: t.Code}
+			it = pyliteral.Item{Stmt: t.Code}
 		}
 		gp.items[i], gp.ids[i], gp.freqs[i] = it, schemas.GeneratedTestID(t.Code), t.Frequency
 	}
@@ -79,7 +78,7 @@ func (e *Executor) genPlan(tests []schemas.GeneratedAssert) genPlan {
 
 // genRequest is the generated tests one job runs: after the hidden tests, or alone (only).
 type genRequest struct {
-	items []item
+	items []pyliteral.Item
 	only  bool
 	flush int
 }
@@ -243,7 +242,7 @@ func (e *Executor) runDual(ctx context.Context, p schemas.Problem, code string, 
 			break
 		}
 		pending = rest
-		items := make([]item, len(pending))
+		items := make([]pyliteral.Item, len(pending))
 		for n, i := range pending {
 			items[n] = gp.items[i]
 		}
@@ -259,16 +258,6 @@ func (e *Executor) runDual(ctx context.Context, p schemas.Problem, code string, 
 	return r
 }
 
-// genFrame is one generated-test line of the child.
-type genFrame struct {
-	T     string          `json:"t"` // gstart | gnoload | gval | gtest | gstop | gend
-	I     int             `json:"i"`
-	OK    bool            `json:"ok"`
-	Kind  string          `json:"kind"`
-	V     json.RawMessage `json:"v"`
-	Tests int             `json:"tests"`
-}
-
 // applyGen records what one job reported for the tests pending (indices into gp, in the order the
 // job ran them). done: nothing is left to run. Otherwise rest is what a continuation must run;
 // started tells whether the job reached the generated tests at all. When the job wrote each line
@@ -276,7 +265,7 @@ type genFrame struct {
 // making sense) is charged with it: timeout when it was killed at a time limit, error otherwise.
 // A job that wrote its lines in batches may have lost some: the continuation runs them again.
 func applyGen(gr genRun, gp genPlan, pending []int, res []schemas.GeneratedTestResult, exact bool) (rest []int, done, started bool) {
-	lines := bytes.Split(gr.frames, []byte("\n"))
+	frames, _ := parseFrames(gr.frames)
 	k := 0
 	charge := func() ([]int, bool, bool) {
 		if k >= len(pending) {
@@ -292,14 +281,9 @@ func applyGen(gr genRun, gp genPlan, pending []int, res []schemas.GeneratedTestR
 		res[pending[k]].Status = st
 		return pending[k+1:], k+1 == len(pending), true
 	}
-	for _, line := range lines[:len(lines)-1] { // a last line without its newline was cut short
-		var f genFrame
-		if err := json.Unmarshal(line, &f); err != nil {
-			if !started {
-				return pending, false, false
-			}
-			return charge()
-		}
+	// A line that is not a frame ends the lines read, as the end of the output does: either way
+	// what follows the last frame is decided after the loop.
+	for _, f := range frames {
 		switch {
 		case f.T == "gstart" && !started:
 			started = true
@@ -317,15 +301,15 @@ func applyGen(gr genRun, gp genPlan, pending []int, res []schemas.GeneratedTestR
 				if it.Expr == "" {
 					return charge()
 				}
-				v, err := decodeCanonical(f.V)
+				v, ok, _, err := judgeValue(it, f.V)
 				if err != nil {
 					return charge()
 				}
 				res[i].Status = schemas.TestFail
-				if ok, _ := it.chk.judge(v); ok {
+				if ok {
 					res[i].Status = schemas.TestPass
 				}
-				if it.chk.mode != modeTruthy && it.chk.mode != modeFalsy {
+				if it.JudgesValue() {
 					res[i].Fingerprint = fingerprint(v)
 				}
 			} else if f.OK && gp.items[i].Expr != "" {
@@ -366,11 +350,11 @@ func genStatus(ok bool, kind string) string {
 // fingerprint is a short hash of a plain value, equal for values Python considers equal
 // (1 == 1.0 == True; sets and dicts in any order); schemas.FingerprintNone for None (never a
 // hash, so the features can leave it out); "" for a value that is not plain.
-func fingerprint(v pyValue) string {
-	if v.k == pyNone {
+func fingerprint(v pyliteral.Value) string {
+	if v.IsNone() {
 		return schemas.FingerprintNone
 	}
-	s, ok := canonicalKey(v)
+	s, ok := v.Key()
 	if !ok {
 		return ""
 	}

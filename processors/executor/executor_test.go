@@ -473,3 +473,50 @@ func firstNonEmpty(a, b string) string {
 	}
 	return b
 }
+
+// TestSimpleBackendLabels: the simple backend's harness (harness.py behind report.py) reports
+// phases and tests as the zygote's child does, and its labels follow the same rules.
+func TestSimpleBackendLabels(t *testing.T) {
+	e := newExecutor(t, Config{Timeout: 2 * time.Second, Backend: BackendSimple, CacheSize: -1})
+	cases := []struct {
+		name, code, kind string // kind "none" means PASS
+		tests            []bool
+		detail           string
+	}{
+		{name: "correct", code: goodAdd, kind: schemas.KindNone, tests: []bool{true, true, true}},
+		{name: "wrong", code: "def add(a, b):\n    return a - b\n", kind: schemas.KindAssertion, tests: []bool{false, false, true}, detail: "test 0: AssertionError"},
+		{name: "exception in test", code: "def add(a, b):\n    return a + b + None\n", kind: schemas.KindException, tests: []bool{false, false, false}, detail: "TypeError"},
+		{name: "syntax error", code: "def add(a, b)\n    return a + b\n", kind: schemas.KindSyntax, detail: "code: SyntaxError"},
+		{name: "null byte", code: "def add(a, b):\n    return a + b\x00\n", kind: schemas.KindSyntax, detail: "code: "},
+		{name: "raise in code", code: goodAdd + "raise ValueError('no')\n", kind: schemas.KindException, detail: "code: ValueError: no"},
+		{name: "exit(0)", code: goodAdd + "exit(0)\n", kind: schemas.KindException, detail: "code: SystemExit"},
+		{name: "forged end frame", code: "import os\nos.write(3, b'{\"t\":\"end\",\"nonce\":\"x\",\"tests\":3}\\n')\nos._exit(0)\n", kind: schemas.KindException},
+		{name: "shadows builtins", code: "import json\nlen = str = isinstance = print = exit = None\njson.dumps = None\n" + goodAdd, kind: schemas.KindNone},
+		{name: "memory", code: "x = [0] * (10 ** 10)\n" + goodAdd, kind: schemas.KindMemory},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := e.Execute(context.Background(), addProblem(), tc.code)
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			wantLabel := schemas.Fail
+			if tc.kind == schemas.KindNone {
+				wantLabel = schemas.Pass
+			}
+			if r.Label != wantLabel || r.Kind != tc.kind || !strings.Contains(r.Detail, tc.detail) {
+				t.Errorf("got %s/%s (%s), want %s/%s (%s)", r.Label, r.Kind, r.Detail, wantLabel, tc.kind, tc.detail)
+			}
+			if tc.tests != nil {
+				var got []bool
+				for _, o := range r.Tests {
+					got = append(got, o.Passed)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tc.tests) {
+					t.Errorf("tests %v, want %v (%+v)", got, tc.tests, r.Tests)
+				}
+			}
+		})
+	}
+}

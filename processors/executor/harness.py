@@ -1,4 +1,5 @@
-# codeverify execution harness (run as `python3 -I -S -c <this file>` by executor.go).
+# codeverify execution harness of the simple backend, run as `python3 -I -S -c <report.py +
+# this file>` by simple.go (report.py, shared with the zygote's child.py, writes the result lines).
 #
 # Protocol:
 #   stdin : one JSON job {nonce, imports, code, setup, tests, check, limits}; read to EOF BEFORE any
@@ -18,49 +19,15 @@ import json
 import os
 import resource
 import sys
-import types
 
 # Bind what the harness needs as module globals before candidate code can rebind builtins or
 # monkeypatch modules (candidate code shares this interpreter).
-from builtins import compile, enumerate, exec, isinstance, len, min, str, type  # noqa: E402
+from builtins import compile, enumerate, exec, len, min  # noqa: E402
 
-_dumps = json.dumps
-_write = os.write
 _exit = os._exit
 _BaseException = BaseException
-_AssertionError = AssertionError
-_MemoryError = MemoryError
-_SyntaxError = SyntaxError
-_ValueError = ValueError
-_stdout = sys.stdout
-_stderr = sys.stderr
 FRAMES = 3
-MSG_MAX = 500
-
-
-def frame(obj):
-    data = (_dumps(obj) + "\n").encode()
-    while data:
-        data = data[_write(FRAMES, data):]
-
-
-def describe(e):
-    msg = type(e).__name__
-    try:
-        s = str(e)
-    except _BaseException:
-        s = "<unprintable>"
-    if s:
-        msg += ": " + s
-    return msg[:MSG_MAX]
-
-
-def kind_of(e):
-    if isinstance(e, _AssertionError):
-        return "assertion"
-    if isinstance(e, _MemoryError):
-        return "memory"
-    return "exception"  # includes RecursionError, SystemExit, KeyboardInterrupt
+frame, describe, kind_of, test_line, run_phase, fresh_main, flush_output = _reporter(sys.stdout, sys.stderr)
 
 
 def set_limits(lim):
@@ -81,27 +48,13 @@ def set_limits(lim):
     setlim(resource.RLIMIT_CORE, 0, 0)
 
 
-def compile_phase(name, src):
-    """Compile one unit; on failure write a phase frame and return None."""
-    try:
-        return compile(src, "<%s>" % name, "exec", dont_inherit=True)
-    except (_SyntaxError, _ValueError) as e:  # ValueError: null bytes in source (3.11)
-        frame({"t": "phase", "name": name, "kind": "syntax", "msg": describe(e)})
-        return None
-
-
 def main():
     job = json.loads(sys.stdin.buffer.read())
     nonce = job["nonce"]
     os.set_inheritable(FRAMES, False)  # subprocesses the candidate starts do not get fd 3
     set_limits(job["limits"])
 
-    # The candidate's namespace is a fresh __main__ module, as when the program is run as a script
-    # (`if __name__ == "__main__":` blocks run; pickle/doctest/dataclasses find the module).
-    mod = types.ModuleType("__main__")
-    mod.__dict__["__builtins__"] = builtins
-    sys.modules["__main__"] = mod
-    ns = mod.__dict__
+    ns = fresh_main()
     # -S skips site, which is what normally defines exit()/quit(); define them so candidate code
     # behaves as in a normal interpreter (they raise SystemExit, which the harness catches).
     builtins.exit = builtins.quit = sys.exit
@@ -109,39 +62,22 @@ def main():
     phases = [("imports", job["imports"]), ("code", job["code"]), ("setup", job["setup"])]
     tests = job["tests"]
     del job  # nothing candidate-visible keeps the job around
-    if run_phases(phases, ns):
-        for i, src in enumerate(tests):
-            try:
-                exec(compile(src, "<test %d>" % i, "exec", dont_inherit=True), ns)
-                frame({"t": "test", "i": i, "ok": True, "kind": "none", "msg": ""})
-            except _BaseException as e:  # SystemExit/KeyboardInterrupt fail the test too
-                frame({"t": "test", "i": i, "ok": False, "kind": kind_of(e), "msg": describe(e)})
-        finish(nonce, len(tests))
-    finish(nonce, 0)
-
-
-def run_phases(phases, ns):
-    """Runs the non-test phases in program order; the first failure is reported and ends the run
-    (the tests never execute, as in a plain script)."""
+    # The non-test phases run in program order; the first failure is reported and ends the run.
     for name, src in phases:
-        code = compile_phase(name, src)
-        if code is None:
-            return False
+        if run_phase(name, src, ns) is None:
+            finish(nonce, 0)
+    for i, src in enumerate(tests):
         try:
-            exec(code, ns)
-        except _BaseException as e:  # SystemExit, KeyboardInterrupt: a failure, not an exit
-            frame({"t": "phase", "name": name, "kind": kind_of(e), "msg": describe(e)})
-            return False
-    return True
+            exec(compile(src, "<test %d>" % i, "exec", dont_inherit=True), ns)
+            test_line(i)
+        except _BaseException as e:  # SystemExit/KeyboardInterrupt fail the test too
+            test_line(i, e)
+    finish(nonce, len(tests))
 
 
 def finish(nonce, ntests):
     """Write the end frame and exit at once: candidate threads and atexit hooks never run on."""
-    for f in (_stdout, _stderr):  # keep the candidate's buffered output for the detail tail
-        try:
-            f.flush()
-        except _BaseException:
-            pass
+    flush_output()  # keep the candidate's buffered output for the detail tail
     frame({"t": "end", "nonce": nonce, "tests": ntests})
     _exit(0)
 

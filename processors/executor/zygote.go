@@ -13,14 +13,13 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/codeverify/codeverify/processors/executor/pyliteral"
 	"github.com/codeverify/codeverify/schemas"
 )
 
@@ -176,7 +175,7 @@ func (z *zygotePool) start() (*worker, Isolation, error) {
 	}
 	cfg, _ := json.Marshal(map[string]any{
 		"uid": drop, "mounts": true, "prefix": z.prefix, "tmp_bytes": tmpfsBytes,
-		"output_bytes": e.cfg.OutputBytes, "child": childSource,
+		"output_bytes": e.cfg.OutputBytes, "child": reportSource + childSource,
 	})
 	cmd := exec.Command(e.python, "-I", "-S", "-c", zygoteSource, string(cfg))
 	cmd.Dir = "/"
@@ -346,7 +345,7 @@ type zresult struct {
 
 // plan is a problem turned into items once (cached per suite hash).
 type plan struct {
-	items      []item
+	items      []pyliteral.Item
 	setup      string
 	entry      string
 	checkStyle bool
@@ -357,21 +356,21 @@ func makePlan(p schemas.Problem) plan {
 	if p.TestStyle == schemas.StyleCheck {
 		pl := plan{setup: strings.Join(append([]string{p.TestSetup}, p.Tests...), "\n"), entry: p.EntryPoint, checkStyle: true}
 		if len(p.Tests) == 1 {
-			if items, ok := splitCheckBody(p.Tests[0]); ok {
+			if items, ok := pyliteral.SplitCheckBody(p.Tests[0]); ok {
 				pl.items, pl.split = items, len(items)
 				return pl
 			}
 		}
-		pl.items = []item{{Stmt: "check(candidate)"}}
+		pl.items = []pyliteral.Item{{Stmt: "check(candidate)"}}
 		return pl
 	}
 	pl := plan{setup: p.TestSetup}
 	for _, t := range p.Tests {
-		if it, ok := splitAssert(t); ok {
+		if it, ok := pyliteral.SplitAssert(t); ok {
 			pl.items = append(pl.items, it)
 			pl.split++
 		} else {
-			pl.items = append(pl.items, item{Stmt: t})
+			pl.items = append(pl.items, pyliteral.Item{Stmt: t})
 		}
 	}
 	return pl
@@ -563,193 +562,4 @@ func (w *worker) send(body []byte, nonce string) error {
 		body = body[k:]
 	}
 	return nil
-}
-
-// labelItems decides the Result from the child's lines and how it ended (both backends). Order: a
-// malformed line stream; else the first failure reported (program order); else why the process
-// was stopped; else PASS only with every test's line, the end line with this run's nonce, and exit
-// 0. Split items are judged here against expected values the sandbox never saw.
-func (e *Executor) labelItems(raw []byte, pl plan, nonce string, x exitInfo, timeout time.Duration, cpuLimit int64) Result {
-	fail := func(kind, detail string, tests []schemas.TestOutcome) Result {
-		return Result{Label: schemas.Fail, Kind: kind, Detail: detail, Tests: collapse(pl, tests)}
-	}
-	if len(raw) > frameCap {
-		return fail(schemas.KindException, "bad result frames: too large", nil)
-	}
-	var tests []schemas.TestOutcome
-	var firstFail *schemas.TestOutcome
-	var phase *frame
-	var end *frame
-	lines := strings.Split(string(raw), "\n")
-	for _, line := range lines[:len(lines)-1] {
-		var f struct {
-			frame
-			V json.RawMessage `json:"v"`
-		}
-		if err := json.Unmarshal([]byte(line), &f); err != nil {
-			return fail(schemas.KindException, "bad result frames: "+err.Error(), tests)
-		}
-		if end != nil {
-			return fail(schemas.KindException, "bad result frames: frame after end", tests)
-		}
-		switch f.T {
-		case "phase":
-			if !harnessKind(f.Kind) || phase != nil || len(tests) > 0 {
-				return fail(schemas.KindException, "bad result frames: unexpected phase frame", tests)
-			}
-			ff := f.frame
-			phase = &ff
-		case "test", "val":
-			if phase != nil || f.I != len(tests) || len(tests) >= len(pl.items) {
-				return fail(schemas.KindException, "bad result frames: unexpected test frame", tests)
-			}
-			it := pl.items[f.I]
-			o := schemas.TestOutcome{Index: int32(f.I), Passed: true, Kind: schemas.KindNone}
-			switch {
-			case f.T == "test" && !f.OK: // an exception: possible on both paths
-				if !harnessKind(f.Kind) {
-					return fail(schemas.KindException, "bad result frames: unexpected test frame", tests)
-				}
-				o.Passed, o.Kind, o.Message = false, f.Kind, f.Msg
-			case f.T == "test" && it.Expr != "":
-				return fail(schemas.KindException, "bad result frames: a split test reported ok", tests)
-			case f.T == "val":
-				if it.Expr == "" {
-					return fail(schemas.KindException, "bad result frames: value for a statement", tests)
-				}
-				v, err := decodeCanonical(f.V)
-				if err != nil {
-					return fail(schemas.KindException, "bad result frames: "+err.Error(), tests)
-				}
-				if ok, why := it.chk.judge(v); !ok {
-					o.Passed, o.Kind, o.Message = false, schemas.KindAssertion, "AssertionError: "+why
-				}
-			}
-			tests = append(tests, o)
-			if !o.Passed && firstFail == nil {
-				oo := o
-				firstFail = &oo
-			}
-		case "end":
-			ff := f.frame
-			end = &ff
-		default:
-			return fail(schemas.KindException, "bad result frames: unknown frame "+f.T, tests)
-		}
-	}
-	switch {
-	case phase != nil:
-		r := fail(phase.Kind, phase.Name+": "+phase.Msg, tests)
-		r.phase = phase.Name
-		return r
-	case firstFail != nil:
-		idx := firstFail.Index
-		if pl.checkStyle {
-			idx = 0
-		}
-		return fail(firstFail.Kind, fmt.Sprintf("test %d: %s", idx, firstFail.Message), tests)
-	case x.outputLimit:
-		return fail(schemas.KindOutputLimit, fmt.Sprintf("output exceeded %d bytes", e.cfg.OutputBytes), tests)
-	case x.timedOut:
-		return fail(schemas.KindTimeout, fmt.Sprintf("wall timeout %v", timeout), tests)
-	case x.status.Signaled() && (x.status.Signal() == syscall.SIGXCPU ||
-		x.status.Signal() == syscall.SIGKILL && x.cpu >= time.Duration(cpuLimit)*time.Second):
-		return fail(schemas.KindTimeout, fmt.Sprintf("cpu limit %ds", cpuLimit), tests)
-	case x.status.Signaled() && x.maxRSS >= e.cfg.MemoryBytes/2,
-		end == nil && strings.Contains(x.tail, "MemoryError"):
-		return fail(schemas.KindMemory, "memory exhausted: "+exitDetail(x), tests)
-	case x.status.Signaled():
-		return fail(schemas.KindException, exitDetail(x), tests)
-	case end == nil || len(tests) != len(pl.items) || end.Tests != len(pl.items):
-		return fail(schemas.KindException, "exited before all tests ran: "+exitDetail(x), tests)
-	case end.Nonce != nonce:
-		return fail(schemas.KindException, "bad result frames: wrong nonce", tests)
-	case x.status.ExitStatus() != 0:
-		return fail(schemas.KindException, exitDetail(x), tests)
-	}
-	return Result{Label: schemas.Pass, Kind: schemas.KindNone, Tests: collapse(pl, tests)}
-}
-
-// collapse reports a check-style problem as its one test (check(entry_point)), as the simple
-// backend does; asserts-style problems keep one outcome per assert.
-func collapse(pl plan, tests []schemas.TestOutcome) []schemas.TestOutcome {
-	if !pl.checkStyle || len(tests) == 0 {
-		return tests
-	}
-	o := schemas.TestOutcome{Index: 0, Passed: true, Kind: schemas.KindNone}
-	for _, t := range tests {
-		if !t.Passed {
-			return []schemas.TestOutcome{{Index: 0, Passed: false, Kind: t.Kind, Message: t.Message}}
-		}
-	}
-	if len(tests) != len(pl.items) {
-		return nil
-	}
-	return []schemas.TestOutcome{o}
-}
-
-// ---- cgroup v1 ----------------------------------------------------------------------------
-
-type cgroupV1 struct {
-	memDir, pidsDir string
-	memLimit        int64
-}
-
-func (c *cgroupV1) String() string {
-	return fmt.Sprintf("v1 memory=%dMiB pids=%d per worker", c.memLimit>>20, pidsLimit)
-}
-
-// detectCgroupV1 finds writable v1 memory and pids hierarchies (root on this host; cgroup v2 here
-// has only hugetlb). nil when unavailable.
-func detectCgroupV1(mem int64) *cgroupV1 {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	c := &cgroupV1{memDir: "/sys/fs/cgroup/memory/codeverify", pidsDir: "/sys/fs/cgroup/pids/codeverify", memLimit: 2*mem + 512<<20}
-	for _, d := range []string{c.memDir, c.pidsDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil
-		}
-	}
-	return c
-}
-
-func cgroupUnavailable() string {
-	if os.Geteuid() != 0 {
-		return "none (not root)"
-	}
-	return "none (no writable v1 memory+pids hierarchy)"
-}
-
-func (c *cgroupV1) add(name string, pid int) error {
-	md, pd := filepath.Join(c.memDir, name), filepath.Join(c.pidsDir, name)
-	for _, d := range []string{md, pd} {
-		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
-			return err
-		}
-	}
-	writes := [][2]string{
-		{filepath.Join(md, "memory.limit_in_bytes"), strconv.FormatInt(c.memLimit, 10)},
-		{filepath.Join(pd, "pids.max"), strconv.Itoa(pidsLimit)},
-		{filepath.Join(md, "cgroup.procs"), strconv.Itoa(pid)},
-		{filepath.Join(pd, "cgroup.procs"), strconv.Itoa(pid)},
-	}
-	for _, wr := range writes {
-		if err := os.WriteFile(wr[0], []byte(wr[1]), 0o644); err != nil {
-			c.remove(name)
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *cgroupV1) remove(name string) {
-	for _, d := range []string{filepath.Join(c.memDir, name), filepath.Join(c.pidsDir, name)} {
-		for i := 0; i < 50; i++ { // the killed processes leave the group asynchronously
-			if err := os.Remove(d); err == nil || os.IsNotExist(err) {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
 }

@@ -26,9 +26,9 @@ func htmlProblems() []ProblemResult {
 }
 
 var (
-	binRe    = regexp.MustCompile(`<rect class="(pass|fail)" data-bin="(\d+)" data-count="(\d+)"`)
-	markerRe = regexp.MustCompile(`<circle class="(pass|fail)"`)
-	groupRe  = regexp.MustCompile(`<g class="problem" data-problem="([^"]+)"`)
+	binRe    = regexp.MustCompile(`<rect class="bar (pass|fail)" data-series="(?:PASS|FAIL)" data-index="(\d+)" data-value="(\d+)"`)
+	markerRe = regexp.MustCompile(`<circle class="marker (pass|fail)"`)
+	groupRe  = regexp.MustCompile(`<g class="row" data-label="([^"]+)"`)
 	rowRe    = regexp.MustCompile(`<tr class="evaluation">`)
 )
 

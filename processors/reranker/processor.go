@@ -132,6 +132,13 @@ func (p *Processor) Version() string {
 	return p.current.Version
 }
 
+// Current is the model new requests get.
+func (p *Processor) Current() Model {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.current
+}
+
 // Swap makes m the model for requests that start from now on.
 func (p *Processor) Swap(m Model) error {
 	if err := m.Validate(); err != nil {
@@ -200,37 +207,37 @@ func (p *Processor) Expect(requestID string, n int, now time.Time) error {
 // Add records a candidate of its request. A candidate seen before is ignored (at-least-once input);
 // one of a request selected within Remember, or being scored, is refused with ErrSelected.
 func (p *Processor) Add(c Candidate, now time.Time) error {
-	if c.RequestID == "" || c.CandidateID == "" {
-		return errors.New("reranker: candidate without request or candidate id")
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	r := p.requestLocked(c.RequestID, now)
-	if r == nil {
-		return ErrSelected
-	}
-	if !slices.ContainsFunc(r.cands, func(o Candidate) bool { return o.CandidateID == c.CandidateID }) {
-		r.cands = append(r.cands, c)
-	}
-	return nil
+	return p.update("candidate", c.RequestID, c.CandidateID, now, func(r *request) {
+		if !slices.ContainsFunc(r.cands, func(o Candidate) bool { return o.CandidateID == c.CandidateID }) {
+			r.cands = append(r.cands, c)
+		}
+	})
 }
 
 // AddBehavior records how a candidate behaved on its request's generated tests; a re-executed
 // candidate keeps its newest behaviour (executed_at_ms). It may come before or after the candidate.
 // One of a request selected within Remember, or being scored, is refused with ErrSelected.
 func (p *Processor) AddBehavior(b schemas.Behavior, now time.Time) error {
-	if b.RequestID == "" || b.CandidateID == "" {
-		return errors.New("reranker: behaviour without request or candidate id")
+	return p.update("behaviour", b.RequestID, b.CandidateID, now, func(r *request) {
+		if old, ok := r.behaviors[b.CandidateID]; !ok || b.ExecutedAtMs >= old.ExecutedAtMs {
+			r.behaviors[b.CandidateID] = b
+		}
+	})
+}
+
+// update applies f to the open request of an event about one of its candidates (what names the
+// event for the error), opening the request at now; ErrSelected when it is selected or scoring.
+func (p *Processor) update(what, requestID, candidateID string, now time.Time, f func(*request)) error {
+	if requestID == "" || candidateID == "" {
+		return fmt.Errorf("reranker: %s without request or candidate id", what)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	r := p.requestLocked(b.RequestID, now)
+	r := p.requestLocked(requestID, now)
 	if r == nil {
 		return ErrSelected
 	}
-	if old, ok := r.behaviors[b.CandidateID]; !ok || b.ExecutedAtMs >= old.ExecutedAtMs {
-		r.behaviors[b.CandidateID] = b
-	}
+	f(r)
 	return nil
 }
 
@@ -356,4 +363,17 @@ func (p *Processor) Open() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.requests) + len(p.scoring)
+}
+
+// Close closes every model p holds, the current one and those still retiring (Model.Close); call it
+// once nothing flushes any more.
+func (p *Processor) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for v, m := range p.models {
+		errs = append(errs, m.Close())
+		delete(p.models, v)
+	}
+	return errors.Join(errs...)
 }

@@ -1,12 +1,17 @@
 // Package reranker scores candidate programs with the verifier and selects, per request, the
 // candidate with the lowest energy. It is pure logic: the model runs behind Scorer (serving/ in
 // production, a fake in tests) and the tokenizer is the trainer's, so training and serving agree.
+//
+// Processor joins a request's candidates, expected count and behaviours and scores them; Join holds
+// the stream events waiting for their request's selection; Versions swaps newer model versions in
+// (opened by an Opener) while requests under way finish on theirs; Handler serves POST /v1/rerank.
 package reranker
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/codeverify/codeverify/model"
 )
@@ -33,6 +38,23 @@ type Model struct {
 	// Features names the behaviour features the model reads (its manifest's; they must be this
 	// build's verifier.FeatureNames). Empty: a code-only model.
 	Features []string
+}
+
+// Close releases m's scorer when it holds resources (an io.Closer, such as an ONNX Runtime
+// session); a model is closed once no request uses it any more.
+func (m Model) Close() error {
+	if c, ok := m.Scorer.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// Provider is the execution provider m's scorer runs on (cuda or cpu), when it says; "" otherwise.
+func (m Model) Provider() string {
+	if p, ok := m.Scorer.(interface{ Provider() string }); ok {
+		return p.Provider()
+	}
+	return ""
 }
 
 // ReadsFeatures says whether m scores behaviour features as well as code.

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -17,56 +18,21 @@ type AgreementRow struct {
 	RandomPass              float64 // mean per-request pass rate
 }
 
-// agreementSQL is docs/sql/codet_top_cluster.sql without its comments; agreement_test.go holds
-// them equal, so the file people run by hand is the query the code runs.
-const agreementSQL = `SELECT
-    benchmark, split, model,
-    count()          AS requests,
-    avg(top_pass)    AS top_cluster_pass,
-    avg(any_pass)    AS any_pass,
-    avg(random_pass) AS random_pass
-FROM
-(
-    SELECT
-        benchmark, split, model, request_id,
-        groupArray(score)                                    AS scores,
-        groupArray(has_pass)                                 AS has_passes,
-        arrayReduce('max', scores)                           AS best,
-        arrayFilter((h, s) -> s = best, has_passes, scores)  AS top,
-        arraySum(top) / length(top)                          AS top_pass,
-        max(has_pass)                                        AS any_pass,
-        sum(passes) / sum(size)                              AS random_pass
-    FROM
-    (
-        SELECT
-            benchmark, split, model, request_id, passed,
-            count()                  AS size,
-            count() * length(passed) AS score,
-            max(label = 'PASS')      AS has_pass,
-            sum(label = 'PASS')      AS passes
-        FROM
-        (
-            SELECT
-                candidate_id, benchmark, split, model, request_id,
-                arraySort(arrayDistinct(arrayFilter((id, st) -> st = 'pass', test_id, test_status))) AS passed
-            FROM behaviors FINAL
-        )
-        ALL INNER JOIN
-        (
-            SELECT candidate_id, label FROM verdicts FINAL
-        ) USING candidate_id
-        GROUP BY benchmark, split, model, request_id, passed
-    )
-    GROUP BY benchmark, split, model, request_id
-)
-GROUP BY benchmark, split, model
-ORDER BY benchmark, split, model`
+// agreementFile is the query with its header comment. docs/sql/codet_top_cluster.sql, where people
+// read and run it by hand, is a link to this file, so there is one copy.
+//
+//go:embed sql/codet_top_cluster.sql
+var agreementFile string
 
 // Agreement returns, per benchmark, split and model, how often the top CodeT agreement cluster
 // (candidates of a request passing the same generated tests, scored by size × tests passed)
 // contains a candidate that passes the hidden tests.
 func (s *Sink) Agreement(ctx context.Context) ([]AgreementRow, error) {
-	rows, err := s.conn.Query(ctx, agreementSQL)
+	q, err := singleStatement(agreementFile)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: agreement query: %w", err)
+	}
+	rows, err := s.conn.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: agreement query: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
 	"text/tabwriter"
 )
 
@@ -51,21 +50,7 @@ ORDER BY benchmark, split, model`
 
 // Report computes pass rates and pass@1/10/100 per (benchmark, split, model) in the server.
 func (s *Sink) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error) {
-	// Values are bound client-side by the driver (18.16 has no server-side {name:Type} parameters).
-	// The filtered columns are equal in all rows of a candidate, so filtering cannot interact
-	// with which duplicate FINAL keeps.
-	var conds []string
-	var args []any
-	for _, c := range []struct{ col, val string }{{"benchmark", f.Benchmark}, {"split", f.Split}, {"model", f.Model}} {
-		if c.val != "" {
-			conds = append(conds, c.col+" = ?")
-			args = append(args, c.val)
-		}
-	}
-	where := ""
-	if len(conds) > 0 {
-		where = "WHERE " + strings.Join(conds, " AND ")
-	}
+	where, args := f.where()
 	rows, err := s.conn.Query(ctx, fmt.Sprintf(reportSQL, where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: report: %w", err)

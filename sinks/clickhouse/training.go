@@ -4,33 +4,27 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/codeverify/codeverify/schemas"
 )
 
 // TrainingRun is one row of training_runs: a verifier training run and its validation metrics.
 type TrainingRun struct {
-	Version          string
-	Kind             string // "register" for a registered version, "cv" for a cross-validation fold
-	Fold, Folds      int32
-	DatasetHash      string
-	CodeRevision     string
-	Device, AMP      string
-	Torch            string
-	Params           int64
-	EpochsRun        int32
-	BestEpoch        int32
-	Steps            int32
-	TrainSeconds     float64
-	TrainPairs       int64
-	ValProblems      int32
-	ValExamples      int32
-	PairwiseAccuracy float64
-	AUROC            float64
-	RerankedPass1    float64
-	RandomPass1      float64
-	OraclePass       float64
-	K                int32
-	VerifierPass1AtK float64
-	OraclePassAtK    float64
+	Version      string
+	Kind         string // "register" for a registered version, "cv" for a cross-validation fold
+	Fold, Folds  int32
+	DatasetHash  string
+	CodeRevision string
+	Device, AMP  string
+	Torch        string
+	Params       int64
+	EpochsRun    int32
+	BestEpoch    int32
+	Steps        int32
+	TrainSeconds float64
+	TrainPairs   int64
+	// The validation metrics, as the models topic announces them.
+	schemas.ModelMetrics
 	ParityMaxAbsDiff float64
 	CreatedAt        time.Time
 }

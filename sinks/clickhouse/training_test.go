@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/codeverify/codeverify/schemas"
 )
 
 func TestTrainingRunsRoundTripAndIdempotent(t *testing.T) {
@@ -13,8 +15,8 @@ func TestTrainingRunsRoundTripAndIdempotent(t *testing.T) {
 	at := time.UnixMilli(1_764_000_000_000)
 	run := TrainingRun{Version: "20261127T100000Z-abcdef12", Kind: "register", Fold: 0, Folds: 5, DatasetHash: "abc",
 		Device: "cpu", AMP: "off", Torch: "1.13", Params: 1234, EpochsRun: 3, BestEpoch: 2, Steps: 30, TrainSeconds: 1.5,
-		TrainPairs: 100, ValProblems: 4, ValExamples: 40, PairwiseAccuracy: 0.9, AUROC: 0.85, RerankedPass1: 0.5,
-		RandomPass1: 0.3, OraclePass: 0.75, K: 16, VerifierPass1AtK: 0.45, OraclePassAtK: math.NaN(), ParityMaxAbsDiff: 1e-7, CreatedAt: at}
+		TrainPairs: 100, ModelMetrics: schemas.ModelMetrics{ValProblems: 4, ValExamples: 40, PairwiseAccuracy: 0.9, AUROC: 0.85, RerankedPass1: 0.5,
+			RandomPass1: 0.3, OraclePass: 0.75, K: 16, VerifierPass1AtK: 0.45, OraclePassAtK: math.NaN()}, ParityMaxAbsDiff: 1e-7, CreatedAt: at}
 	cv := run
 	cv.Version, cv.Kind, cv.Fold = "cv-x", "cv", 3
 	// Written twice: a retried insert must not double the rows.

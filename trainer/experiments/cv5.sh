@@ -77,20 +77,17 @@ def figs(path):
     return [re.search("^" + re.escape(n) + r": (\S+ \[\S+, \S+\])", txt, re.M).group(1) for n in names]
 def sd(c):
     return statistics.stdev(c) if len(c) > 1 else 0.0
+def table(title, key, items, path, over):
+    """One row of figures per item (its output file is path(item)), then their mean ± sd."""
+    print(f"\n{title}:\n| {key} | " + " | ".join(names) + " |\n" + sep)
+    rows = []
+    for i in items:
+        v = figs(path(i))
+        rows.append([float(x.split()[0]) for x in v])
+        print(f"| {i} | " + " | ".join(v) + " |")
+    print(f"| mean ± sd over {over} | " + " | ".join(f"{statistics.mean(c):.4f} ± {sd(c):.4f}" for c in zip(*rows)) + " |")
 s0 = seeds[0]
-print(f"\nper held-out fold, draw seed {s0}:\n| held-out fold | " + " | ".join(names) + " |\n" + sep)
-rows = []
-for k in folds:
-    v = figs(f"{out}/eval-{k}-s{s0}.txt")
-    rows.append([float(x.split()[0]) for x in v])
-    print(f"| {k} | " + " | ".join(v) + " |")
-print("| mean ± sd over folds | " + " | ".join(f"{statistics.mean(c):.4f} ± {sd(c):.4f}" for c in zip(*rows)) + " |")
-print(f"\npooled over the {len(folds)} folds, per draw seed:\n| draw seed | " + " | ".join(names) + " |\n" + sep)
-rows = []
-for s in seeds:
-    v = figs(f"{out}/pooled-s{s}.txt")
-    rows.append([float(x.split()[0]) for x in v])
-    print(f"| {s} | " + " | ".join(v) + " |")
-print("| mean ± sd over draws | " + " | ".join(f"{statistics.mean(c):.4f} ± {sd(c):.4f}" for c in zip(*rows)) + " |")
+table(f"per held-out fold, draw seed {s0}", "held-out fold", folds, lambda k: f"{out}/eval-{k}-s{s0}.txt", "folds")
+table(f"pooled over the {len(folds)} folds, per draw seed", "draw seed", seeds, lambda s: f"{out}/pooled-s{s}.txt", "draws")
 print("| **pooled over folds and draws** | " + " | ".join(figs(f"{out}/pooled-all.txt")) + " |")
 PY

@@ -1,0 +1,108 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/codeverify/codeverify/internal/backoff"
+	"github.com/codeverify/codeverify/processors/reranker"
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/streams"
+)
+
+// The reranker's consumers hand their events to the Join, which keeps what waits as callbacks in
+// maps. A runner's Process is synchronous, so the runner's worker waits on the callback's channel
+// until the request's selection is published (or ctx ends: the input is then redelivered).
+
+func (r *Reranker) prompt(_ context.Context, p schemas.Prompt) ([]schemas.Selection, error) {
+	if p.RequestID == "" || p.N < 1 || p.Purpose == schemas.PurposeTests {
+		return nil, nil // nothing to expect (a prompt for tests yields no candidates)
+	}
+	return nil, r.join.Expect(p.RequestID, int(p.N), time.Now())
+}
+
+// behavior records a candidate's behaviour and holds it (uncommitted) until its request's selection
+// is out, so a crash before that replays it with the request's candidates.
+func (r *Reranker) behavior(ctx context.Context, b schemas.Behavior) ([]schemas.Selection, error) {
+	if b.RequestID == "" {
+		return nil, streams.Permanent(fmt.Errorf("behaviour of %s: no request id to join", b.CandidateID))
+	}
+	released := make(chan struct{})
+	if err := r.join.Behavior(b, time.Now(), func() { close(released) }); err != nil {
+		return nil, rerankJoinError(err) // ErrSelected: its request was selected without it
+	}
+	select {
+	case <-released:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// candidate adds a candidate and returns its Score once its request's selection is out.
+func (r *Reranker) candidate(ctx context.Context, c schemas.Candidate) ([]schemas.Score, error) {
+	if c.RequestID == "" {
+		return nil, streams.Permanent(fmt.Errorf("candidate %s: no request id to select within", c.CandidateID))
+	}
+	prob, ok := r.problems.Problem(c.ProblemID)
+	if !ok {
+		return nil, streams.Permanent(fmt.Errorf("candidate %s: unknown problem %s", c.CandidateID, c.ProblemID))
+	}
+	scored := make(chan schemas.Score, 1) // never blocks the Join, also when this wait was given up
+	err := r.join.Candidate(reranker.Candidate{RequestID: c.RequestID, CandidateID: c.CandidateID, Prompt: prob.Prompt, Code: c.Code},
+		c.ProblemID, time.Now(), func(sc schemas.Score) { scored <- sc })
+	if err != nil {
+		return nil, rerankJoinError(err) // ErrSelected: a late duplicate, its score and selection are out already
+	}
+	select {
+	case sc := <-scored:
+		return []schemas.Score{sc}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// rerankJoinError is what an event the Join refused becomes: nothing to do (committed without
+// output) when its request was selected already, else a dead letter.
+func rerankJoinError(err error) error {
+	if errors.Is(err, reranker.ErrSelected) {
+		return nil
+	}
+	return streams.Permanent(err)
+}
+
+// flushLoop scores what is queued, publishes the selections, then releases their candidates and
+// behaviours.
+func (r *Reranker) flushLoop(ctx context.Context) error {
+	t := time.NewTicker(r.cfg.FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		sels, err := r.join.Flush(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			r.env.Log.Warn("reranker scoring failed; the candidates stay queued", "err", err)
+		}
+		if len(sels) == 0 {
+			continue
+		}
+		// Until the selections are acknowledged their candidates stay uncommitted; retry until shutdown.
+		bo := backoff.New(100*time.Millisecond, 5*time.Second)
+		for {
+			err := r.selections.Publish(ctx, sels...)
+			if err == nil {
+				break
+			}
+			r.env.Log.Warn("publishing selections failed; retrying", "err", err, "selections", len(sels))
+			if bo.Wait(ctx) != nil {
+				return nil
+			}
+		}
+		r.join.Published(sels)
+	}
+}

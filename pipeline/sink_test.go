@@ -1,0 +1,228 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/codeverify/codeverify/internal/config"
+	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/sinks/clickhouse"
+	"github.com/codeverify/codeverify/streams"
+)
+
+// brokerEnv is an Env on a fresh embedded broker holding the topic catalog, logging warnings as
+// JSON to the returned buffer, with a short sink wait.
+func brokerEnv(t *testing.T) (*config.Env, *schemas.Codecs, *syncBuffer) {
+	t.Helper()
+	b, err := streams.StartBroker("", 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	logs := &syncBuffer{}
+	env := &config.Env{Config: config.Default(), Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	env.Config.Brokers = []string{b.Addr()}
+	env.Config.Sink.MaxWait = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := streams.EnsureTopics(ctx, env.Cluster(), streams.DefaultCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	codecs, err := schemas.NewCodecs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, codecs, logs
+}
+
+// syncBuffer is a log sink the test can read while a stage writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// sinkVerdict builds a valid verdict of request req.
+func sinkVerdict(req string, sample int, pass bool) schemas.Verdict {
+	v := schemas.Verdict{
+		CandidateID: schemas.CandidateID(req, sample), RequestID: req, ProblemID: "p1",
+		Benchmark: "mbpp", Split: "test", Model: "sink-model", SampleIndex: int32(sample),
+		Label: schemas.Pass, FailureKind: schemas.KindNone, ExecutorVersion: "executor-v1",
+		ExecutedAtMs: 1_764_000_000_000 + int64(sample),
+	}
+	if !pass {
+		v.Label, v.FailureKind = schemas.Fail, schemas.KindAssertion
+	}
+	return v
+}
+
+// A failed insert is retried with the same batch; its dead letters are not sent again.
+func TestSinkRetryDoesNotRepeatDeadLetters(t *testing.T) {
+	env, codecs, _ := brokerEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	bad := sinkVerdict("r2", 1, true)
+	bad.CandidateID = ""
+	p := streams.NewProducer(env.Cluster(), streams.TopicVerdicts, codecs.Verdict, func(v schemas.Verdict) string { return "k" })
+	defer p.Close()
+	if err := p.Publish(ctx, sinkVerdict("r2", 0, true), bad); err != nil {
+		t.Fatal(err)
+	}
+	var calls []int
+	written := make(chan struct{})
+	st := verdictStage(codecs, nil) // the write is replaced: no ClickHouse
+	st.write = func(ctx context.Context, vs []schemas.Verdict) error {
+		calls = append(calls, len(vs))
+		if len(calls) == 1 {
+			return fmt.Errorf("clickhouse: connection reset (injected)")
+		}
+		close(written)
+		return nil
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- runSinkStage(sctx, env, st) }()
+	defer func() { stop(); <-done }()
+	select {
+	case <-written:
+	case <-ctx.Done():
+		t.Fatal("the batch was not written")
+	}
+	if !slices.Equal(calls, []int{1, 1}) {
+		t.Fatalf("write calls with %v rows, want the one valid verdict twice", calls)
+	}
+	dead, err := streams.ReadDeadLetters(ctx, env.Cluster(), streams.DLQTopic(streams.TopicVerdicts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dead))
+	}
+}
+
+// sinkWriteError marks the writer's refusal of a row for its content as permanent, and nothing else.
+func TestSinkWriteErrorMarksInvalidRowsPermanent(t *testing.T) {
+	bad := sinkVerdict("r1", 0, true)
+	bad.CandidateID = ""
+	invalid := clickhouse.CheckVerdict(bad)
+	for _, c := range []struct {
+		err       error
+		permanent bool
+	}{
+		{invalid, true},
+		{fmt.Errorf("insert: %w", invalid), true},
+		{streams.Permanent(invalid), true},
+		{errors.New("clickhouse: insert 3 verdicts: connection refused"), false},
+		{context.DeadlineExceeded, false},
+	} {
+		got := sinkWriteError(c.err)
+		if streams.IsPermanent(got) != c.permanent || !errors.Is(got, c.err) {
+			t.Errorf("sinkWriteError(%v) = %v; permanent %v, want %v", c.err, got, streams.IsPermanent(got), c.permanent)
+		}
+	}
+	if sinkWriteError(nil) != nil {
+		t.Error("sinkWriteError(nil) != nil")
+	}
+}
+
+// A writer that refuses a batch for one row's content (as WriteVerdicts does with ErrInvalidRow, its
+// check run before sending anything) when the stage's own check let the row through: the sink
+// stage must not retry the batch for ever but dead-letter the rows at fault (stage "write") and
+// write the rest. No ClickHouse: the writer is a fake.
+func TestSinkStageDeadLettersRowsTheWriterRefuses(t *testing.T) {
+	a, codecs, logs := brokerEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var err error
+	good := []schemas.Verdict{sinkVerdict("r1", 0, true), sinkVerdict("r1", 1, false), sinkVerdict("r1", 2, true)}
+	noID := sinkVerdict("r1", 3, true)
+	noID.CandidateID = ""
+	badTime := sinkVerdict("r1", 4, false)
+	badTime.ExecutedAtMs = -1
+	p := streams.NewProducer(a.Cluster(), streams.TopicVerdicts, codecs.Verdict, func(schemas.Verdict) string { return "k" })
+	defer p.Close()
+	if err := p.Publish(ctx, good[0], noID, good[1], badTime, good[2]); err != nil { // one key: one batch
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	stored := map[int32]bool{}
+	calls := 0
+	st := sinkStage[schemas.Verdict]{
+		table: "verdicts", topic: streams.TopicVerdicts, group: streams.GroupSinkVerdicts, codec: codecs.Verdict,
+		key:   func(v schemas.Verdict) string { return v.CandidateID },
+		check: nil, // the writer alone knows these rows are bad
+		write: func(_ context.Context, vs []schemas.Verdict) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			for _, v := range vs { // all or nothing, like WriteVerdicts
+				if err := clickhouse.CheckVerdict(v); err != nil {
+					return err
+				}
+			}
+			for _, v := range vs {
+				stored[v.SampleIndex] = true
+			}
+			return nil
+		},
+	}
+	done := make(chan error, 1)
+	sctx, stop := context.WithCancel(ctx)
+	go func() { done <- runSinkStage(sctx, a, st) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("runSinkStage: %v", err)
+		}
+	}()
+
+	var dead []streams.DeadLetter
+	for deadline := time.Now().Add(30 * time.Second); len(dead) < 2 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if dead, err = streams.ReadDeadLetters(ctx, a.Cluster(), streams.DLQTopic(streams.TopicVerdicts)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, d := range dead {
+		v, err := codecs.Verdict.Decode(d.Value)
+		if err != nil {
+			t.Fatalf("dead letter does not decode: %v", err)
+		}
+		got = append(got, fmt.Sprintf("%d %s %s", v.SampleIndex, d.Stage, d.Reason))
+	}
+	slices.Sort(got)
+	if len(got) != 2 || !strings.HasPrefix(got[0], "3 write ") || !strings.Contains(got[0], "empty candidate_id") ||
+		!strings.HasPrefix(got[1], "4 write ") || !strings.Contains(got[1], "negative executed_at_ms") {
+		t.Fatalf("dead letters %q, want samples 3 and 4 at stage write with their reasons", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(stored) != 3 || !stored[0] || !stored[1] || !stored[2] {
+		t.Errorf("stored samples %v, want 0, 1 and 2", stored)
+	}
+	if strings.Contains(logs.String(), "batch write failed, will retry") {
+		t.Errorf("the batch was retried as a transient failure:\n%s", logs.String())
+	}
+	t.Logf("%d write calls", calls)
+}
