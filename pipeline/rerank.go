@@ -131,38 +131,47 @@ func (r *Reranker) consumers(ctx context.Context) error {
 	}
 	selectionKey := func(s schemas.Selection) string { return s.RequestID }
 	r.selections = streams.NewProducer(r.env.Cluster(), streams.TopicSelections, rc.Selection, selectionKey)
-	// Candidates and behaviours wait in Process until their request's selection is out, so every one
-	// in flight holds a worker.
-	r.candidates, err = rerankRunner(r, streams.RunnerConfig[schemas.Candidate, schemas.Score]{
+	// Candidates and behaviours stay uncommitted until their request's selection is out; they wait as
+	// callbacks in the Join, not in workers, so MaxInFlight bounds them and two workers suffice.
+	r.candidates, err = streams.NewAsyncRunner(rerankConfig(r, streams.RunnerConfig[schemas.Candidate, schemas.Score]{
 		Group: streams.GroupRerankerCandidates, Input: streams.TopicCandidates, Output: streams.TopicScores,
 		InCodec: codecs.Candidate, OutCodec: rc.Score, OutKey: func(s schemas.Score) string { return s.CandidateID },
-		Validate: func(c schemas.Candidate) error { return c.Validate() }, Workers: r.cfg.MaxInFlight, MaxInFlight: r.cfg.MaxInFlight,
-	}, r.candidate)
+		Validate: func(c schemas.Candidate) error { return c.Validate() },
+	}), rerankAsync[schemas.Candidate, schemas.Score](r.candidate))
 	if err != nil {
 		return err
 	}
 	// Prompts and behaviours write nothing (Output is never used).
-	r.prompts, err = rerankRunner(r, streams.RunnerConfig[schemas.Prompt, schemas.Selection]{
+	prompts := rerankConfig(r, streams.RunnerConfig[schemas.Prompt, schemas.Selection]{
 		Group: streams.GroupRerankerPrompts, Input: streams.TopicPrompts, Output: streams.TopicSelections,
-		InCodec: codecs.Prompt, OutCodec: rc.Selection, OutKey: selectionKey, Workers: 1,
-	}, r.prompt)
-	if err != nil {
+		InCodec: codecs.Prompt, OutCodec: rc.Selection, OutKey: selectionKey,
+	})
+	prompts.Workers, prompts.MaxInFlight = 1, 0
+	if r.prompts, err = streams.NewRunner(prompts, streams.ProcessorFunc[schemas.Prompt, schemas.Selection](r.prompt)); err != nil {
 		return err
 	}
-	r.behaviors, err = rerankRunner(r, streams.RunnerConfig[schemas.Behavior, schemas.Selection]{
+	r.behaviors, err = streams.NewAsyncRunner(rerankConfig(r, streams.RunnerConfig[schemas.Behavior, schemas.Selection]{
 		Group: streams.GroupRerankerBehaviors, Input: streams.TopicBehaviors, Output: streams.TopicSelections,
 		InCodec: codecs.Behavior, OutCodec: rc.Selection, OutKey: selectionKey,
-		Validate: func(b schemas.Behavior) error { return b.Validate() }, Workers: r.cfg.MaxInFlight, MaxInFlight: r.cfg.MaxInFlight,
-	}, r.behavior)
+		Validate: func(b schemas.Behavior) error { return b.Validate() },
+	}), rerankAsync[schemas.Behavior, schemas.Selection](r.behavior))
 	return err
 }
 
-// rerankRunner completes c with what the reranker's consumers share (cluster, limits, log, the
-// dead-letter hook of its input) and builds its runner over process.
-func rerankRunner[In, Out any](r *Reranker, c streams.RunnerConfig[In, Out], process func(context.Context, In) ([]Out, error)) (*streams.Runner[In, Out], error) {
+// rerankConfig completes c with what the reranker's consumers share: cluster, limits, log and the
+// dead-letter hook of its input.
+func rerankConfig[In, Out any](r *Reranker, c streams.RunnerConfig[In, Out]) streams.RunnerConfig[In, Out] {
 	c.Cluster, c.MaxMessageBytes, c.Log = r.env.Cluster(), r.env.Config.MaxMessageBytes, r.env.Log
+	c.Workers, c.MaxInFlight = 2, r.cfg.MaxInFlight
 	c.OnDeadLettered = r.cfg.Metrics.DeadLettered(c.Input)
-	return streams.NewRunner(c, streams.ProcessorFunc[In, Out](process))
+	return c
+}
+
+// rerankAsync adapts a method of the reranker to streams.AsyncProcessor.
+type rerankAsync[In, Out any] func(ctx context.Context, in In, done func([]Out, error))
+
+func (f rerankAsync[In, Out]) Start(ctx context.Context, in In, done func([]Out, error)) {
+	f(ctx, in, done)
 }
 
 // Stats are the candidates consumer's counters (each candidate processed is one Score written).

@@ -13,8 +13,8 @@ import (
 )
 
 // The reranker's consumers hand their events to the Join, which keeps what waits as callbacks in
-// maps. A runner's Process is synchronous, so the runner's worker waits on the callback's channel
-// until the request's selection is published (or ctx ends: the input is then redelivered).
+// maps; the runners (asynchronous) commit a candidate or behaviour once its callback ran, i.e. once
+// its request's selection is published. Until then it is held in memory only, and a crash replays it.
 
 func (r *Reranker) prompt(_ context.Context, p schemas.Prompt) ([]schemas.Selection, error) {
 	if p.RequestID == "" || p.N < 1 || p.Purpose == schemas.PurposeTests {
@@ -25,42 +25,31 @@ func (r *Reranker) prompt(_ context.Context, p schemas.Prompt) ([]schemas.Select
 
 // behavior records a candidate's behaviour and holds it (uncommitted) until its request's selection
 // is out, so a crash before that replays it with the request's candidates.
-func (r *Reranker) behavior(ctx context.Context, b schemas.Behavior) ([]schemas.Selection, error) {
+func (r *Reranker) behavior(_ context.Context, b schemas.Behavior, done func([]schemas.Selection, error)) {
 	if b.RequestID == "" {
-		return nil, streams.Permanent(fmt.Errorf("behaviour of %s: no request id to join", b.CandidateID))
+		done(nil, streams.Permanent(fmt.Errorf("behaviour of %s: no request id to join", b.CandidateID)))
+		return
 	}
-	released := make(chan struct{})
-	if err := r.join.Behavior(b, time.Now(), func() { close(released) }); err != nil {
-		return nil, rerankJoinError(err) // ErrSelected: its request was selected without it
-	}
-	select {
-	case <-released:
-		return nil, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := r.join.Behavior(b, time.Now(), func() { done(nil, nil) }); err != nil {
+		done(nil, rerankJoinError(err)) // ErrSelected: its request was selected without it
 	}
 }
 
-// candidate adds a candidate and returns its Score once its request's selection is out.
-func (r *Reranker) candidate(ctx context.Context, c schemas.Candidate) ([]schemas.Score, error) {
+// candidate adds a candidate; its Score is written once its request's selection is out.
+func (r *Reranker) candidate(_ context.Context, c schemas.Candidate, done func([]schemas.Score, error)) {
 	if c.RequestID == "" {
-		return nil, streams.Permanent(fmt.Errorf("candidate %s: no request id to select within", c.CandidateID))
+		done(nil, streams.Permanent(fmt.Errorf("candidate %s: no request id to select within", c.CandidateID)))
+		return
 	}
 	prob, ok := r.problems.Problem(c.ProblemID)
 	if !ok {
-		return nil, streams.Permanent(fmt.Errorf("candidate %s: unknown problem %s", c.CandidateID, c.ProblemID))
+		done(nil, streams.Permanent(fmt.Errorf("candidate %s: unknown problem %s", c.CandidateID, c.ProblemID)))
+		return
 	}
-	scored := make(chan schemas.Score, 1) // never blocks the Join, also when this wait was given up
 	err := r.join.Candidate(reranker.Candidate{RequestID: c.RequestID, CandidateID: c.CandidateID, Prompt: prob.Prompt, Code: c.Code},
-		c.ProblemID, time.Now(), func(sc schemas.Score) { scored <- sc })
+		c.ProblemID, time.Now(), func(sc schemas.Score) { done([]schemas.Score{sc}, nil) })
 	if err != nil {
-		return nil, rerankJoinError(err) // ErrSelected: a late duplicate, its score and selection are out already
-	}
-	select {
-	case sc := <-scored:
-		return []schemas.Score{sc}, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		done(nil, rerankJoinError(err)) // ErrSelected: a late duplicate, its score and selection are out already
 	}
 }
 

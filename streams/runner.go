@@ -29,6 +29,15 @@ type ProcessorFunc[In, Out any] func(ctx context.Context, in In) ([]Out, error)
 // Process calls f.
 func (f ProcessorFunc[In, Out]) Process(ctx context.Context, in In) ([]Out, error) { return f(ctx, in) }
 
+// AsyncProcessor is a processor whose outputs may come later: Start returns at once, and the input
+// stays uncommitted until done is called with its outputs or an error (retried, or dead-lettered when
+// Permanent, as from Process). No goroutine waits meanwhile, so inputs that wait on other events (a
+// join) cost memory, not goroutines. done must be called once; when ctx ends first (shutdown,
+// revocation) the input is given up and redelivered, and a later done is ignored.
+type AsyncProcessor[In, Out any] interface {
+	Start(ctx context.Context, in In, done func([]Out, error))
+}
+
 type permanentError struct{ err error }
 
 // Error is the dead-letter reason: the cause with one "permanent: " prefix, none added when the
@@ -204,7 +213,8 @@ type Stats struct {
 // caused was acknowledged. See the package documentation for the delivery guarantees.
 type Runner[In, Out any] struct {
 	cfg     RunnerConfig[In, Out]
-	proc    Processor[In, Out]
+	proc    Processor[In, Out]      // nil when async is set
+	async   AsyncProcessor[In, Out] // nil when proc is set
 	log     *slog.Logger
 	started atomic.Bool
 	abort   chan struct{}
@@ -228,11 +238,27 @@ func NewRunner[In, Out any](cfg RunnerConfig[In, Out], p Processor[In, Out]) (*R
 	if p == nil {
 		return nil, errors.New("runner config: nil processor")
 	}
+	return newRunner(cfg, p, nil), nil
+}
+
+// NewAsyncRunner is NewRunner for an AsyncProcessor.
+func NewAsyncRunner[In, Out any](cfg RunnerConfig[In, Out], p AsyncProcessor[In, Out]) (*Runner[In, Out], error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, errors.New("runner config: nil processor")
+	}
+	return newRunner(cfg, nil, p), nil
+}
+
+func newRunner[In, Out any](cfg RunnerConfig[In, Out], p Processor[In, Out], ap AsyncProcessor[In, Out]) *Runner[In, Out] {
 	log := cfg.Log.With("group", cfg.Group, "input", cfg.Input)
 	if cfg.Route == nil {
 		log = log.With("output", cfg.Output)
 	}
-	return &Runner[In, Out]{cfg: cfg, proc: p, log: log, abort: make(chan struct{})}, nil
+	return &Runner[In, Out]{cfg: cfg, proc: p, async: ap, log: log, abort: make(chan struct{})}
 }
 
 // Stats returns the counters.
@@ -367,18 +393,27 @@ func (r *Runner[In, Out]) consume(gctx context.Context, kg *kafka.Generation, st
 // work is one worker: it processes slots until Run closes todo.
 func (r *Runner[In, Out]) work() {
 	for s := range r.todo {
-		if s.isDropped() {
+		switch {
+		case s.isDropped():
 			s.abandoned = true
-		} else {
-			r.process(s)
-		}
-		if s.finish() {
-			<-r.credits
-		}
-		select {
-		case r.wake <- struct{}{}:
+			r.complete(s)
+		case r.async != nil:
+			r.start(s)
 		default:
+			r.process(s)
+			r.complete(s)
 		}
+	}
+}
+
+// complete publishes a slot's final result to the sink and returns its credit when the sink won't.
+func (r *Runner[In, Out]) complete(s *slot[In]) {
+	if s.finish() {
+		<-r.credits
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -439,29 +474,84 @@ func (r *Runner[In, Out]) process(s *slot[In]) {
 	bo := backoff.New(100*time.Millisecond, 30*time.Second)
 	for attempt := 1; ; attempt++ {
 		outs, err := r.callProcess(s.gen.ctx, s.in)
-		if err == nil {
-			if s.outs, err = r.encode(outs); err == nil {
-				return
-			}
-			err = Permanent(err) // the processor built an output its own schema rejects: a bug, not bad luck
-		}
-		if IsPermanent(err) {
-			dl := deadLetterMessage(s.msg, StageProcess, err.Error(), r.cfg.DeadLetterMaxBytes)
-			s.dead = &dl
-			r.log.Warn("dead letter", "stage", StageProcess, "reason", err.Error(), "partition", s.msg.Partition, "offset", s.msg.Offset)
+		if r.settle(s, outs, err, attempt) {
 			return
 		}
-		if s.gen.stop.Err() != nil {
-			s.abandoned = true
-			return
-		}
-		r.errs.Add(1)
-		r.log.Warn("process failed, will retry", "attempt", attempt, "err", err, "partition", s.msg.Partition, "offset", s.msg.Offset)
 		if bo.Wait(s.gen.stop) != nil {
 			s.abandoned = true
 			return
 		}
 	}
+}
+
+// start hands s to the asynchronous processor and returns. s completes when the processor calls
+// back with a final result, or is abandoned when its generation ends first; a transient failure is
+// retried after a backoff, on a goroutine of its own.
+func (r *Runner[In, Out]) start(s *slot[In]) {
+	var mu sync.Mutex
+	ended := false
+	// end applies a result under the lock unless s ended already; it reports whether s is to be
+	// retried.
+	end := func(apply func() bool) (retry bool) {
+		mu.Lock()
+		if ended {
+			mu.Unlock()
+			return false
+		}
+		ended = apply()
+		mu.Unlock()
+		if ended {
+			r.complete(s)
+		}
+		return !ended
+	}
+	abandon := func() bool { s.abandoned = true; return true }
+	stop := context.AfterFunc(s.gen.ctx, func() { end(abandon) })
+	bo := backoff.New(100*time.Millisecond, 30*time.Second)
+	var try func(attempt int)
+	try = func(attempt int) {
+		var once sync.Once
+		r.callStart(s.gen.ctx, s.in, func(outs []Out, err error) {
+			once.Do(func() {
+				if !end(func() bool { return r.settle(s, outs, err, attempt) }) {
+					stop()
+					return
+				}
+				go func() {
+					if bo.Wait(s.gen.stop) != nil {
+						end(abandon)
+						return
+					}
+					try(attempt + 1)
+				}()
+			})
+		})
+	}
+	try(1)
+}
+
+// settle applies one result of the processor to s and reports whether it is final: outputs to
+// write, a dead letter, or abandoned because the runner is stopping. false means retry.
+func (r *Runner[In, Out]) settle(s *slot[In], outs []Out, err error, attempt int) bool {
+	if err == nil {
+		if s.outs, err = r.encode(outs); err == nil {
+			return true
+		}
+		err = Permanent(err) // the processor built an output its own schema rejects: a bug, not bad luck
+	}
+	if IsPermanent(err) {
+		dl := deadLetterMessage(s.msg, StageProcess, err.Error(), r.cfg.DeadLetterMaxBytes)
+		s.dead = &dl
+		r.log.Warn("dead letter", "stage", StageProcess, "reason", err.Error(), "partition", s.msg.Partition, "offset", s.msg.Offset)
+		return true
+	}
+	if s.gen.stop.Err() != nil {
+		s.abandoned = true
+		return true
+	}
+	r.errs.Add(1)
+	r.log.Warn("process failed, will retry", "attempt", attempt, "err", err, "partition", s.msg.Partition, "offset", s.msg.Offset)
+	return false
 }
 
 // callProcess turns a panic in the processor into a permanent error: the same input would panic
@@ -474,6 +564,17 @@ func (r *Runner[In, Out]) callProcess(ctx context.Context, in In) (outs []Out, e
 		}
 	}()
 	return r.proc.Process(ctx, in)
+}
+
+// callStart is callProcess for the asynchronous processor: a panic in Start is a permanent failure.
+func (r *Runner[In, Out]) callStart(ctx context.Context, in In, done func([]Out, error)) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("processor panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			done(nil, Permanent(fmt.Errorf("panic: %v", p)))
+		}
+	}()
+	r.async.Start(ctx, in, done)
 }
 
 func (r *Runner[In, Out]) encode(outs []Out) ([]kafka.Message, error) {
