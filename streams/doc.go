@@ -16,6 +16,11 @@
 // and no commit passes it. Commits carry the generation's id, and none is sent once the generation
 // ended; the broker refuses one that arrives late.
 //
+// A Processor returns its outputs from Process. An AsyncProcessor (NewAsyncRunner) returns at once
+// from Start and calls back later, e.g. when a join has seen the other events its input waits for;
+// its inputs then wait as callbacks, not as goroutines, and are written and committed like any
+// other once the callback ran. MaxInFlight bounds how many wait.
+//
 // On revocation (a rebalance, or this member judged dead): fetching stops, inputs not yet committed
 // are dropped — neither written nor committed — and their processing is cancelled through its
 // context. The partition's next owner starts at the last commit, so those inputs are processed
