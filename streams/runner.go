@@ -231,34 +231,28 @@ type Runner[In, Out any] struct {
 
 // NewRunner validates cfg and returns a runner; nothing connects until Run.
 func NewRunner[In, Out any](cfg RunnerConfig[In, Out], p Processor[In, Out]) (*Runner[In, Out], error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	if p == nil {
-		return nil, errors.New("runner config: nil processor")
-	}
-	return newRunner(cfg, p, nil), nil
+	return newRunner(cfg, p, nil)
 }
 
 // NewAsyncRunner is NewRunner for an AsyncProcessor.
 func NewAsyncRunner[In, Out any](cfg RunnerConfig[In, Out], p AsyncProcessor[In, Out]) (*Runner[In, Out], error) {
+	return newRunner(cfg, nil, p)
+}
+
+// newRunner takes one of p and ap.
+func newRunner[In, Out any](cfg RunnerConfig[In, Out], p Processor[In, Out], ap AsyncProcessor[In, Out]) (*Runner[In, Out], error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if p == nil {
+	if p == nil && ap == nil {
 		return nil, errors.New("runner config: nil processor")
 	}
-	return newRunner(cfg, nil, p), nil
-}
-
-func newRunner[In, Out any](cfg RunnerConfig[In, Out], p Processor[In, Out], ap AsyncProcessor[In, Out]) *Runner[In, Out] {
 	log := cfg.Log.With("group", cfg.Group, "input", cfg.Input)
 	if cfg.Route == nil {
 		log = log.With("output", cfg.Output)
 	}
-	return &Runner[In, Out]{cfg: cfg, proc: p, async: ap, log: log, abort: make(chan struct{})}
+	return &Runner[In, Out]{cfg: cfg, proc: p, async: ap, log: log, abort: make(chan struct{})}, nil
 }
 
 // Stats returns the counters.
