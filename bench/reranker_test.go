@@ -3,14 +3,13 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/trainer"
 )
@@ -18,19 +17,7 @@ import (
 // TestRerankerLastLine: the reranker benchmark's last line, and a --len over the model's max
 // length refused.
 func TestRerankerLastLine(t *testing.T) {
-	if _, err := serving.ResolveLibrary("", os.Getenv); err != nil {
-		if os.Getenv("CODEVERIFY_REQUIRE_ORT") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	dir, err := trainer.BuildTinyModel(context.Background(), t.TempDir(), trainer.TinyModel{MaxLen: 128, DModel: 32, Layers: 1})
-	if errors.Is(err, trainer.ErrNoTorch) && os.Getenv("CODEVERIFY_REQUIRE_ORT") != "1" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := testkit.TinyModel(t, trainer.TinyModel{MaxLen: 128, DModel: 32, Layers: 1}).Dir
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	var out bytes.Buffer
 	o := RerankerOptions{Model: dir, Runtime: serving.Runtime{Provider: serving.ProviderAuto, Threads: 2}, Batch: 4, Len: 100, Iters: 3}

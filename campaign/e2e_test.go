@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/streams"
+	"github.com/codeverify/codeverify/streams/kafkatest"
 )
 
 // TestCampaignSurvivesKill9: the built binary's generator and executor run against the embedded
@@ -100,16 +100,12 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Logf("built codeverify in %v", time.Since(start).Round(time.Millisecond))
 
-	b, err := streams.StartBroker(filepath.Join(w.dir, "kafka"), 0, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	w.brokers = b.Addr()
-	w.cluster = streams.Cluster{Brokers: []string{w.brokers}}
+	_, w.cluster = kafkatest.Start(t)
+	w.brokers = w.cluster.Brokers[0]
 	if err := streams.EnsureTopics(context.Background(), w.cluster, streams.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	if w.codecs, err = schemas.NewCodecs(); err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func run(ctx context.Context, env Env, c Config) error {
 	}
 	codecs := src.codecs
 	problems := streams.NewProducer(env.Cluster, streams.TopicProblems, codecs.Problem, func(p schemas.Problem) string { return p.ProblemID })
-	err = retry(ctx, env.Log, "publish problems", func() error { return problems.Publish(ctx, all...) })
+	err = retry(ctx, env.Log, "publish "+streams.TopicProblems, func() error { return problems.Publish(ctx, all...) })
 	problems.Close()
 	if err != nil {
 		return err
@@ -93,8 +93,8 @@ func run(ctx context.Context, env Env, c Config) error {
 				return fmt.Errorf("campaign %s stopped with %d of %d problems at their target: %s", c.Name, met, len(chosen), d.Stop)
 			}
 			if len(d.GivenUp) > 0 {
-				return fmt.Errorf("campaign %s: the generator gave up on %d problems (%d prompts each dead-lettered, see prompts.dlq): %v",
-					c.Name, len(d.GivenUp), maxDeadLetters, d.GivenUp)
+				return fmt.Errorf("campaign %s: the generator gave up on %d problems (%d prompts each dead-lettered, see %s): %v",
+					c.Name, len(d.GivenUp), maxDeadLetters, streams.DLQTopic(streams.TopicPrompts), d.GivenUp)
 			}
 			return nil
 		case len(d.Prompts) > 0:
@@ -132,7 +132,7 @@ func run(ctx context.Context, env Env, c Config) error {
 // made from the topic and not from what was meant to be written. A retried write republishes the
 // same request ids, which the generator answers with the same candidate ids.
 func publish(ctx context.Context, env Env, src *source, p *streams.Producer[schemas.Prompt], prompts []schemas.Prompt) error {
-	if err := retry(ctx, env.Log, "publish prompts", func() error { return p.Publish(ctx, prompts...) }); err != nil {
+	if err := retry(ctx, env.Log, "publish "+streams.TopicPrompts, func() error { return p.Publish(ctx, prompts...) }); err != nil {
 		return err
 	}
 	for {

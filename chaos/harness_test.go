@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/codeverify/codeverify/internal/testkit"
+	"github.com/codeverify/codeverify/sinks/clickhouse/chtest"
 )
 
 // The suite's sizes: the first problems of the CodeT HumanEval samples, so many samples each.
@@ -149,16 +149,6 @@ func eachLine(t *testing.T, path string, fn func([]byte) bool) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // proc is one codeverify process; its output goes to a log file that a failing test prints.
 type proc struct {
 	t       *testing.T
@@ -268,11 +258,9 @@ type world struct {
 
 func newWorld(t *testing.T, ch *clickHouse) *world {
 	t.Helper()
-	w := &world{t: t, dir: t.TempDir(), port: freePort(t), ch: ch}
+	// The database is dropped after the processes stopped: its cleanup is registered first.
+	w := &world{t: t, dir: t.TempDir(), port: testkit.FreePort(t), ch: ch, db: chtest.ConfigAt(t, ch.addr()).Database}
 	w.brokers = "127.0.0.1:" + strconv.Itoa(w.port)
-	b := make([]byte, 4)
-	rand.Read(b)
-	w.db = "chaos_" + hex.EncodeToString(b)
 	t.Cleanup(func() {
 		for _, p := range slices.Backward(w.procs) {
 			if !p.exited() {
@@ -284,7 +272,6 @@ func newWorld(t *testing.T, ch *clickHouse) *world {
 				t.Logf("---- %s log (last 40 lines):\n%s", p.name, p.tail(40))
 			}
 		}
-		ch.query(t, "DROP DATABASE IF EXISTS "+w.db)
 	})
 	w.broker = w.start("broker", "broker", "--embedded-port", strconv.Itoa(w.port), "--var-dir", filepath.Join(w.dir, "var"))
 	w.waitLog(w.broker, "broker ready", 30*time.Second)
@@ -313,14 +300,14 @@ func (w *world) produce(problems, samples string) {
 
 // executor starts one execute replica (one sandbox worker: two replicas share two cores).
 func (w *world) executor(name string) *proc {
-	args := append([]string{"execute", "--workers", "1", "--metrics-addr", "127.0.0.1:" + strconv.Itoa(freePort(w.t))}, w.common()...)
+	args := append([]string{"execute", "--workers", "1", "--metrics-addr", "127.0.0.1:" + strconv.Itoa(testkit.FreePort(w.t))}, w.common()...)
 	p := w.start(name, append(args, groupFlags...)...)
 	p.metrics = args[4]
 	return p
 }
 
 func (w *world) sink() *proc {
-	args := append([]string{"sink", "--metrics-addr", "127.0.0.1:" + strconv.Itoa(freePort(w.t))}, w.common()...)
+	args := append([]string{"sink", "--metrics-addr", "127.0.0.1:" + strconv.Itoa(testkit.FreePort(w.t))}, w.common()...)
 	p := w.start("sink", append(args, groupFlags...)...)
 	p.metrics = args[2]
 	return p
@@ -442,15 +429,6 @@ func (c *clickHouse) run(q string) (string, error) {
 	return string(out), nil
 }
 
-func (c *clickHouse) query(t *testing.T, q string) string {
-	t.Helper()
-	out, err := c.run(q)
-	if err != nil {
-		t.Error(err)
-	}
-	return out
-}
-
 func requireClickHouseServer(t *testing.T) {
 	t.Helper()
 	for _, bin := range []string{"/usr/sbin/clickhouse-server", "clickhouse-client"} {
@@ -485,8 +463,8 @@ func secondClickHouse(t *testing.T) *clickHouse {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clickHouse{port: freePort(t), dir: dir}
-	httpPort := freePort(t)
+	c := &clickHouse{port: testkit.FreePort(t), dir: dir}
+	httpPort := testkit.FreePort(t)
 	t.Setenv("CHAOS_CH_HTTP_PORT", strconv.Itoa(httpPort))
 	t.Cleanup(func() {
 		c.stop(t)

@@ -14,34 +14,15 @@ import (
 	"time"
 
 	"github.com/codeverify/codeverify/internal/config"
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/serving"
 )
-
-// rerankGet returns the body of http://addr/path.
-func rerankGet(t *testing.T, addr, path string) string {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
 
 // rerankHTTPEnv is an environment without a broker: the HTTP reranker needs none.
 func rerankHTTPEnv(t *testing.T) *config.Env {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	env := &config.Env{Config: config.Default(), Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
-	env.Config.MetricsAddr = ln.Addr().String() // served there too, as by every service
+	env.Config.MetricsAddr = testkit.FreeAddr(t) // served there too, as by every service
 	return env
 }
 
@@ -49,7 +30,7 @@ func rerankHTTPEnv(t *testing.T) *config.Env {
 // min-energy one; a request without candidates is a 400; /metrics on the API's address and on the
 // metrics address count both, with the provider and model version.
 func TestRerankServe(t *testing.T) {
-	m := rerankTestModel(t, rerankTinyModel)
+	m := testkit.TinyModel(t, rerankTinyModel)
 	env := rerankHTTPEnv(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -104,17 +85,17 @@ func TestRerankServe(t *testing.T) {
 		t.Errorf("no candidates: %d", resp.StatusCode)
 	}
 	resp.Body.Close()
-	if b := rerankGet(t, ln.Addr().String(), "/metrics"); !regexp.MustCompile(`codeverify_reranker_provider\{provider="(cpu|cuda)"\} 1`).MatchString(b) {
+	if b := testkit.Get(t, ln.Addr().String(), "/metrics"); !regexp.MustCompile(`codeverify_reranker_provider\{provider="(cpu|cuda)"\} 1`).MatchString(b) {
 		t.Errorf("metrics lack the provider:\n%s", b)
 	}
-	onMetricsPort := rerankGet(t, env.Config.MetricsAddr, "/metrics")
+	onMetricsPort := testkit.Get(t, env.Config.MetricsAddr, "/metrics")
 	for _, want := range []string{`codeverify_http_requests_total{code="200"} 1`, `codeverify_http_requests_total{code="400"} 1`,
 		`codeverify_http_request_seconds_count{code="200"} 1`, `codeverify_reranker_model_info{version="` + m.Manifest.Version + `"} 1`} {
 		if !strings.Contains(onMetricsPort, want) {
 			t.Errorf("--metrics-addr /metrics lacks %s", want)
 		}
 	}
-	if body := rerankGet(t, env.Config.MetricsAddr, "/readyz"); !strings.HasPrefix(body, "ready") {
+	if body := testkit.Get(t, env.Config.MetricsAddr, "/readyz"); !strings.HasPrefix(body, "ready") {
 		t.Errorf("--metrics-addr /readyz: %q", body)
 	}
 }
@@ -122,13 +103,13 @@ func TestRerankServe(t *testing.T) {
 // TestRerankServeBadModelIsStartupError: a model file that is not the manifest's fails at open,
 // before anything listens; so does a model that reads behaviour features, which the API lacks.
 func TestRerankServeBadModelIsStartupError(t *testing.T) {
-	m := rerankTestModel(t, rerankTinyModel)
+	m := testkit.TinyModel(t, rerankTinyModel)
 	os.WriteFile(m.Path, []byte("garbage"), 0o644)
 	cfg := RerankHTTPConfig{Model: m.Dir, Runtime: serving.Runtime{Provider: "auto", Threads: 1}}
 	if _, err := OpenRerankHTTP(rerankHTTPEnv(t), cfg); err == nil || !strings.Contains(err.Error(), "sha256") {
 		t.Fatalf("garbage model: %v", err)
 	}
-	f := rerankTestModel(t, rerankFeatureModel)
+	f := testkit.TinyModel(t, rerankFeatureModel)
 	cfg.Model = f.Dir
 	if _, err := OpenRerankHTTP(rerankHTTPEnv(t), cfg); err == nil || !strings.Contains(err.Error(), "behaviour features, which the HTTP API does not carry") {
 		t.Fatalf("feature model: %v", err)

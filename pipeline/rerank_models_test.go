@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/processors/reranker"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/serving"
@@ -24,7 +25,7 @@ import (
 // later ones get the new, no candidate is scored twice or lost, and each score is the energy of
 // the version it names. Older and equal re-announcements change nothing.
 func TestRerankRunModelsTopic(t *testing.T) {
-	m1 := rerankTestModel(t, rerankTinyModel) // skips without ONNX Runtime or torch unless CODEVERIFY_REQUIRE_ORT=1
+	m1 := testkit.TinyModel(t, rerankTinyModel) // skips without ONNX Runtime or torch unless CODEVERIFY_REQUIRE_ORT=1
 	registry := filepath.Dir(m1.Dir)
 	ctx := context.Background()
 	e := startRerank(t, RerankConfig{Model: registry, Runtime: serving.Runtime{Provider: "cpu", Threads: 1},

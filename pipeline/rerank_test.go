@@ -2,11 +2,9 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/internal/ops"
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/serving"
@@ -21,26 +20,6 @@ import (
 	"github.com/codeverify/codeverify/trainer"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// rerankTestModel registers a small untrained model (tm) in a new registry and loads it, skipping
-// without ONNX Runtime or torch unless CODEVERIFY_REQUIRE_ORT=1 (make test).
-func rerankTestModel(t *testing.T, tm trainer.TinyModel) serving.Model {
-	t.Helper()
-	if _, err := serving.ResolveLibrary("", os.Getenv); err != nil {
-		if os.Getenv("CODEVERIFY_REQUIRE_ORT") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	m, err := rerankBuildModel(context.Background(), filepath.Join(t.TempDir(), "models"), tm)
-	if errors.Is(err, trainer.ErrNoTorch) && os.Getenv("CODEVERIFY_REQUIRE_ORT") != "1" {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // rerankTinyModel is a code-only model small enough for the tests.
 var rerankTinyModel = trainer.TinyModel{MaxLen: 128, DModel: 32, Layers: 1}
@@ -60,7 +39,7 @@ type rerankEnv struct {
 	env      *config.Env
 	codecs   *schemas.Codecs
 	rc       *schemas.RerankCodecs
-	logs     *syncBuffer
+	logs     *testkit.SyncBuffer
 	problems []schemas.Problem
 	prompts  *streams.Producer[schemas.Prompt]
 	cands    *streams.Producer[schemas.Candidate]
@@ -73,11 +52,7 @@ func newRerankEnv(t *testing.T) *rerankEnv {
 	e.env, e.codecs, e.logs = brokerEnv(t)
 	// The tests wait for what the reranker logs at info level (swaps, rejected versions).
 	e.env.Log = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	data := os.Getenv("CODEVERIFY_DATA_DIR")
-	if data == "" {
-		data = filepath.Join("..", "..", "shared", "data")
-	}
-	all, err := producers.LoadProblems(filepath.Join(data, "samples", "codet_humaneval_codegen16b", "HumanEval_for_code_generation.jsonl"))
+	all, err := producers.LoadProblems(filepath.Join(testkit.DataDir(t), "samples", "codet_humaneval_codegen16b", "HumanEval_for_code_generation.jsonl"))
 	if err != nil {
 		t.Fatalf("HumanEval problems (set CODEVERIFY_DATA_DIR): %v", err)
 	}
@@ -165,7 +140,7 @@ func (e *rerankEnv) metrics(t *testing.T) string {
 // for more than arrive), one without a prompt, a redelivered candidate, then a new registry version
 // swapped in while running: later requests carry it.
 func TestRerankRunEndToEnd(t *testing.T) {
-	m1 := rerankTestModel(t, rerankTinyModel) // skips without ONNX Runtime or torch unless CODEVERIFY_REQUIRE_ORT=1
+	m1 := testkit.TinyModel(t, rerankTinyModel) // skips without ONNX Runtime or torch unless CODEVERIFY_REQUIRE_ORT=1
 	registry := filepath.Dir(m1.Dir)
 	ctx := context.Background()
 	// Registry polling only: this test is about the registry source.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/serving"
@@ -18,7 +19,7 @@ import (
 // broker with the real sandbox and ONNX Runtime. Every score must be the model's energy on the
 // features computed from the behaviours on the topic, and each selection the request's minimum.
 func TestVerifierEndToEnd(t *testing.T) {
-	m := rerankTestModel(t, rerankFeatureModel)
+	m := testkit.TinyModel(t, rerankFeatureModel)
 	ctx := context.Background()
 	e := startRerank(t, RerankConfig{Model: m.Dir, Runtime: serving.Runtime{Provider: "cpu", Threads: 1},
 		Bound: 20 * time.Second, FlushEvery: 20 * time.Millisecond, MaxBatch: 8, MaxInFlight: 64})

@@ -45,6 +45,7 @@ const (
 	StageProduce        = "produce"
 	StageProducePrompts = "produce-prompts"
 	StageSynthesize     = "synthesize"
+	StageCampaign       = "campaign"
 	StageGenerator      = "generator"
 	StageTestGenerator  = "test-generator"
 	StageExecutor       = "executor"
@@ -125,6 +126,12 @@ func DefaultTopology() Topology {
 			{Name: StageProduce, Command: "codeverify produce", Outputs: []string{TopicProblems, TopicCandidates, TopicTests}},
 			{Name: StageProducePrompts, Command: "codeverify produce-prompts", Outputs: []string{TopicProblems, TopicPrompts}},
 			{Name: StageSynthesize, Command: "codeverify synthesize", Outputs: []string{TopicProblems, TopicCandidates}},
+			// A campaign folds what became of its prompts from the topics with its own readers, dead
+			// letters included, and commits nothing (it watches the generator's and executor's lag).
+			{Name: StageCampaign, Command: "codeverify campaign",
+				Inputs: []Input{{Topic: TopicPrompts}, {Topic: DLQTopic(TopicPrompts)}, {Topic: TopicCandidates},
+					{Topic: DLQTopic(TopicCandidates)}, {Topic: TopicVerdicts}},
+				Outputs: []string{TopicProblems, TopicPrompts}},
 			{Name: StageGenerator, Command: "codeverify generate",
 				Inputs: []Input{{TopicPrompts, GroupGenerator}}, Outputs: []string{TopicCandidates}, Tables: []string{TopicProblems}},
 			{Name: StageTestGenerator, Command: "codeverify generate --tests",
@@ -321,15 +328,27 @@ func retentionText(tp Topic) string {
 
 // Mermaid renders the topology as a Mermaid flowchart (graph LR): stages as boxes, topics as
 // cylinders, consumer-group edges labelled with the group, tables and own readers dashed.
-// Dead-letter topics are left out; each topic read by a group has one.
+// Dead-letter topics (each topic read by a group has one) are drawn only where a stage reads them.
 func (t Topology) Mermaid() string {
 	var b strings.Builder
 	b.WriteString("graph LR\n")
 	id := func(prefix, name string) string {
 		return prefix + "_" + strings.NewReplacer(".", "_", "-", "_", " ", "_").Replace(name)
 	}
+	drawn := map[string]bool{}
+	topic := func(name string) {
+		if !drawn[name] {
+			drawn[name] = true
+			fmt.Fprintf(&b, "  %s[(%s)]\n", id("t", name), name)
+		}
+	}
 	for _, tp := range t.Topics {
-		fmt.Fprintf(&b, "  %s[(%s)]\n", id("t", tp.Name), tp.Name)
+		topic(tp.Name)
+	}
+	for _, s := range t.Stages {
+		for _, in := range s.Inputs {
+			topic(in.Topic)
+		}
 	}
 	var external []string
 	for _, s := range t.Stages {

@@ -114,10 +114,19 @@ func TestTopologyRendering(t *testing.T) {
 		"s_executor --> t_verdicts",
 		"t_tests -.->|table| s_executor",
 		"t_models -.->|own reader| s_reranker",
+		// A dead-letter topic is drawn where a stage reads it.
+		"t_prompts_dlq[(prompts.dlq)]",
+		"t_prompts_dlq -.->|own reader| s_campaign",
 	} {
 		if !strings.Contains(mm, want) {
 			t.Errorf("Mermaid lacks edge %q", want)
 		}
+	}
+	if strings.Contains(mm, "verdicts.dlq") {
+		t.Errorf("Mermaid draws verdicts.dlq, which no stage reads:\n%s", mm)
+	}
+	if !strings.Contains(text, "  campaign        prompts (own reader), prompts.dlq (own reader), candidates (own reader), candidates.dlq (own reader), verdicts (own reader) → problems, prompts  [codeverify campaign]\n") {
+		t.Errorf("Text stage line for campaign:\n%s", text)
 	}
 	if !strings.Contains(text, "problems        key=problem_id partitions=1 retention=compacted schema=problem") {
 		t.Errorf("Text topic line for problems:\n%s", text)

@@ -2,29 +2,16 @@ package trainer
 
 import (
 	"os/exec"
-	"runtime/debug"
 	"strings"
+
+	"github.com/codeverify/codeverify/internal/buildinfo"
 )
 
 // CodeRevision is the VCS revision the binary was built from, else the checkout's HEAD, else "unknown";
 // "+dirty" marks uncommitted changes.
 func CodeRevision() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		var rev, modified string
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				modified = s.Value
-			}
-		}
-		if rev != "" {
-			if modified == "true" {
-				rev += "+dirty"
-			}
-			return rev
-		}
+	if rev, _ := buildinfo.Revision(); rev != "" {
+		return rev
 	}
 	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
 	if err != nil {

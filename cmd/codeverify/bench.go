@@ -19,23 +19,10 @@ func (a *app) benchCmd() *cobra.Command {
 	return cmd
 }
 
-// benchCommand is one benchmark's command, without arguments; the caller adds its flags.
-func benchCommand(use, short, long string, run func(*cobra.Command) error) *cobra.Command {
-	return &cobra.Command{Use: use, Short: short, Long: long, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd) }}
-}
-
 func (a *app) benchExecutorCmd() *cobra.Command {
 	var o bench.ExecutorOptions
-	cmd := &cobra.Command{
-		Use:   "executor",
-		Short: "Executor throughput: zygote backend without and with 2% infinite loops, vs a fresh python3 per candidate",
-		Long:  bench.ExecutorHelp,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return bench.Executor(cmd.Context(), a.Env, o, cmd.OutOrStdout())
-		},
-	}
+	cmd := command("executor", "Executor throughput: zygote backend without and with 2% infinite loops, vs a fresh python3 per candidate",
+		bench.ExecutorHelp, func(cmd *cobra.Command) error { return bench.Executor(cmd.Context(), a.Env, o, cmd.OutOrStdout()) })
 	f := cmd.Flags()
 	f.IntVar(&o.N, "n", 6000, "candidates per zygote run")
 	f.IntVar(&o.NaiveN, "naive-n", 400, "candidates for the naive baseline")
@@ -55,19 +42,17 @@ func (a *app) benchExecutorCmd() *cobra.Command {
 
 func (a *app) benchGeneratorCmd() *cobra.Command {
 	var o bench.GeneratorOptions
-	cmd := benchCommand("generator", "Generator throughput against a zero-latency fake OpenAI server, through the embedded broker",
+	cmd := command("generator", "Generator throughput against a zero-latency fake OpenAI server, through the embedded broker",
 		bench.GeneratorHelp, func(cmd *cobra.Command) error { return bench.Generator(cmd.Context(), a.Env, o, os.Stdout) })
 	f := cmd.Flags()
 	f.IntVar(&o.Prompts, "prompts", 1000, "prompts to generate for")
 	f.IntVar(&o.N, "n", 100, "samples per prompt")
 	f.IntVar(&o.MaxN, "max-n", 25, "the model's n cap per request (requests of this size)")
-	f.IntVar(&o.MaxRequests, "max-requests", 64, "generator requests in flight")
-	f.IntVar(&o.MaxSequences, "max-sequences", 512, "generator samples in flight")
+	inFlightFlags(f, &o.MaxRequests, &o.MaxSequences, "generator requests in flight", "generator samples in flight")
 	f.DurationVar(&o.Latency, "latency", 0, "latency the fake adds to every request")
 	f.DurationVar(&o.CeilingFor, "ceiling-for", 3*time.Second, "how long to measure the fake's own ceiling")
 	limits(f, map[string][2]string{
-		"prompts": {"1", "1000000"}, "n": {"1", "10000"}, "max-n": {"1", "10000"}, "max-requests": {"1", "100000"},
-		"max-sequences": {"1", "1000000"}, "latency": {"0s", "1h"}, "ceiling-for": {"0s", "1h"},
+		"prompts": {"1", "1000000"}, "n": {"1", "10000"}, "max-n": {"1", "10000"}, "latency": {"0s", "1h"}, "ceiling-for": {"0s", "1h"},
 	})
 	return cmd
 }
@@ -75,7 +60,7 @@ func (a *app) benchGeneratorCmd() *cobra.Command {
 func (a *app) benchRerankerCmd() *cobra.Command {
 	o := bench.RerankerOptions{}
 	s := scorerFlags{Runtime: serving.Runtime{Threads: 2}}
-	cmd := benchCommand("reranker", "Verifier scoring latency through ONNX Runtime: --batch candidates × --len tokens per batch",
+	cmd := command("reranker", "Verifier scoring latency through ONNX Runtime: --batch candidates × --len tokens per batch",
 		bench.RerankerHelp, func(cmd *cobra.Command) error {
 			o.Model, o.Runtime = s.model, s.Runtime
 			return bench.Reranker(cmd.Context(), a.Log, o, os.Stdout)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -14,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/testkit"
+	"github.com/codeverify/codeverify/sinks/clickhouse/chtest"
 	"github.com/codeverify/codeverify/streams"
+	"github.com/codeverify/codeverify/streams/kafkatest"
 )
 
 // The CLI's promises about bad input and unreachable dependencies, checked on the built binary:
@@ -98,21 +100,9 @@ func wantOneLineError(t *testing.T, r cliResult, want ...string) {
 	}
 }
 
-// freeDeadAddr is a local address nobody listens on.
-func freeDeadAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 func TestOneShotCommandsGiveUpOnUnreachableBrokers(t *testing.T) {
-	problems := filepath.Join(dataDir(t), "mbpp", "mbpp.jsonl")
-	dead := freeDeadAddr(t)
+	problems := filepath.Join(testkit.DataDir(t), "mbpp", "mbpp.jsonl")
+	dead := testkit.FreeAddr(t)
 	// A listener that accepts and never answers: only the connect timeout ends the wait.
 	silent, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -137,12 +127,8 @@ func TestOneShotCommandsGiveUpOnUnreachableBrokers(t *testing.T) {
 }
 
 func TestTopicsTriesEveryBootstrapAddress(t *testing.T) {
-	b, err := streams.StartBroker(t.TempDir(), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	r := runBinary(t, 15*time.Second, nil, "topics", "--brokers="+freeDeadAddr(t)+","+b.Addr(), "--connect-timeout=5s")
+	b, _ := kafkatest.Start(t)
+	r := runBinary(t, 15*time.Second, nil, "topics", "--brokers="+testkit.FreeAddr(t)+","+b.Addr(), "--connect-timeout=5s")
 	if r.code != 0 || !strings.Contains(r.stdout, streams.TopicCandidates) {
 		t.Fatalf("dead,alive: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
@@ -151,15 +137,7 @@ func TestTopicsTriesEveryBootstrapAddress(t *testing.T) {
 // TestReadOnlyCommandsCreateNoDatabase: a mistyped --clickhouse-db in a command that only reads is
 // an error naming the database, and leaves ClickHouse as it was.
 func TestReadOnlyCommandsCreateNoDatabase(t *testing.T) {
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:9000", time.Second); err != nil {
-		t.Skip("no ClickHouse on 127.0.0.1:9000")
-	} else {
-		c.Close()
-	}
-	db := fmt.Sprintf("cv_typo_%d", time.Now().UnixNano())
-	t.Cleanup(func() {
-		exec.Command("clickhouse-client", "--query", "DROP DATABASE IF EXISTS "+db).Run()
-	})
+	db := chtest.Config(t).Database // named, never created; dropped at the end should a command create it
 	for _, args := range [][]string{
 		{"report"},
 		{"eval", "--pool", "a,b"},

@@ -12,19 +12,16 @@ import (
 	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/streams"
+	"github.com/codeverify/codeverify/streams/kafkatest"
 )
 
 // Dead letters made by a real runner are listed, replayed by offset and by reason, and a truncated
 // one is refused.
 func TestDLQListAndReplay(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := streams.StartBroker(t.TempDir(), 0, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	_, cluster := kafkatest.Start(t)
 	a := &app{Env: &config.Env{Config: config.Default(), Log: log}}
-	a.Config.Brokers = []string{b.Addr()}
+	a.Config.Brokers = cluster.Brokers
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	const in, out = "dlqtest", "dlqtest-out"

@@ -11,10 +11,9 @@ import (
 func (a *app) evalCmd() *cobra.Command {
 	var o evaluation.Options
 	var sf scorerFlags
-	cmd := &cobra.Command{
-		Use:  "eval (--problems P --samples S [--tests T] | --from-export FILE) --model DIR [--energy-model DIR] --n 16 --seed N",
-		Args: cobra.NoArgs, Short: "Offline Stage 4: label every sample, run the selection methods side by side, print their pass rates",
-		Long: `Labels every sample with the sandboxed executor (as codeverify label), draws --n candidates per
+	cmd := command("eval (--problems P --samples S [--tests T] | --from-export FILE) --model DIR [--energy-model DIR] --n 16 --seed N",
+		"Offline Stage 4: label every sample, run the selection methods side by side, print their pass rates",
+		`Labels every sample with the sandboxed executor (as codeverify label), draws --n candidates per
 problem (problems with fewer are skipped) from --seed, lets every selection method choose among the
 same drawn candidates, and prints, one "name: value [low, high]" per line with 95% bootstrap
 intervals over problems (one resampling shared by all figures, so differences are paired):
@@ -56,16 +55,14 @@ per fold) this is the pooled estimate: every problem judged by the model that ne
 The evaluations share --n; they may be several draws (seeds) of the same folds: then each problem's
 figures are averaged over its draws and the bootstrap resamples problems, so the interval is paired
 over problems and uses every draw. Every problem must be in the same number of evaluations.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		func(cmd *cobra.Command) error {
 			o.Model, o.Runtime = sf.model, sf.Runtime
 			return evaluation.Run(cmd.Context(), a.Env, o, os.Stdout)
-		},
-	}
+		})
 	f := cmd.Flags()
 	sf.add(f)
-	f.StringVar(&o.Problems, "problems", "", "problems file (as codeverify label)")
-	f.StringVar(&o.Samples, "samples", "", "samples file (as codeverify label)")
-	f.StringVar(&o.Tests, "tests", "", "CodeT test-case `FILE` (generated tests of the same problems): dual execution, CodeT and behaviour features")
+	inputFiles{&o.Problems, &o.Samples, &o.Tests}.bind(f, "problems file (as codeverify label)", "samples file (as codeverify label)",
+		"CodeT test-case `FILE` (generated tests of the same problems): dual execution, CodeT and behaviour features")
 	f.StringVar(&o.EnergyModel, "energy-model", "", "a code-only model `DIR` evaluated beside --model (energy_pass@1)")
 	f.StringVar(&o.FromExport, "from-export", "", "a `FILE` written by codeverify export: problems, code and labels, nothing executed (instead of --problems/--samples)")
 	f.StringSliceVar(&o.Splits, "split", nil, "evaluate only problems of these splits (default: all)")
@@ -84,10 +81,8 @@ over problems and uses every draw. Every problem must be in the same number of e
 
 func (a *app) labelCmd() *cobra.Command {
 	var o evaluation.LabelOptions
-	cmd := &cobra.Command{
-		Use: "label --problems FILE --samples FILE --out FILE", Args: cobra.NoArgs,
-		Short: "Label a sample file with the sandboxed executor, without a cluster",
-		Long: `Runs every sample against its problem's tests and writes one JSON line per sample
+	cmd := command("label --problems FILE --samples FILE --out FILE", "Label a sample file with the sandboxed executor, without a cluster",
+		`Runs every sample against its problem's tests and writes one JSON line per sample
 (task_id, sample_index, label, failure_kind, runtime_ms, ...) to --out, then prints pass@k.
 
 --problems: MBPP mbpp.jsonl, sanitized-mbpp.json or a HumanEval-style .jsonl.
@@ -95,13 +90,9 @@ func (a *app) labelCmd() *cobra.Command {
             format {"prompt", "samples": [...]} (programs cut at CodeT's stop sequences unless
             --no-truncate).
 Exit status 0 when every sample got a verdict.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return evaluation.Label(cmd.Context(), a.Env, o, os.Stdout, os.Stderr)
-		},
-	}
+		func(cmd *cobra.Command) error { return evaluation.Label(cmd.Context(), a.Env, o, os.Stdout, os.Stderr) })
 	f := cmd.Flags()
-	f.StringVar(&o.Problems, "problems", "", "problems file")
-	f.StringVar(&o.Samples, "samples", "", "samples file")
+	inputFiles{problems: &o.Problems, samples: &o.Samples}.bind(f, "problems file", "samples file", "")
 	f.StringVar(&o.Out, "out", "", "output JSONL")
 	genModelFlag(f, &o.Model, "unknown", "name of the model that generated the samples, recorded with each")
 	f.BoolVar(&o.NoTruncate, "no-truncate", false, "do not cut CodeT completions at stop sequences")

@@ -16,10 +16,12 @@ import (
 	"testing"
 
 	"github.com/codeverify/codeverify/internal/config"
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/model"
 	"github.com/codeverify/codeverify/processors/testgen"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
+	"github.com/codeverify/codeverify/sinks/clickhouse/chtest"
 	"github.com/codeverify/codeverify/trainer"
 )
 
@@ -28,7 +30,7 @@ import (
 // is (1 + 0 + 0.5)/3, oracle 2/3, and the verifier picks a PASS on the first, a FAIL on the second
 // and either on the third.
 func evalSamples(t *testing.T) (problems, samples string) {
-	problems, recs := humanEvalSubset(t, 3)
+	problems, recs := testkit.HumanEvalSubset(t, 3)
 	var lines []map[string]string
 	for p, r := range recs {
 		id := r["task_id"].(string)
@@ -40,7 +42,7 @@ func evalSamples(t *testing.T) (problems, samples string) {
 			lines = append(lines, map[string]string{"task_id": id, "completion": completion})
 		}
 	}
-	return problems, writeSamples(t, lines)
+	return problems, testkit.WriteSamples(t, lines)
 }
 
 var evalLine = regexp.MustCompile(`(?m)^(baseline_pass@1|oracle_pass@4|verifier_pass@1): ([0-9.]+) \[([0-9.]+), ([0-9.]+)\]$`)
@@ -142,7 +144,7 @@ var (
 // a rerun replaces its rows; a second model version on the same input appears beside the first;
 // --html draws the run's candidates; --lookup-clickhouse answers from stored verdicts.
 func TestEvalClickHouse(t *testing.T) {
-	db := requireClickHouse(t)
+	db := chtest.Config(t).Database
 	m := rerankTestModel(t)
 	problems, samples := evalSamples(t)
 	page := filepath.Join(t.TempDir(), "eval.html")
@@ -242,24 +244,6 @@ func TestEvalClickHouse(t *testing.T) {
 	}
 }
 
-// writeExportFile writes export records; each record is one (problem, code) with its copies.
-func writeExportFile(t *testing.T, recs []trainer.ExportRecord) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "export.jsonl")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	enc := json.NewEncoder(f)
-	for _, r := range recs {
-		if err := enc.Encode(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return path
-}
-
 // TestEvalFromExport: labels come from the export (nothing executes: the code would not even
 // run), copies count in the draw, --split filters, --holdout deals the problems the trainer kept.
 func TestEvalFromExport(t *testing.T) {
@@ -317,7 +301,7 @@ func TestEvalFromExport(t *testing.T) {
 // TestEvalPool: two stored evaluations over disjoint problems pool to the figures of one evaluation
 // of all of them; overlapping problems, an unknown id or a different n are refused.
 func TestEvalPool(t *testing.T) {
-	db := requireClickHouse(t)
+	db := chtest.Config(t).Database
 	m := rerankTestModel(t)
 	export := evalExportFixture(t) // a: pass rate 0.75 (test); b: 0 (train); c: 0.5 (test)
 	eval := func(extra ...string) (string, string) {
@@ -380,7 +364,7 @@ func evalExportFixture(t *testing.T) string {
 		return trainer.ExportRecord{ProblemID: pid, Split: split, Prompt: "def f(x):\n", Code: fmt.Sprintf("not python %s %d", pid, i), Label: label,
 			Model: "gen", Benchmark: "bench", CandidateID: fmt.Sprintf("%s#%d", pid, i), SampleIndex: int32(i), Copies: copies}
 	}
-	return writeExportFile(t, []trainer.ExportRecord{
+	return testkit.WriteJSONL(t, "export.jsonl", []trainer.ExportRecord{
 		rec("a", "test", schemas.Pass, 0, 3), rec("a", "test", schemas.Fail, 1, 0),
 		rec("b", "train", schemas.Fail, 0, 0), rec("b", "train", schemas.Fail, 1, 0), rec("b", "train", schemas.Fail, 2, 0), rec("b", "train", schemas.Fail, 3, 0),
 		rec("c", "test", schemas.Pass, 0, 2), rec("c", "test", schemas.Fail, 1, 2),
@@ -474,7 +458,7 @@ func TestEvalWithGeneratedTests(t *testing.T) {
 	// ClickHouse computes every method's figures from the stored candidates: the same as in process,
 	// and the pool of the one evaluation prints them all again.
 	t.Run("clickhouse", func(t *testing.T) {
-		db := requireClickHouse(t)
+		db := chtest.Config(t).Database
 		chOut, err := runCLI(t, append(slices.Clone(args), "--clickhouse", "--clickhouse-db", db)...)
 		if err != nil {
 			t.Fatalf("eval --tests --clickhouse: %v\n%s", err, chOut)

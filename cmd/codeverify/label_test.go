@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/codeverify/codeverify/evaluation"
+	"github.com/codeverify/codeverify/internal/testkit"
 )
 
 // runCLI runs the real command tree in-process.
@@ -32,7 +33,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 }
 
 func TestLabelCommand(t *testing.T) {
-	problemsPath, recs := humanEvalSubset(t, 3)
+	problemsPath, recs := testkit.HumanEvalSubset(t, 3)
 	var samples []map[string]string
 	for _, r := range recs {
 		id := r["task_id"].(string)
@@ -41,7 +42,7 @@ func TestLabelCommand(t *testing.T) {
 			map[string]string{"task_id": id, "completion": "    raise SystemExit(0)\n"},
 		)
 	}
-	samplesPath := writeSamples(t, samples)
+	samplesPath := testkit.WriteSamples(t, samples)
 	outPath := filepath.Join(t.TempDir(), "labels.jsonl")
 	stdout, err := runCLI(t, "label", "--problems", problemsPath, "--samples", samplesPath, "--out", outPath)
 	if err != nil {
@@ -77,7 +78,7 @@ func TestLabelCommand(t *testing.T) {
 
 	// A sample for an unknown task gets no verdict: non-zero exit status, and it says why.
 	samples = append(samples, map[string]string{"task_id": "HumanEval/999", "completion": "x"})
-	_, err = runCLI(t, "label", "--problems", problemsPath, "--samples", writeSamples(t, samples), "--out", outPath)
+	_, err = runCLI(t, "label", "--problems", problemsPath, "--samples", testkit.WriteSamples(t, samples), "--out", outPath)
 	if err == nil || !strings.Contains(err.Error(), "matched no problem") {
 		t.Fatalf("want an error for the unmatched sample, got %v", err)
 	}

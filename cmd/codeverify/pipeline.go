@@ -14,11 +14,8 @@ import (
 )
 
 func (a *app) brokerCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "broker",
-		Short: "Run the embedded Kafka-protocol broker (kfake) on 127.0.0.1, data under VAR_DIR/kafka",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	return command("broker", "Run the embedded Kafka-protocol broker (kfake) on 127.0.0.1, data under VAR_DIR/kafka", "",
+		func(cmd *cobra.Command) error {
 			b, err := streams.StartBroker(filepath.Join(a.Config.VarDir, "kafka"), a.Config.EmbeddedPort, a.Log)
 			if err != nil {
 				return err
@@ -30,16 +27,12 @@ func (a *app) brokerCmd() *cobra.Command {
 			a.Log.Info("broker ready", "addr", b.Addr(), "data_dir", filepath.Join(a.Config.VarDir, "kafka"))
 			<-cmd.Context().Done()
 			return nil
-		},
-	}
+		})
 }
 
 func (a *app) topicsCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "topics",
-		Short: "Create the topic catalog on the brokers (idempotent) and print it",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	return command("topics", "Create the topic catalog on the brokers (idempotent) and print it", "",
+		func(cmd *cobra.Command) error {
 			cat := streams.DefaultCatalog()
 			if err := a.EnsureTopics(cmd.Context(), cat); err != nil {
 				return err
@@ -48,28 +41,23 @@ func (a *app) topicsCmd() *cobra.Command {
 				fmt.Printf("%-16s partitions=%d compacted=%v key=%s\n", t.Name, t.Partitions, t.Compacted, t.Key)
 			}
 			return nil
-		},
-	}
+		})
 }
 
 func (a *app) produceCmd() *cobra.Command {
 	var o pipeline.ProduceOptions
 	var noTruncate bool
-	cmd := &cobra.Command{
-		Use:   "produce --problems FILE [--samples FILE] [--tests FILE]",
-		Short: "Publish problems (and pre-generated samples as candidates, generated tests as test sets) to the topics",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := command("produce --problems FILE [--samples FILE] [--tests FILE]",
+		"Publish problems (and pre-generated samples as candidates, generated tests as test sets) to the topics", "",
+		func(cmd *cobra.Command) error {
 			if noTruncate {
 				o.Sample.Stops = []string{}
 			}
 			return pipeline.Produce(cmd.Context(), a.Env, o, os.Stdout)
-		},
-	}
+		})
 	f := cmd.Flags()
-	f.StringVar(&o.Problems, "problems", "", "problems file (MBPP .jsonl/.json, HumanEval .jsonl)")
-	f.StringVar(&o.Samples, "samples", "", "pre-generated samples (CodeT or human-eval format)")
-	f.StringVar(&o.Tests, "tests", "", "generated test cases (CodeT test-case format), replayed onto the tests topic")
+	inputFiles{&o.Problems, &o.Samples, &o.Tests}.bind(f, problemsHelp, "pre-generated samples (CodeT or human-eval format)",
+		"generated test cases (CodeT test-case format), replayed onto the tests topic")
 	sampleFlags(f, &o.Sample, "unknown", "samples and tests", 0, 1)
 	f.BoolVar(&noTruncate, "no-truncate", false, "do not cut CodeT completions at stop sequences")
 	return cmd
@@ -86,11 +74,8 @@ func sampleFlags(f *pflag.FlagSet, o *producers.SampleOptions, model, generated 
 
 func (a *app) reportCmd() *cobra.Command {
 	var f clickhouse.ReportFilter
-	cmd := &cobra.Command{
-		Use:   "report",
-		Short: "Pass rates and unbiased pass@k per benchmark/split/model, computed in ClickHouse",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := command("report", "Pass rates and unbiased pass@k per benchmark/split/model, computed in ClickHouse", "",
+		func(cmd *cobra.Command) error {
 			sink, err := a.OpenClickHouseReadOnly(cmd.Context())
 			if err != nil {
 				return err
@@ -102,8 +87,7 @@ func (a *app) reportCmd() *cobra.Command {
 			}
 			clickhouse.FormatReport(os.Stdout, rows)
 			return writeReportHTML(cmd.Context(), sink, f, cmd.Flag("html").Value.String())
-		},
-	}
+		})
 	cmd.Flags().String("html", "", "also write the charts (pass@k, pass rates, failure kinds, the newest verifier) to this HTML file")
 	cmd.Flags().StringVar(&f.Benchmark, "benchmark", "", "only this benchmark")
 	genModelFlag(cmd.Flags(), &f.Model, "", "only this generating model")

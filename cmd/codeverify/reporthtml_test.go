@@ -20,6 +20,7 @@ import (
 	reportpage "github.com/codeverify/codeverify/report"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
+	"github.com/codeverify/codeverify/sinks/clickhouse/chtest"
 )
 
 // viewport is the narrow browser window both pages must fit.
@@ -260,13 +261,9 @@ func reportData(t *testing.T, sink *clickhouse.Sink) []clickhouse.EvalCandidate 
 // cover each other, problem labels stay readable, and nothing is wider than the window.
 func TestReportPagesInChromium(t *testing.T) {
 	browser := chromium(t)
-	db := requireClickHouse(t)
+	sink, ch := chtest.Open(t)
+	db := ch.Database
 	ctx := context.Background()
-	sink, err := clickhouse.Open(ctx, clickhouse.Config{Addr: "127.0.0.1:9000", Database: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
 	written := reportData(t, sink)
 
 	dir := t.TempDir()

@@ -43,12 +43,12 @@ func (a *app) rerankCmd() *cobra.Command {
 // ONNX Runtime flags; run gets the command's context.
 func rerankCommand(use, short, long string, s *scorerFlags, run func(context.Context) error) *cobra.Command {
 	name, _, _ := strings.Cut(use, " ")
-	cmd := &cobra.Command{Use: use, Short: short, Long: long, Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := command(use, short, long, func(cmd *cobra.Command) error {
 		if s.model == "" {
 			return fmt.Errorf("rerank %s: --model is required", name)
 		}
 		return run(cmd.Context())
-	}}
+	})
 	s.add(cmd.Flags())
 	return cmd
 }

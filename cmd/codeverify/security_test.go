@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/codeverify/codeverify/internal/config"
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/streams"
+	"github.com/codeverify/codeverify/streams/kafkatest"
 	"github.com/codeverify/codeverify/streams/tlstest"
 )
 
@@ -21,11 +23,7 @@ func TestSecureKafkaCommands(t *testing.T) {
 	dir := t.TempDir()
 	ca := tlstest.NewCA(t)
 	user := streams.SASL{Mechanism: streams.SASLScramSHA256, Username: "codeverify", Password: "Pw-Right-1"}
-	b, err := streams.StartBroker("", 0, nil, streams.BrokerTLS(ca.ServerConfig(t)), streams.BrokerUser(user))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
+	b, _ := kafkatest.Start(t, streams.BrokerTLS(ca.ServerConfig(t)), streams.BrokerUser(user))
 	caFile := ca.WriteCA(t, dir)
 	pwFile := filepath.Join(dir, "kafka-password")
 	if err := os.WriteFile(pwFile, []byte(user.Password+"\n"), 0o600); err != nil {
@@ -42,7 +40,7 @@ func TestSecureKafkaCommands(t *testing.T) {
 	if strings.Contains(out, user.Password) {
 		t.Errorf("the password was printed:\n%s", out)
 	}
-	problems, _ := humanEvalSubset(t, 3)
+	problems, _ := testkit.HumanEvalSubset(t, 3)
 	if out, err := runCLI(t, append(secure, "produce", "--problems", problems)...); err != nil || !strings.Contains(out, "published 3 problems") {
 		t.Fatalf("produce: %v\n%s", err, out)
 	}

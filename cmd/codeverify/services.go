@@ -11,22 +11,14 @@ import (
 
 func (a *app) executeCmd() *cobra.Command {
 	var opt pipeline.ExecutorOptions
-	cmd := &cobra.Command{
-		Use:   "execute",
-		Short: "Run the sandboxed executor processor: candidates → verdicts (consumer group " + streams.GroupExecutor + ")",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return pipeline.RunExecutor(cmd.Context(), a.Env, opt) },
-	}
+	cmd := command("execute", "Run the sandboxed executor processor: candidates → verdicts (consumer group "+streams.GroupExecutor+")", "",
+		func(cmd *cobra.Command) error { return pipeline.RunExecutor(cmd.Context(), a.Env, opt) })
 	cmd.Flags().BoolVar(&opt.LookupClickHouse, "lookup-clickhouse", false,
 		"answer candidates whose program already has a (non-timeout) verdict in ClickHouse from there; the hit rate is logged")
 	return cmd
 }
 
 func (a *app) sinkCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "sink",
-		Short: "Run the ClickHouse sink: verdicts and behaviors → ClickHouse (consumer groups " + streams.GroupSinkVerdicts + ", " + streams.GroupSinkBehaviors + ")",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return pipeline.RunSink(cmd.Context(), a.Env) },
-	}
+	return command("sink", "Run the ClickHouse sink: verdicts and behaviors → ClickHouse (consumer groups "+streams.GroupSinkVerdicts+", "+streams.GroupSinkBehaviors+")", "",
+		func(cmd *cobra.Command) error { return pipeline.RunSink(cmd.Context(), a.Env) })
 }

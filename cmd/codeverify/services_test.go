@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/pipeline"
+	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/streams"
 )
 
@@ -17,16 +19,16 @@ import (
 func TestExecuteServiceMetrics(t *testing.T) {
 	e := newEnv(t)
 	a := e.app
-	a.Config.MetricsAddr = "127.0.0.1:" + freePort(t)
+	a.Config.MetricsAddr = testkit.FreeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	problemsPath, recs := humanEvalSubset(t, 1)
+	problemsPath, recs := testkit.HumanEvalSubset(t, 1)
 	id, prompt := recs[0]["task_id"].(string), recs[0]["prompt"].(string)
 	samples := []map[string]string{
 		{"task_id": id, "solution": prompt + recs[0]["canonical_solution"].(string)},
 		{"task_id": id, "solution": prompt + "    return None\n"},
 	}
-	if _, _, err := pipeline.Publish(ctx, a.Env, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("m")); err != nil {
+	if _, _, err := pipeline.Publish(ctx, a.Env, e.codecs, problemsPath, testkit.WriteSamples(t, samples), producers.SampleOptions{Model: "m"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := streams.PublishRaw(ctx, a.Cluster(), streams.TopicCandidates, []byte(id), []byte("not avro")); err != nil {
@@ -71,7 +73,7 @@ func TestExecuteServiceMetrics(t *testing.T) {
 	if !strings.Contains(metrics, `codeverify_verdicts_total{failure_kind="`) || !strings.Contains(metrics, `label="FAIL"} 1`) {
 		t.Errorf("/metrics lacks the FAIL verdict:\n%s", metrics)
 	}
-	if body := get(t, a.Config.MetricsAddr, "/readyz"); !strings.HasPrefix(body, "ready") || !strings.Contains(body, "tables: ok") {
+	if body := testkit.Get(t, a.Config.MetricsAddr, "/readyz"); !strings.HasPrefix(body, "ready") || !strings.Contains(body, "tables: ok") {
 		t.Errorf("/readyz: %q", body)
 	}
 }

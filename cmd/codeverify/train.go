@@ -29,10 +29,8 @@ func bindDataset(cmd *cobra.Command, d *trainer.DatasetSpec) {
 func (a *app) trainCmd() *cobra.Command {
 	o := evaluation.TrainOptions{Config: trainer.DefaultTrainConfig()}
 	cfg := &o.Config
-	cmd := &cobra.Command{
-		Use: "train", Args: cobra.NoArgs,
-		Short: "Replay the labeled topics, train the energy verifier (PyTorch), export ONNX, register it",
-		Long: `Replays problems, candidates and verdicts with its own readers (no consumer group), joins them,
+	cmd := command("train", "Replay the labeled topics, train the energy verifier (PyTorch), export ONNX, register it",
+		`Replays problems, candidates and verdicts with its own readers (no consumer group), joins them,
 keeps the chosen splits, drops duplicate (problem, code), pairs each PASS with k FAILs of its problem,
 trains train.py (torch + onnx, run by --train-python) with validation on one fold of problems, exports
 ONNX (opset 17), checks parity with torch (|Δ| ≤ 1e-4), computes validation metrics, registers the
@@ -41,7 +39,7 @@ version under --models-dir, writes the metrics to ClickHouse and announces it on
 the manifest records it and eval --holdout evaluates on exactly that fold, so training K = 0…folds-1
 gives a 5-fold evaluation by problem. --cv N instead trains N models, one per fold held out, and
 reports the metrics over folds (nothing is registered). --from-export FILE trains on a codeverify
-export file instead of the topics (no broker; nothing is announced). Behaviours (topic "` + streams.TopicBehaviors + `", by
+export file instead of the topics (no broker; nothing is announced). Behaviours (topic "`+streams.TopicBehaviors+`", by
 candidate id) give each candidate its behaviour features, computed per request over its candidates
 exactly as the reranker computes them. Trained on what is served: a request of more than --draw-size
 candidates (16) becomes --draws (20) random draws of --draw-size (a seed per request and draw), the
@@ -50,11 +48,10 @@ request whole, deduplicated, --k FAILs per PASS). --objective request with --fea
 is the production recipe (make verifier): a linear energy on the standardised features, margin ranking
 averaged per draw, Adam, --max-steps full-batch steps. After registering, the last line printed is the
 version's directory.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		func(cmd *cobra.Command) error {
 			o.ValFoldSet = cmd.Flags().Changed("val-fold")
 			return evaluation.Train(cmd.Context(), a.Env, o, os.Stdout, os.Stderr)
-		},
-	}
+		})
 	bindDataset(cmd, &o.Dataset)
 	f := cmd.Flags()
 	f.StringVar(&o.ModelsDir, "models-dir", "", "model registry (default VAR_DIR/models)")
@@ -102,10 +99,8 @@ func (a *app) modelsCmd() *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{Use: "models", Short: "The model registry: list versions, show one"}
 	cmd.PersistentFlags().StringVar(&dir, "models-dir", "", "model registry (default VAR_DIR/models)")
-	cmd.AddCommand(&cobra.Command{
-		Use: "list", Short: "List registered versions, oldest first, with their validation metrics", Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return evaluation.ListModels(a.Env, dir, os.Stdout) },
-	}, &cobra.Command{
+	cmd.AddCommand(command("list", "List registered versions, oldest first, with their validation metrics", "",
+		func(*cobra.Command) error { return evaluation.ListModels(a.Env, dir, os.Stdout) }), &cobra.Command{
 		Use: "show VERSION|latest", Short: "Print a version's manifest (JSON)", Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			return evaluation.ShowModel(a.Env, dir, args[0], os.Stdout)
@@ -117,13 +112,10 @@ func (a *app) modelsCmd() *cobra.Command {
 func (a *app) exportCmd() *cobra.Command {
 	var d trainer.DatasetSpec
 	var out string
-	cmd := &cobra.Command{
-		Use: "export --out FILE.jsonl", Args: cobra.NoArgs,
-		Short: "Write the labeled dataset (replayed from the topics, joined, filtered, deduplicated) as JSONL",
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := command("export --out FILE.jsonl", "Write the labeled dataset (replayed from the topics, joined, filtered, deduplicated) as JSONL", "",
+		func(cmd *cobra.Command) error {
 			return evaluation.Export(cmd.Context(), a.Env, d, out, os.Stdout, os.Stderr)
-		},
-	}
+		})
 	bindDataset(cmd, &d)
 	cmd.Flags().StringVar(&out, "out", "", "output file (- for stdout)")
 	return cmd

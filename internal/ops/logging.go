@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+
+	"github.com/codeverify/codeverify/internal/buildinfo"
 )
 
 // NewLogger builds the process logger: level debug|info|warn|error, format json (for machines;
@@ -31,26 +33,16 @@ func NewLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 // Version is what --version prints: the module version, the git revision the binary was
 // built from (with "+dirty" for uncommitted changes) and the Go version.
 func Version() string {
-	version, revision, when, goVersion := "(devel)", "unknown", "", "unknown"
+	version, goVersion := "(devel)", "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		goVersion = bi.GoVersion
 		if bi.Main.Version != "" {
 			version = bi.Main.Version
 		}
-		dirty := false
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				revision = s.Value
-			case "vcs.time":
-				when = s.Value
-			case "vcs.modified":
-				dirty = s.Value == "true"
-			}
-		}
-		if dirty {
-			revision += "+dirty"
-		}
+	}
+	revision, when := buildinfo.Revision()
+	if revision == "" {
+		revision = "unknown"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "codeverify %s\nrevision %s", version, revision)

@@ -2,23 +2,17 @@ package ops
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/codeverify/codeverify/streams"
+	"github.com/codeverify/codeverify/streams/kafkatest"
 )
 
 // /readyz follows the broker: ready while it answers, 503 naming kafka once it is gone.
 func TestReadyzFollowsBroker(t *testing.T) {
-	b, err := streams.StartBroker(t.TempDir(), 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	cluster := streams.Cluster{Brokers: []string{b.Addr()}}
+	b, cluster := kafkatest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rd := NewReadiness(CheckKafka)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // AgreementRow is how CodeT's agreement between candidates and a model's generated tests does
@@ -32,20 +34,9 @@ func (s *Sink) Agreement(ctx context.Context) ([]AgreementRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: agreement query: %w", err)
 	}
-	rows, err := s.conn.Query(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: agreement query: %w", err)
-	}
-	defer rows.Close()
-	var out []AgreementRow
-	for rows.Next() {
-		var r AgreementRow
-		if err := rows.Scan(&r.Benchmark, &r.Split, &r.Model, &r.Requests, &r.TopClusterPass, &r.AnyPass, &r.RandomPass); err != nil {
-			return nil, fmt.Errorf("clickhouse: agreement row: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s.conn, "agreement query", q, nil, func(rows driver.Rows, r *AgreementRow) error {
+		return rows.Scan(&r.Benchmark, &r.Split, &r.Model, &r.Requests, &r.TopClusterPass, &r.AnyPass, &r.RandomPass)
+	})
 }
 
 // FormatAgreement writes agreement rows as an aligned text table.

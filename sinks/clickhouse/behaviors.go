@@ -17,39 +17,22 @@ const insertBehaviors = `INSERT INTO behaviors (
 // WriteVerdicts it refuses the whole batch if any behaviour fails CheckBehavior, and rewriting a
 // stored behaviour is harmless (reads collapse rows by candidate_id).
 func (s *Sink) WriteBehaviors(ctx context.Context, bs []schemas.Behavior) error {
-	if len(bs) == 0 {
-		return nil
+	return insertRows(ctx, s.conn, insertBehaviors, "behavior", bs, CheckBehavior,
+		func(b schemas.Behavior) string { return b.CandidateID }, behaviorValues)
+}
+
+// behaviorValues is b in insertBehaviors' column order, its results as parallel arrays.
+func behaviorValues(b schemas.Behavior) []any {
+	n := len(b.Results)
+	id, freq, status, fp := make([]string, n), make([]int32, n), make([]string, n), make([]string, n)
+	for j, r := range b.Results {
+		id[j], freq[j], status[j], fp[j] = r.TestID, r.Frequency, r.Status, r.Fingerprint
 	}
-	for i := range bs {
-		if err := CheckBehavior(bs[i]); err != nil {
-			return err
-		}
+	return []any{
+		b.CandidateID, b.RequestID, b.ProblemID, b.Benchmark, b.Split, b.Model, b.SampleIndex, b.TestsHash,
+		id, freq, status, fp,
+		b.RuntimeMs, b.ExecutorVersion, uint64(b.ExecutedAtMs), time.UnixMilli(b.ExecutedAtMs),
 	}
-	b, err := s.conn.PrepareBatch(ctx, insertBehaviors)
-	if err != nil {
-		return fmt.Errorf("clickhouse: prepare behavior batch: %w", err)
-	}
-	for i := range bs {
-		v := &bs[i]
-		n := len(v.Results)
-		id, freq, status, fp := make([]string, n), make([]int32, n), make([]string, n), make([]string, n)
-		for j, r := range v.Results {
-			id[j], freq[j], status[j], fp[j] = r.TestID, r.Frequency, r.Status, r.Fingerprint
-		}
-		err := b.Append(
-			v.CandidateID, v.RequestID, v.ProblemID, v.Benchmark, v.Split, v.Model, v.SampleIndex, v.TestsHash,
-			id, freq, status, fp,
-			v.RuntimeMs, v.ExecutorVersion, uint64(v.ExecutedAtMs), time.UnixMilli(v.ExecutedAtMs),
-		)
-		if err != nil {
-			b.Abort()
-			return fmt.Errorf("clickhouse: append behavior %s: %w", v.CandidateID, err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d behaviors: %w", len(bs), err)
-	}
-	return nil
 }
 
 // CheckBehavior reports why b cannot be stored; the error wraps ErrInvalidRow.
@@ -72,9 +55,5 @@ func CheckBehavior(b schemas.Behavior) error {
 // BehaviorCount returns the number of stored behaviours after collapsing redeliveries, and the
 // number of distinct candidate ids.
 func (s *Sink) BehaviorCount(ctx context.Context) (rows uint64, distinctCandidates uint64, err error) {
-	err = s.conn.QueryRow(ctx, "SELECT count(), uniqExact(candidate_id) FROM behaviors FINAL").Scan(&rows, &distinctCandidates)
-	if err != nil {
-		return 0, 0, fmt.Errorf("clickhouse: count behaviors: %w", err)
-	}
-	return rows, distinctCandidates, nil
+	return s.countCandidates(ctx, "behaviors")
 }

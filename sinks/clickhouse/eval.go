@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // EvalRun identifies one offline evaluation (codeverify eval --clickhouse); every candidate row
@@ -65,25 +67,13 @@ func (s *Sink) WriteEval(ctx context.Context, run EvalRun, cands []EvalCandidate
 	if run.EvalID == "" || run.ModelVersion == "" || run.InputHash == "" {
 		return fmt.Errorf("clickhouse: evaluation without an eval id, model version or input hash: %+v", run)
 	}
-	if len(cands) == 0 {
-		return nil
-	}
-	b, err := s.conn.PrepareBatch(ctx, insertEvalCandidates)
-	if err != nil {
-		return fmt.Errorf("clickhouse: prepare eval candidates: %w", err)
-	}
 	now := time.Now()
-	for _, c := range cands {
-		if err := b.Append(run.EvalID, run.ModelVersion, run.InputHash, run.InputName, run.Scope, uint32(run.N), run.Seed,
-			c.ProblemID, c.CandidateID, uint32(c.Position), u8(c.Pass), c.Energy, u8(c.HasCodeT), u8(c.CodeTPool), u8(c.HasCodeEnergy), c.CodeEnergy, now); err != nil {
-			b.Abort()
-			return fmt.Errorf("clickhouse: append eval candidate %s: %w", c.CandidateID, err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d eval candidates: %w", len(cands), err)
-	}
-	return nil
+	return insertRows(ctx, s.conn, insertEvalCandidates, "eval candidate", cands, nil,
+		func(c EvalCandidate) string { return c.CandidateID },
+		func(c EvalCandidate) []any {
+			return []any{run.EvalID, run.ModelVersion, run.InputHash, run.InputName, run.Scope, uint32(run.N), run.Seed,
+				c.ProblemID, c.CandidateID, uint32(c.Position), u8(c.Pass), c.Energy, u8(c.HasCodeT), u8(c.CodeTPool), u8(c.HasCodeEnergy), c.CodeEnergy, now}
+		})
 }
 
 func u8(b bool) uint8 {
@@ -117,24 +107,14 @@ GROUP BY eval_id, model_version, input_hash, input_name, scope, n, seed, problem
 // order eval bootstraps in).
 func (s *Sink) EvalProblems(ctx context.Context, evalID string) ([]EvalProblem, error) {
 	q := "SELECT problem_id, candidates, baseline, oracle, verifier, chosen, with_codet, codet, with_energy, energy_pick FROM (" + fmt.Sprintf(evalProblemSQL, "eval_id = ?") + ") ORDER BY problem_id"
-	rows, err := s.conn.Query(ctx, q, evalID)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: eval %s per problem: %w", evalID, err)
-	}
-	defer rows.Close()
-	var out []EvalProblem
-	for rows.Next() {
-		var p EvalProblem
+	return queryRows(ctx, s.conn, "eval "+evalID+" per problem", q, []any{evalID}, func(rows driver.Rows, p *EvalProblem) error {
 		var cands uint64
 		var oracle, verifier, withCodeT, withEnergy, energy uint8
-		if err := rows.Scan(&p.ProblemID, &cands, &p.Baseline, &oracle, &verifier, &p.Chosen, &withCodeT, &p.CodeT, &withEnergy, &energy); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&p.ProblemID, &cands, &p.Baseline, &oracle, &verifier, &p.Chosen, &withCodeT, &p.CodeT, &withEnergy, &energy)
 		p.Candidates, p.Oracle, p.Verifier, p.Energy = int(cands), float64(oracle), float64(verifier), float64(energy)
 		p.HasCodeT, p.HasEnergy = withCodeT == 1, withEnergy == 1
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		return err
+	})
 }
 
 // EvalSummaries returns, for every evaluation of an input, the means over its problems, computed
@@ -146,24 +126,14 @@ func (s *Sink) EvalSummaries(ctx context.Context, inputHash string) ([]EvalSumma
 FROM (` + fmt.Sprintf(evalProblemSQL, "input_hash = ?") + `)
 GROUP BY eval_id, model_version, input_hash, input_name, scope, n, seed
 ORDER BY model_version, scope, n, seed, eval_id`
-	rows, err := s.conn.Query(ctx, q, inputHash)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: eval summaries of input %s: %w", inputHash, err)
-	}
-	defer rows.Close()
-	var out []EvalSummary
-	for rows.Next() {
-		var e EvalSummary
+	return queryRows(ctx, s.conn, "eval summaries of input "+inputHash, q, []any{inputHash}, func(rows driver.Rows, e *EvalSummary) error {
 		var n uint32
 		var problems, cands uint64
 		var withCodeT, withEnergy uint8
-		if err := rows.Scan(&e.EvalID, &e.ModelVersion, &e.InputHash, &e.InputName, &e.Scope, &n, &e.Seed,
-			&problems, &cands, &e.Baseline, &e.Oracle, &e.Verifier, &e.CodeT, &e.Energy, &withCodeT, &withEnergy, &e.CreatedAt); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&e.EvalID, &e.ModelVersion, &e.InputHash, &e.InputName, &e.Scope, &n, &e.Seed,
+			&problems, &cands, &e.Baseline, &e.Oracle, &e.Verifier, &e.CodeT, &e.Energy, &withCodeT, &withEnergy, &e.CreatedAt)
 		e.HasCodeT, e.HasEnergy = withCodeT == 1, withEnergy == 1
 		e.N, e.Problems, e.Candidates = int(n), int(problems), int(cands)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return err
+	})
 }

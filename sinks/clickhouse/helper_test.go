@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,7 +54,8 @@ func ensureServer() error {
 	return serverErr
 }
 
-// testSink opens a sink on a fresh database that is dropped when the test ends.
+// testSink opens a sink on a fresh database (see testConfig); the sink is closed before the
+// database is dropped.
 func testSink(t testing.TB) *Sink {
 	t.Helper()
 	if err := ensureServer(); err != nil {
@@ -62,26 +64,33 @@ func testSink(t testing.TB) *Sink {
 		}
 		t.Skipf("no ClickHouse server (set CODEVERIFY_REQUIRE_CLICKHOUSE=1 to fail instead): %v", err)
 	}
-	cfg := testConfig(t)
-	ctx := context.Background()
-	s, err := Open(ctx, cfg)
+	s, err := Open(context.Background(), testConfig(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(func() {
-		if err := s.conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database); err != nil {
-			t.Errorf("drop %s: %v", cfg.Database, err)
-		}
-		s.Close()
-	})
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
+// testDatabases numbers the databases of one test binary, so that no two tests share one.
+var testDatabases atomic.Int64
+
+// testConfig names a fresh database (created by the first Open) and drops it when the test ends.
+// chtest does the same for other packages; it imports this one, so these tests cannot use it.
 func testConfig(t testing.TB) Config {
-	return Config{
+	t.Helper()
+	cfg := Config{
 		Addr:     serverAddr(),
-		Database: fmt.Sprintf("cvtest_%d_%d", os.Getpid(), time.Now().UnixNano()),
+		Database: fmt.Sprintf("cvtest_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), testDatabases.Add(1)),
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := DropDatabase(ctx, cfg); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
+	return cfg
 }
 
 // verdict builds a realistic verdict: a 64-hex code hash and three test outcomes.

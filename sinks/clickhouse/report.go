@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"text/tabwriter"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // ReportFilter narrows a report; an empty field matches everything.
@@ -51,24 +53,10 @@ ORDER BY benchmark, split, model`
 // Report computes pass rates and pass@1/10/100 per (benchmark, split, model) in the server.
 func (s *Sink) Report(ctx context.Context, f ReportFilter) ([]ReportRow, error) {
 	where, args := f.where()
-	rows, err := s.conn.Query(ctx, fmt.Sprintf(reportSQL, where), args...)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: report: %w", err)
-	}
-	defer rows.Close()
-	var out []ReportRow
-	for rows.Next() {
-		var r ReportRow
-		if err := rows.Scan(&r.Benchmark, &r.Split, &r.Model, &r.Problems, &r.Candidates, &r.Passed,
-			&r.PassRate, &r.PassAt1, &r.PassAt10, &r.PassAt100, &r.ZeroPassProblems); err != nil {
-			return nil, fmt.Errorf("clickhouse: report row: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse: report: %w", err)
-	}
-	return out, nil
+	return queryRows(ctx, s.conn, "report", fmt.Sprintf(reportSQL, where), args, func(rows driver.Rows, r *ReportRow) error {
+		return rows.Scan(&r.Benchmark, &r.Split, &r.Model, &r.Problems, &r.Candidates, &r.Passed,
+			&r.PassRate, &r.PassAt1, &r.PassAt10, &r.PassAt100, &r.ZeroPassProblems)
+	})
 }
 
 // FormatReport writes rows as an aligned text table; an undefined pass@k prints as "-".

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Tally counts the verdicts of one problem that share a day, a source, a label and a failure kind:
@@ -52,73 +54,44 @@ ORDER BY benchmark, split, model, problem_id, day, source, passed, failure_kind`
 // ReportTallies returns the verdict counts the HTML report draws, narrowed by f.
 func (s *Sink) ReportTallies(ctx context.Context, f ReportFilter) ([]Tally, error) {
 	where, args := f.where()
-	rows, err := s.conn.Query(ctx, fmt.Sprintf(tallySQL, where), args...)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: report tallies: %w", err)
-	}
-	defer rows.Close()
-	var out []Tally
-	for rows.Next() {
-		var t Tally
+	return queryRows(ctx, s.conn, "report tallies", fmt.Sprintf(tallySQL, where), args, func(rows driver.Rows, t *Tally) error {
 		var pass uint8
 		var n uint64
-		if err := rows.Scan(&t.Benchmark, &t.Split, &t.Model, &t.ProblemID, &t.Day, &t.Source, &pass, &t.FailureKind, &n); err != nil {
-			return nil, fmt.Errorf("clickhouse: report tally: %w", err)
-		}
+		err := rows.Scan(&t.Benchmark, &t.Split, &t.Model, &t.ProblemID, &t.Day, &t.Source, &pass, &t.FailureKind, &n)
 		t.Pass, t.Count = pass == 1, int(n)
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse: report tallies: %w", err)
-	}
-	return out, nil
+		return err
+	})
 }
 
 // NewestEval returns the most recently written evaluation (of the newest model version evaluated)
 // and its candidates ordered by problem and draw position; a zero EvalRun when none is stored.
 func (s *Sink) NewestEval(ctx context.Context) (EvalRun, []EvalCandidate, error) {
-	var run EvalRun
-	rows, err := s.conn.Query(ctx, `SELECT eval_id, model_version, input_hash, input_name, scope, n, seed, max(created_at) AS created
+	runs, err := queryRows(ctx, s.conn, "newest evaluation", `SELECT eval_id, model_version, input_hash, input_name, scope, n, seed, max(created_at) AS created
 FROM eval_candidates FINAL
 GROUP BY eval_id, model_version, input_hash, input_name, scope, n, seed
 ORDER BY created DESC, eval_id
-LIMIT 1`)
-	if err != nil {
-		return run, nil, fmt.Errorf("clickhouse: newest evaluation: %w", err)
+LIMIT 1`, nil, func(rows driver.Rows, run *EvalRun) error {
+		var n uint32
+		var created time.Time
+		err := rows.Scan(&run.EvalID, &run.ModelVersion, &run.InputHash, &run.InputName, &run.Scope, &n, &run.Seed, &created)
+		run.N = int(n)
+		return err
+	})
+	if err != nil || len(runs) == 0 {
+		return EvalRun{}, nil, err
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		return run, nil, rows.Err()
-	}
-	var n uint32
-	var created time.Time
-	if err := rows.Scan(&run.EvalID, &run.ModelVersion, &run.InputHash, &run.InputName, &run.Scope, &n, &run.Seed, &created); err != nil {
-		return run, nil, fmt.Errorf("clickhouse: newest evaluation: %w", err)
-	}
-	run.N = int(n)
-	rows.Close()
-	cands, err := s.evalCandidates(ctx, run.EvalID)
-	return run, cands, err
+	cands, err := s.evalCandidates(ctx, runs[0].EvalID)
+	return runs[0], cands, err
 }
 
 // evalCandidates reads one evaluation's candidates (verifier energies and labels) in draw order.
 func (s *Sink) evalCandidates(ctx context.Context, evalID string) ([]EvalCandidate, error) {
-	rows, err := s.conn.Query(ctx, `SELECT problem_id, candidate_id, position, pass, energy
-FROM eval_candidates FINAL WHERE eval_id = ? ORDER BY problem_id, position`, evalID)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: eval %s candidates: %w", evalID, err)
-	}
-	defer rows.Close()
-	var out []EvalCandidate
-	for rows.Next() {
-		var c EvalCandidate
+	return queryRows(ctx, s.conn, "eval "+evalID+" candidates", `SELECT problem_id, candidate_id, position, pass, energy
+FROM eval_candidates FINAL WHERE eval_id = ? ORDER BY problem_id, position`, []any{evalID}, func(rows driver.Rows, c *EvalCandidate) error {
 		var pos uint32
 		var pass uint8
-		if err := rows.Scan(&c.ProblemID, &c.CandidateID, &pos, &pass, &c.Energy); err != nil {
-			return nil, fmt.Errorf("clickhouse: eval %s candidate: %w", evalID, err)
-		}
+		err := rows.Scan(&c.ProblemID, &c.CandidateID, &pos, &pass, &c.Energy)
 		c.Position, c.Pass = int(pos), pass == 1
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return err
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/codeverify/codeverify/schemas"
 )
 
@@ -37,31 +38,20 @@ const insertTrainingRuns = `INSERT INTO training_runs (
 
 // WriteTrainingRuns inserts runs as one batch.
 func (s *Sink) WriteTrainingRuns(ctx context.Context, runs []TrainingRun) error {
-	if len(runs) == 0 {
-		return nil
-	}
-	b, err := s.conn.PrepareBatch(ctx, insertTrainingRuns)
-	if err != nil {
-		return fmt.Errorf("clickhouse: prepare training runs: %w", err)
-	}
-	for _, r := range runs {
-		if r.Version == "" {
-			b.Abort()
-			return fmt.Errorf("clickhouse: training run without a version")
-		}
-		err := b.Append(r.Version, r.Kind, r.Fold, r.Folds, r.DatasetHash, r.CodeRevision, r.Device, r.AMP, r.Torch, r.Params,
-			r.EpochsRun, r.BestEpoch, r.Steps, r.TrainSeconds, r.TrainPairs, r.ValProblems, r.ValExamples,
-			r.PairwiseAccuracy, r.AUROC, r.RerankedPass1, r.RandomPass1, r.OraclePass, r.K,
-			r.VerifierPass1AtK, r.OraclePassAtK, r.ParityMaxAbsDiff, uint64(r.CreatedAt.UnixMilli()), r.CreatedAt)
-		if err != nil {
-			b.Abort()
-			return fmt.Errorf("clickhouse: append training run %s/%d: %w", r.Version, r.Fold, err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d training runs: %w", len(runs), err)
-	}
-	return nil
+	return insertRows(ctx, s.conn, insertTrainingRuns, "training run", runs,
+		func(r TrainingRun) error {
+			if r.Version == "" {
+				return fmt.Errorf("clickhouse: training run without a version")
+			}
+			return nil
+		},
+		func(r TrainingRun) string { return fmt.Sprintf("%s/%d", r.Version, r.Fold) },
+		func(r TrainingRun) []any {
+			return []any{r.Version, r.Kind, r.Fold, r.Folds, r.DatasetHash, r.CodeRevision, r.Device, r.AMP, r.Torch, r.Params,
+				r.EpochsRun, r.BestEpoch, r.Steps, r.TrainSeconds, r.TrainPairs, r.ValProblems, r.ValExamples,
+				r.PairwiseAccuracy, r.AUROC, r.RerankedPass1, r.RandomPass1, r.OraclePass, r.K,
+				r.VerifierPass1AtK, r.OraclePassAtK, r.ParityMaxAbsDiff, uint64(r.CreatedAt.UnixMilli()), r.CreatedAt}
+		})
 }
 
 // TrainingRuns reads the runs of one version (every version when version is ""), by version and fold.
@@ -71,23 +61,13 @@ func (s *Sink) TrainingRuns(ctx context.Context, version string) ([]TrainingRun,
     pairwise_accuracy, auroc, reranked_pass1, random_pass1, oracle_pass, k,
     verifier_pass1_at_k, oracle_pass_at_k, parity_max_abs_diff, created_at_ms
 FROM training_runs FINAL WHERE (? = '' OR version = ?) ORDER BY version, fold`
-	rows, err := s.conn.Query(ctx, q, version, version)
-	if err != nil {
-		return nil, fmt.Errorf("clickhouse: read training runs: %w", err)
-	}
-	defer rows.Close()
-	var out []TrainingRun
-	for rows.Next() {
-		var r TrainingRun
+	return queryRows(ctx, s.conn, "read training runs", q, []any{version, version}, func(rows driver.Rows, r *TrainingRun) error {
 		var ms uint64
-		if err := rows.Scan(&r.Version, &r.Kind, &r.Fold, &r.Folds, &r.DatasetHash, &r.CodeRevision, &r.Device, &r.AMP, &r.Torch, &r.Params,
+		err := rows.Scan(&r.Version, &r.Kind, &r.Fold, &r.Folds, &r.DatasetHash, &r.CodeRevision, &r.Device, &r.AMP, &r.Torch, &r.Params,
 			&r.EpochsRun, &r.BestEpoch, &r.Steps, &r.TrainSeconds, &r.TrainPairs, &r.ValProblems, &r.ValExamples,
 			&r.PairwiseAccuracy, &r.AUROC, &r.RerankedPass1, &r.RandomPass1, &r.OraclePass, &r.K,
-			&r.VerifierPass1AtK, &r.OraclePassAtK, &r.ParityMaxAbsDiff, &ms); err != nil {
-			return nil, err
-		}
+			&r.VerifierPass1AtK, &r.OraclePassAtK, &r.ParityMaxAbsDiff, &ms)
 		r.CreatedAt = time.UnixMilli(int64(ms))
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return err
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/codeverify/codeverify/schemas"
 )
 
@@ -15,23 +16,13 @@ func (s *Sink) ReadVerdicts(ctx context.Context, since time.Time) ([]schemas.Ver
 	if !since.IsZero() {
 		sinceMs = uint64(since.UnixMilli())
 	}
-	rows, err := s.conn.Query(ctx, `SELECT candidate_id, request_id, problem_id, benchmark, split, model, sample_index,
+	return queryRows(ctx, s.conn, "read verdicts", `SELECT candidate_id, request_id, problem_id, benchmark, split, model, sample_index,
 	    toString(label), failure_kind, detail, runtime_ms, executor_version, test_suite_hash, code_sha256, executed_at_ms
-	    FROM verdicts FINAL WHERE executed_at_ms >= ? ORDER BY candidate_id`, sinceMs)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []schemas.Verdict
-	for rows.Next() {
-		var v schemas.Verdict
+	    FROM verdicts FINAL WHERE executed_at_ms >= ? ORDER BY candidate_id`, []any{sinceMs}, func(rows driver.Rows, v *schemas.Verdict) error {
 		var at uint64
-		if err := rows.Scan(&v.CandidateID, &v.RequestID, &v.ProblemID, &v.Benchmark, &v.Split, &v.Model, &v.SampleIndex,
-			&v.Label, &v.FailureKind, &v.Detail, &v.RuntimeMs, &v.ExecutorVersion, &v.TestSuiteHash, &v.CodeSHA256, &at); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&v.CandidateID, &v.RequestID, &v.ProblemID, &v.Benchmark, &v.Split, &v.Model, &v.SampleIndex,
+			&v.Label, &v.FailureKind, &v.Detail, &v.RuntimeMs, &v.ExecutorVersion, &v.TestSuiteHash, &v.CodeSHA256, &at)
 		v.ExecutedAtMs = int64(at)
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		return err
+	})
 }

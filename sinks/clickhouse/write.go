@@ -18,50 +18,28 @@ const insertVerdicts = `INSERT INTO verdicts (
     runtime_ms, executor_version, test_suite_hash, code_sha256, executed_at_ms, executed_at)`
 
 // WriteVerdicts inserts vs as one batch and returns after the server accepted it, so a caller can
-// commit its input offsets afterwards. Rewriting a verdict already stored is harmless: reads
-// collapse rows by candidate_id.
+// commit its input offsets afterwards. It refuses the whole batch if any verdict fails CheckVerdict:
+// callers that must not lose the good rows to a bad one run CheckVerdict first and set the bad ones
+// aside. Rewriting a verdict already stored is harmless: reads collapse rows by candidate_id.
 func (s *Sink) WriteVerdicts(ctx context.Context, vs []schemas.Verdict) error {
-	if len(vs) == 0 {
-		return nil
+	return insertRows(ctx, s.conn, insertVerdicts, "verdict", vs, CheckVerdict,
+		func(v schemas.Verdict) string { return v.CandidateID }, verdictValues)
+}
+
+// verdictValues is v in insertVerdicts' column order, its test outcomes as parallel arrays.
+func verdictValues(v schemas.Verdict) []any {
+	n := len(v.Tests)
+	idx, passed, kind, msg := make([]int32, n), make([]uint8, n), make([]string, n), make([]string, n)
+	for j, t := range v.Tests {
+		idx[j], passed[j], kind[j], msg[j] = t.Index, u8(t.Passed), t.Kind, t.Message
 	}
-	// Check everything before sending anything: one bad row would make the server reject the
-	// whole batch with an error that does not say which verdict it was. Callers that must not lose
-	// the good rows to a bad one run CheckVerdict first and set the bad ones aside.
-	for i := range vs {
-		if err := CheckVerdict(vs[i]); err != nil {
-			return err
-		}
+	return []any{
+		v.CandidateID, v.RequestID, v.ProblemID, v.Benchmark, v.Split, v.Model, v.SampleIndex,
+		v.Label, v.FailureKind, v.Detail,
+		idx, passed, kind, msg,
+		v.RuntimeMs, v.ExecutorVersion, v.TestSuiteHash, v.CodeSHA256,
+		uint64(v.ExecutedAtMs), time.UnixMilli(v.ExecutedAtMs),
 	}
-	b, err := s.conn.PrepareBatch(ctx, insertVerdicts)
-	if err != nil {
-		return fmt.Errorf("clickhouse: prepare verdict batch: %w", err)
-	}
-	for i := range vs {
-		v := &vs[i]
-		n := len(v.Tests)
-		idx, passed, kind, msg := make([]int32, n), make([]uint8, n), make([]string, n), make([]string, n)
-		for j, t := range v.Tests {
-			idx[j], kind[j], msg[j] = t.Index, t.Kind, t.Message
-			if t.Passed {
-				passed[j] = 1
-			}
-		}
-		err := b.Append(
-			v.CandidateID, v.RequestID, v.ProblemID, v.Benchmark, v.Split, v.Model, v.SampleIndex,
-			v.Label, v.FailureKind, v.Detail,
-			idx, passed, kind, msg,
-			v.RuntimeMs, v.ExecutorVersion, v.TestSuiteHash, v.CodeSHA256,
-			uint64(v.ExecutedAtMs), time.UnixMilli(v.ExecutedAtMs),
-		)
-		if err != nil {
-			b.Abort()
-			return fmt.Errorf("clickhouse: append verdict %s: %w", v.CandidateID, err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("clickhouse: insert %d verdicts: %w", len(vs), err)
-	}
-	return nil
 }
 
 // ErrInvalidRow marks an event that can never be written: retrying it cannot succeed, so it
@@ -85,11 +63,17 @@ func CheckVerdict(v schemas.Verdict) error {
 // VerdictCount returns the number of stored verdicts after collapsing redeliveries, and the number
 // of distinct candidate ids; the two are equal when deduplication works.
 func (s *Sink) VerdictCount(ctx context.Context) (rows uint64, distinctCandidates uint64, err error) {
+	return s.countCandidates(ctx, "verdicts")
+}
+
+// countCandidates counts the rows of a table keyed by candidate_id after collapsing redeliveries,
+// and its distinct candidate ids. table is one of the package's own table names, never input.
+func (s *Sink) countCandidates(ctx context.Context, table string) (rows uint64, distinctCandidates uint64, err error) {
 	// uniqExact reads a column, which also keeps any server from answering count() from part
 	// metadata while ignoring FINAL.
-	err = s.conn.QueryRow(ctx, "SELECT count(), uniqExact(candidate_id) FROM verdicts FINAL").Scan(&rows, &distinctCandidates)
+	err = s.conn.QueryRow(ctx, "SELECT count(), uniqExact(candidate_id) FROM "+table+" FINAL").Scan(&rows, &distinctCandidates)
 	if err != nil {
-		return 0, 0, fmt.Errorf("clickhouse: count verdicts: %w", err)
+		return 0, 0, fmt.Errorf("clickhouse: count %s: %w", table, err)
 	}
 	return rows, distinctCandidates, nil
 }

@@ -84,37 +84,12 @@ func Decode(raw json.RawMessage) (Value, error) {
 		var b bool
 		err := arg(&b)
 		return Value{k: pyBool, b: b}, err
-	case "i":
+	case "i", "f", "s", "y":
 		var s string
 		if err := arg(&s); err != nil {
 			return Value{}, err
 		}
-		i, ok := new(big.Int).SetString(s, 16)
-		if !ok {
-			return Value{}, fmt.Errorf("bad int %q", s)
-		}
-		return Value{k: pyInt, i: i}, nil
-	case "f":
-		var s string
-		if err := arg(&s); err != nil {
-			return Value{}, err
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil && !strings.Contains(s, "inf") && !strings.Contains(s, "nan") {
-			return Value{}, fmt.Errorf("bad float %q", s)
-		}
-		return Value{k: pyFloat, f: f}, nil
-	case "s":
-		var s string
-		err := arg(&s)
-		return Value{k: pyStr, s: s}, err
-	case "y":
-		var s string
-		if err := arg(&s); err != nil {
-			return Value{}, err
-		}
-		b, err := hex.DecodeString(s)
-		return Value{k: pyBytes, s: string(b)}, err
+		return decodeStringArg(tag, s)
 	case "l":
 		return list(pyList)
 	case "t":
@@ -152,6 +127,29 @@ func Decode(raw json.RawMessage) (Value, error) {
 		return v, nil
 	}
 	return Value{}, fmt.Errorf("bad value tag %q", tag)
+}
+
+// decodeStringArg is the value of a tag whose argument is a string: an int in hex, a float's repr,
+// a str, or bytes in hex.
+func decodeStringArg(tag, s string) (Value, error) {
+	switch tag {
+	case "i":
+		i, ok := new(big.Int).SetString(s, 16)
+		if !ok {
+			return Value{}, fmt.Errorf("bad int %q", s)
+		}
+		return Value{k: pyInt, i: i}, nil
+	case "f":
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil && !strings.Contains(s, "inf") && !strings.Contains(s, "nan") {
+			return Value{}, fmt.Errorf("bad float %q", s)
+		}
+		return Value{k: pyFloat, f: f}, nil
+	case "y":
+		b, err := hex.DecodeString(s)
+		return Value{k: pyBytes, s: string(b)}, err
+	}
+	return Value{k: pyStr, s: s}, nil
 }
 
 // IsNone reports whether v is None.

@@ -29,12 +29,17 @@ func Addr() string {
 // Require skips the test (or fails it under CODEVERIFY_REQUIRE_CLICKHOUSE=1) when no server answers.
 func Require(t testing.TB) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", Addr(), time.Second)
+	requireAt(t, Addr())
+}
+
+func requireAt(t testing.TB, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		if os.Getenv("CODEVERIFY_REQUIRE_CLICKHOUSE") == "1" {
-			t.Fatalf("no ClickHouse server at %s: %v", Addr(), err)
+			t.Fatalf("no ClickHouse server at %s: %v", addr, err)
 		}
-		t.Skipf("no ClickHouse server at %s (set CODEVERIFY_REQUIRE_CLICKHOUSE=1 to fail instead): %v", Addr(), err)
+		t.Skipf("no ClickHouse server at %s (set CODEVERIFY_REQUIRE_CLICKHOUSE=1 to fail instead): %v", addr, err)
 	}
 	c.Close()
 }
@@ -43,8 +48,15 @@ func Require(t testing.TB) {
 // it when the test ends.
 func Config(t testing.TB) clickhouse.Config {
 	t.Helper()
-	Require(t)
-	cfg := clickhouse.Config{Addr: Addr(), Database: fmt.Sprintf("cvtest_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), seq.Add(1))}
+	return ConfigAt(t, Addr())
+}
+
+// ConfigAt is Config on the server at addr, such as one a test starts for itself; that server must
+// still answer when the test's cleanup drops the database.
+func ConfigAt(t testing.TB, addr string) clickhouse.Config {
+	t.Helper()
+	requireAt(t, addr)
+	cfg := clickhouse.Config{Addr: addr, Database: fmt.Sprintf("cvtest_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), seq.Add(1))}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codeverify/codeverify/pipeline"
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/processors/generator"
 	"github.com/codeverify/codeverify/processors/generator/openaifake"
 	"github.com/codeverify/codeverify/processors/testgen"
@@ -22,22 +22,22 @@ func codetFiles(t *testing.T) (problems, tests string) {
 	if _, err := os.Stat(testgen.DefaultPython); err != nil {
 		t.Skipf("no %s: %v", testgen.DefaultPython, err)
 	}
-	d := filepath.Join(dataDir(t), "samples", "codet_humaneval_codegen16b")
+	d := filepath.Join(testkit.DataDir(t), "samples", "codet_humaneval_codegen16b")
 	return filepath.Join(d, "HumanEval_for_code_generation.jsonl"), filepath.Join(d, "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.dev100.jsonl")
 }
 
 // TestProduceTestsReplaysCodeT: `produce --tests` puts one test set per line on the tests topic,
 // keyed by problem, and replaying the file again yields the same test set ids.
 func TestProduceTestsReplaysCodeT(t *testing.T) {
-	a, codecs := genEnv(t)
+	env, codecs, _ := brokerEnv(t)
 	ctx := context.Background()
 	problems, tests := codetFiles(t)
 	for range 2 {
-		if _, err := pipeline.PublishTests(ctx, a.Env, codecs, problems, tests, "codegen-16B-mono"); err != nil {
+		if _, err := PublishTests(ctx, env, codecs, problems, tests, "codegen-16B-mono"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, bad, err := streams.ReadAll(ctx, a.Cluster(), streams.TopicTests, codecs.TestCase)
+	got, bad, err := streams.ReadAll(ctx, env.Cluster(), streams.TopicTests, codecs.TestCase)
 	if err != nil || bad > 0 {
 		t.Fatalf("read tests: %v (%d undecodable)", err, bad)
 	}
@@ -59,14 +59,14 @@ func TestProduceTestsReplaysCodeT(t *testing.T) {
 // TestTestGeneratorEndToEnd: prompts for tests → test generator (fake OpenAI server, base model) →
 // tests topic; a prompt for candidates on the same topic is committed without output.
 func TestTestGeneratorEndToEnd(t *testing.T) {
-	a, codecs := genEnv(t)
+	env, codecs, _ := brokerEnv(t)
 	ctx := context.Background()
 	problemsPath, _ := codetFiles(t)
 	all, err := producers.LoadProblems(problemsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pipeline.PublishProblems(ctx, a.Env, codecs, all); err != nil {
+	if err := PublishProblems(ctx, env, codecs, all); err != nil {
 		t.Fatal(err)
 	}
 	srv := openaifake.New(openaifake.Options{Respond: func(r openaifake.Request, i int) (string, string) {
@@ -83,15 +83,15 @@ func TestTestGeneratorEndToEnd(t *testing.T) {
 	chosen := all[:2]
 	prompts := producers.BuildPrompts(chosen, producers.PromptOptions{Model: model, Purpose: schemas.PurposeTests, Seed: 1})
 	prompts = append(prompts, producers.BuildPrompts(all[2:3], producers.PromptOptions{Model: model, N: 2})...)
-	pp := streams.NewProducer(a.Cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(env.Cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, prompts...); err != nil {
 		t.Fatal(err)
 	}
 	rec, _ := generator.NewMetrics(nil)
-	o := pipeline.GeneratorOptions{BaseURL: srv.BaseURL(), MaxRequests: 4, MaxSequences: 16, MaxAttempts: 2, Timeout: 5 * time.Second,
+	o := GeneratorOptions{BaseURL: srv.BaseURL(), MaxRequests: 4, MaxSequences: 16, MaxAttempts: 2, Timeout: 5 * time.Second,
 		BackoffBase: time.Millisecond, BackoffMax: 10 * time.Millisecond}
-	r, err := pipeline.NewTestGeneratorRunner(ctx, a.Env, codecs, models, o, rec)
+	r, err := NewTestGeneratorRunner(ctx, env, codecs, models, o, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestTestGeneratorEndToEnd(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	got, bad, err := streams.ReadAll(ctx, a.Cluster(), streams.TopicTests, codecs.TestCase)
+	got, bad, err := streams.ReadAll(ctx, env.Cluster(), streams.TopicTests, codecs.TestCase)
 	if err != nil || bad > 0 {
 		t.Fatalf("read tests: %v (%d undecodable)", err, bad)
 	}

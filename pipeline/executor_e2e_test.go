@@ -1,193 +1,29 @@
-package main
+package pipeline
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"log/slog"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/codeverify/codeverify/internal/config"
-	"github.com/codeverify/codeverify/pipeline"
-	"github.com/codeverify/codeverify/processors/executor"
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
 	"github.com/codeverify/codeverify/streams"
 )
 
-// End-to-end tests: the embedded broker over TCP, a real ClickHouse server, a real python3 sandbox.
-
-func dataDir(t *testing.T) string {
-	t.Helper()
-	d := os.Getenv("CODEVERIFY_DATA_DIR")
-	if d == "" {
-		d = filepath.Join("..", "..", "..", "shared", "data")
-	}
-	if _, err := os.Stat(d); err != nil {
-		t.Fatalf("data dir %s missing (set CODEVERIFY_DATA_DIR): %v", d, err)
-	}
-	return d
-}
-
-// requireClickHouse starts the local server if needed and returns a fresh database name, dropped
-// at cleanup.
-func requireClickHouse(t *testing.T) string {
-	t.Helper()
-	addr := "127.0.0.1:9000"
-	out, err := exec.Command("bash", "../../deploy/clickhouse/start-local.sh", "../../var/clickhouse").CombinedOutput()
-	if err != nil {
-		if os.Getenv("CODEVERIFY_REQUIRE_CLICKHOUSE") == "1" {
-			t.Fatalf("clickhouse: %v\n%s", err, out)
-		}
-		t.Skipf("no ClickHouse server (set CODEVERIFY_REQUIRE_CLICKHOUSE=1 to fail instead): %v", err)
-	}
-	b := make([]byte, 4)
-	rand.Read(b)
-	db := "e2e_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		exec.Command("clickhouse-client", "--port", strings.Split(addr, ":")[1], "--query", "DROP DATABASE IF EXISTS "+db).Run()
-	})
-	return db
-}
-
-type env struct {
-	app    *app
-	broker *streams.Broker
-	codecs *schemas.Codecs
-	sink   *clickhouse.Sink
-}
-
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	db := requireClickHouse(t)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b, err := streams.StartBroker(t.TempDir(), 0, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	a := &app{Env: &config.Env{Config: config.Default(), Log: log}}
-	a.Config.Brokers = []string{b.Addr()}
-	a.Config.ClickHouse.Database = db
-	a.Config.Sink.MaxWait = 200 * time.Millisecond
-	ctx := context.Background()
-	if err := streams.EnsureTopics(ctx, a.Cluster(), streams.DefaultCatalog()); err != nil {
-		t.Fatal(err)
-	}
-	codecs, err := schemas.NewCodecs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink, err := a.OpenClickHouse(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
-	return &env{app: a, broker: b, codecs: codecs, sink: sink}
-}
-
-// humanEvalSubset writes the first n real HumanEval problems to a file and returns it with the
-// problems' raw records.
-func humanEvalSubset(t *testing.T, n int) (string, []map[string]any) {
-	t.Helper()
-	f, err := os.Open(filepath.Join(dataDir(t), "samples", "codet_humaneval_codegen16b", "HumanEval_for_code_generation.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	path := filepath.Join(t.TempDir(), "problems.jsonl")
-	out, _ := os.Create(path)
-	defer out.Close()
-	var recs []map[string]any
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() && len(recs) < n {
-		var r map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, r)
-		out.Write(append(sc.Bytes(), '\n'))
-	}
-	return path, recs
-}
-
-// writeSamples writes eval-format samples ({"task_id", "solution"}); the whole program is given.
-func writeSamples(t *testing.T, lines []map[string]string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "samples.jsonl")
-	f, _ := os.Create(path)
-	defer f.Close()
-	enc := json.NewEncoder(f)
-	for _, l := range lines {
-		enc.Encode(l)
-	}
-	return path
-}
-
-// waitVerdicts polls ClickHouse until want distinct candidates are stored.
-func waitVerdicts(t *testing.T, e *env, want uint64, timeout time.Duration) (rows, distinct uint64) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		rows, distinct, err := e.sink.VerdictCount(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if distinct >= want || time.Now().After(deadline) {
-			return rows, distinct
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// startPipeline runs the executor; it is stopped (gracefully) and waited for before the broker closes.
-func (e *env) startPipeline(t *testing.T, ctx context.Context) (*streams.Runner[schemas.Candidate, executor.Output], chan error) {
-	t.Helper()
-	r, closeExecutor, err := pipeline.NewExecutorRunner(ctx, e.app.Env, e.codecs, pipeline.ExecutorOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(closeExecutor) // registered first, so it runs after background's cleanup stopped Run
-	return r, e.background(t, ctx, r.Run)
-}
-
-// startSink runs the ClickHouse sink until the test ends.
-func (e *env) startSink(t *testing.T, ctx context.Context) {
-	e.background(t, ctx, func(ctx context.Context) error { return pipeline.RunVerdictSink(ctx, e.app.Env, e.codecs, e.sink, nil) })
-}
-
-func (e *env) background(t *testing.T, ctx context.Context, run func(context.Context) error) chan error {
-	ctx, cancel := context.WithCancel(ctx)
-	errc := make(chan error, 1)
-	done := make(chan struct{})
-	go func() { errc <- run(ctx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("a pipeline stage did not stop within 15s of cancel")
-		}
-	})
-	return errc
-}
+// End-to-end tests of the executor and the verdict sink (newE2EEnv): the embedded broker over TCP,
+// a real ClickHouse server, a real python3 sandbox.
 
 func TestPipelineEndToEnd(t *testing.T) {
-	e := newEnv(t)
+	e := newE2EEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	problemsPath, recs := humanEvalSubset(t, 5)
+	problemsPath, recs := testkit.HumanEvalSubset(t, 5)
 	var samples []map[string]string
 	for _, r := range recs {
 		id, prompt := r["task_id"].(string), r["prompt"].(string)
@@ -199,14 +35,14 @@ func TestPipelineEndToEnd(t *testing.T) {
 			map[string]string{"task_id": id, "solution": "def f(:\n"},                                // FAIL syntax
 		)
 	}
-	_, cands, err := pipeline.Publish(ctx, e.app.Env, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("e2e-model"))
+	_, cands, err := Publish(ctx, e.env, e.codecs, problemsPath, testkit.WriteSamples(t, samples), producersOpt("e2e-model"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A candidate whose code is not valid UTF-8 (Avro strings carry bytes as they are).
 	bad := cands[1]
 	bad.CandidateID, bad.SampleIndex, bad.Code = schemas.CandidateID("utf8", 0), 99, "def f():\n    return '\xff\xfe'\n"
-	cp := streams.NewProducer(e.app.Cluster(), "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	cp := streams.NewProducer(e.env.Cluster(), "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	defer cp.Close()
 	if err := cp.Publish(ctx, bad); err != nil {
 		t.Fatal(err)
@@ -219,7 +55,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	if rows != want || distinct != want {
 		t.Fatalf("ClickHouse has %d rows / %d distinct candidates, want %d", rows, distinct, want)
 	}
-	verdicts, badRecs, err := streams.ReadAll(ctx, e.app.Cluster(), "verdicts", e.codecs.Verdict)
+	verdicts, badRecs, err := streams.ReadAll(ctx, e.env.Cluster(), "verdicts", e.codecs.Verdict)
 	if err != nil || badRecs != 0 {
 		t.Fatal(err, badRecs)
 	}
@@ -262,10 +98,10 @@ func TestPipelineEndToEnd(t *testing.T) {
 // The executor is killed mid-stream (no drain, no commit) and restarted: at-least-once delivery
 // redelivers, and ClickHouse still ends with exactly one verdict per candidate.
 func TestExecutorCrashRestartExactlyOneVerdictEach(t *testing.T) {
-	e := newEnv(t)
+	e := newE2EEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	problemsPath, recs := humanEvalSubset(t, 8)
+	problemsPath, recs := testkit.HumanEvalSubset(t, 8)
 	var samples []map[string]string
 	for _, r := range recs {
 		for k := 0; k < 24; k++ {
@@ -278,7 +114,7 @@ func TestExecutorCrashRestartExactlyOneVerdictEach(t *testing.T) {
 			samples = append(samples, map[string]string{"task_id": r["task_id"].(string), "solution": r["prompt"].(string) + body + slow})
 		}
 	}
-	_, cands, err := pipeline.Publish(ctx, e.app.Env, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("crash-model"))
+	_, cands, err := Publish(ctx, e.env, e.codecs, problemsPath, testkit.WriteSamples(t, samples), producersOpt("crash-model"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,31 +157,31 @@ func TestExecutorCrashRestartExactlyOneVerdictEach(t *testing.T) {
 // A malformed Avro message and an oversized one end in candidates.dlq with a reason; the pipeline
 // keeps going.
 func TestBadInputGoesToDeadLetterTopic(t *testing.T) {
-	e := newEnv(t)
+	e := newE2EEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	problemsPath, recs := humanEvalSubset(t, 1)
+	problemsPath, recs := testkit.HumanEvalSubset(t, 1)
 	id := recs[0]["task_id"].(string)
 	good := map[string]string{"task_id": id, "solution": recs[0]["prompt"].(string) + recs[0]["canonical_solution"].(string)}
-	if _, _, err := pipeline.Publish(ctx, e.app.Env, e.codecs, problemsPath, writeSamples(t, []map[string]string{good}), producersOpt("dlq-model")); err != nil {
+	if _, _, err := Publish(ctx, e.env, e.codecs, problemsPath, testkit.WriteSamples(t, []map[string]string{good}), producersOpt("dlq-model")); err != nil {
 		t.Fatal(err)
 	}
-	if err := streams.PublishRaw(ctx, e.app.Cluster(), "candidates", []byte(id), []byte("this is not avro")); err != nil {
+	if err := streams.PublishRaw(ctx, e.env.Cluster(), "candidates", []byte(id), []byte("this is not avro")); err != nil {
 		t.Fatal(err)
 	}
 	huge := schemas.Candidate{CandidateID: "huge", RequestID: "r", ProblemID: id, Code: strings.Repeat("x = 1\n", 70_000), Model: "dlq-model"}
 	hb, _ := e.codecs.Candidate.Encode(huge)
-	if err := streams.PublishRaw(ctx, e.app.Cluster(), "candidates", []byte(id), hb); err != nil {
+	if err := streams.PublishRaw(ctx, e.env.Cluster(), "candidates", []byte(id), hb); err != nil {
 		t.Fatal(err)
 	}
 	unknown := schemas.Candidate{CandidateID: "orphan", RequestID: "r", ProblemID: "NoSuch/1", Code: "x=1", Model: "dlq-model"}
 	after := schemas.Candidate{CandidateID: "after", RequestID: "r", ProblemID: id, Code: good["solution"], Model: "dlq-model"}
-	cp := streams.NewProducer(e.app.Cluster(), "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
+	cp := streams.NewProducer(e.env.Cluster(), "candidates", e.codecs.Candidate, func(c schemas.Candidate) string { return c.ProblemID })
 	defer cp.Close()
 	if err := cp.Publish(ctx, unknown, after); err != nil {
 		t.Fatal(err)
 	}
-	e.app.Config.MaxMessageBytes = 256 << 10
+	e.env.Config.MaxMessageBytes = 256 << 10
 	e.startPipeline(t, ctx)
 	e.startSink(t, ctx)
 	if _, d := waitVerdicts(t, e, 2, 90*time.Second); d != 2 {
@@ -354,7 +190,7 @@ func TestBadInputGoesToDeadLetterTopic(t *testing.T) {
 	var dead []streams.DeadLetter
 	deadline := time.Now().Add(30 * time.Second)
 	for len(dead) < 3 && time.Now().Before(deadline) {
-		dead, _ = streams.ReadDeadLetters(ctx, e.app.Cluster(), "candidates.dlq")
+		dead, _ = streams.ReadDeadLetters(ctx, e.env.Cluster(), "candidates.dlq")
 		time.Sleep(100 * time.Millisecond)
 	}
 	if len(dead) != 3 {
@@ -380,20 +216,20 @@ func producersOpt(model string) producers.SampleOptions { return producers.Sampl
 // already has a (non-timeout) verdict in ClickHouse is answered from there — a deliberately
 // contradicting stored label proves where the answer came from — and the others execute.
 func TestExecutorLooksUpClickHouse(t *testing.T) {
-	e := newEnv(t)
+	e := newE2EEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	problemsPath, recs := humanEvalSubset(t, 1)
+	problemsPath, recs := testkit.HumanEvalSubset(t, 1)
 	id, prompt := recs[0]["task_id"].(string), recs[0]["prompt"].(string)
 	samples := []map[string]string{
 		{"task_id": id, "solution": prompt + recs[0]["canonical_solution"].(string)}, // PASS if executed
 		{"task_id": id, "solution": prompt + "    return None\n"},                    // FAIL assertion, executed
 	}
-	_, cands, err := pipeline.Publish(ctx, e.app.Env, e.codecs, problemsPath, writeSamples(t, samples), producersOpt("lookup-model"))
+	_, cands, err := Publish(ctx, e.env, e.codecs, problemsPath, testkit.WriteSamples(t, samples), producersOpt("lookup-model"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems, _, err := streams.ReadAll(ctx, e.app.Cluster(), "problems", e.codecs.Problem)
+	problems, _, err := streams.ReadAll(ctx, e.env.Cluster(), "problems", e.codecs.Problem)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +253,7 @@ func TestExecutorLooksUpClickHouse(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r, closeExecutor, err := pipeline.NewExecutorRunner(ctx, e.app.Env, e.codecs, pipeline.ExecutorOptions{LookupClickHouse: true, StatsEvery: 200 * time.Millisecond})
+	r, closeExecutor, err := NewExecutorRunner(ctx, e.env, e.codecs, ExecutorOptions{LookupClickHouse: true, StatsEvery: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +262,7 @@ func TestExecutorLooksUpClickHouse(t *testing.T) {
 
 	byID := map[string]schemas.Verdict{}
 	for deadline := time.Now().Add(60 * time.Second); len(byID) < len(cands) && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		vs, _, err := streams.ReadAll(ctx, e.app.Cluster(), "verdicts", e.codecs.Verdict)
+		vs, _, err := streams.ReadAll(ctx, e.env.Cluster(), "verdicts", e.codecs.Verdict)
 		if err != nil {
 			t.Fatal(err)
 		}

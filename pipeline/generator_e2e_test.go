@@ -1,19 +1,16 @@
-package main
+package pipeline
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/internal/ops"
-	"github.com/codeverify/codeverify/pipeline"
+	"github.com/codeverify/codeverify/internal/testkit"
 	"github.com/codeverify/codeverify/processors/generator"
 	"github.com/codeverify/codeverify/processors/generator/openaifake"
 	"github.com/codeverify/codeverify/producers"
@@ -22,39 +19,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// genEnv is the embedded broker over TCP with the catalog created; no ClickHouse.
-func genEnv(t *testing.T) (*app, *schemas.Codecs) {
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	b, err := streams.StartBroker(t.TempDir(), 0, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	a := &app{Env: &config.Env{Config: config.Default(), Log: log}}
-	a.Config.Brokers = []string{b.Addr()}
-	if err := streams.EnsureTopics(context.Background(), a.Cluster(), streams.DefaultCatalog()); err != nil {
-		t.Fatal(err)
-	}
-	codecs, err := schemas.NewCodecs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a, codecs
-}
-
 // TestGeneratorEndToEnd: prompts topic → generator (fake OpenAI server) → candidates topic, over the
 // embedded broker. A prompt the server always fails lands in prompts.dlq with the reason; a
 // redelivered prompt yields the same candidate ids.
 func TestGeneratorEndToEnd(t *testing.T) {
-	a, codecs := genEnv(t)
+	env, codecs, _ := brokerEnv(t)
 	ctx := context.Background()
-	all, err := producers.LoadMBPP(filepath.Join(dataDir(t), "mbpp", "mbpp.jsonl"))
+	all, err := producers.LoadMBPP(filepath.Join(testkit.DataDir(t), "mbpp", "mbpp.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	train := producers.FilterSplit(all, "train")[:4]
-	if err := pipeline.PublishProblems(ctx, a.Env, codecs, all); err != nil {
+	if err := PublishProblems(ctx, env, codecs, all); err != nil {
 		t.Fatal(err)
 	}
 	doomed := train[3]
@@ -74,7 +50,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	prompts := producers.BuildPrompts(train, producers.PromptOptions{Model: "deepseek-ai/deepseek-coder-1.3b-instruct", N: 10, Seed: 1})
-	pp := streams.NewProducer(a.Cluster(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(env.Cluster(), "prompts", codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	defer pp.Close()
 	// prompts[0] twice: a redelivery.
 	if err := pp.Publish(ctx, append(prompts, prompts[0])...); err != nil {
@@ -82,13 +58,13 @@ func TestGeneratorEndToEnd(t *testing.T) {
 	}
 
 	rec, _ := generator.NewMetrics(nil)
-	o := pipeline.GeneratorOptions{BaseURL: srv.BaseURL(), MaxRequests: 8, MaxSequences: 32, MaxAttempts: 3, Timeout: 5 * time.Second,
+	o := GeneratorOptions{BaseURL: srv.BaseURL(), MaxRequests: 8, MaxSequences: 32, MaxAttempts: 3, Timeout: 5 * time.Second,
 		BackoffBase: time.Millisecond, BackoffMax: 10 * time.Millisecond}
 	reg := prometheus.NewRegistry()
 	if o.Metrics, err = ops.NewStageMetrics(reg); err != nil {
 		t.Fatal(err)
 	}
-	r, _, err := pipeline.NewGeneratorRunner(ctx, a.Env, codecs, models, o, rec)
+	r, _, err := NewGeneratorRunner(ctx, env, codecs, models, o, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +87,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cands, bad, err := streams.ReadAll(ctx, a.Cluster(), "candidates", codecs.Candidate)
+	cands, bad, err := streams.ReadAll(ctx, env.Cluster(), "candidates", codecs.Candidate)
 	if err != nil || bad > 0 {
 		t.Fatalf("read candidates: %v (%d undecodable)", err, bad)
 	}
@@ -133,7 +109,7 @@ func TestGeneratorEndToEnd(t *testing.T) {
 			t.Fatalf("redelivered prompt: sample %d id seen %d times, want 2 (same id)", i, ids[schemas.CandidateID(prompts[0].RequestID, i)])
 		}
 	}
-	dls, err := streams.ReadDeadLetters(ctx, a.Cluster(), streams.DLQTopic("prompts"))
+	dls, err := streams.ReadDeadLetters(ctx, env.Cluster(), streams.DLQTopic("prompts"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +132,9 @@ func TestGeneratorEndToEnd(t *testing.T) {
 // dead-lettered as "unknown problem": a stage whose problems table misses a row first reads what
 // the topic holds, so only a problem that was never published is a dead letter.
 func TestGeneratorPromptsRightAfterStart(t *testing.T) {
-	a, codecs := genEnv(t)
+	env, codecs, _ := brokerEnv(t)
 	ctx := context.Background()
-	all, err := producers.LoadMBPP(filepath.Join(dataDir(t), "mbpp", "mbpp.jsonl"))
+	all, err := producers.LoadMBPP(filepath.Join(testkit.DataDir(t), "mbpp", "mbpp.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,9 +146,9 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec, _ := generator.NewMetrics(nil)
-	o := pipeline.GeneratorOptions{BaseURL: srv.BaseURL(), MaxRequests: 8, MaxSequences: 32, MaxAttempts: 3, Timeout: 5 * time.Second,
+	o := GeneratorOptions{BaseURL: srv.BaseURL(), MaxRequests: 8, MaxSequences: 32, MaxAttempts: 3, Timeout: 5 * time.Second,
 		BackoffBase: time.Millisecond, BackoffMax: 10 * time.Millisecond}
-	r, _, err := pipeline.NewGeneratorRunner(ctx, a.Env, codecs, models, o, rec)
+	r, _, err := NewGeneratorRunner(ctx, env, codecs, models, o, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +158,10 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 
 	// Published after the generator read its (empty) problems table, one problem never at all.
 	prompts := producers.BuildPrompts(train, producers.PromptOptions{Model: "m", N: 4, Seed: 1})
-	if err := pipeline.PublishProblems(ctx, a.Env, codecs, train[:5]); err != nil {
+	if err := PublishProblems(ctx, env, codecs, train[:5]); err != nil {
 		t.Fatal(err)
 	}
-	pp := streams.NewProducer(a.Cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
+	pp := streams.NewProducer(env.Cluster(), streams.TopicPrompts, codecs.Prompt, func(p schemas.Prompt) string { return p.ProblemID })
 	defer pp.Close()
 	if err := pp.Publish(ctx, prompts...); err != nil {
 		t.Fatal(err)
@@ -201,7 +177,7 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	cands, _, err := streams.ReadAll(ctx, a.Cluster(), streams.TopicCandidates, codecs.Candidate)
+	cands, _, err := streams.ReadAll(ctx, env.Cluster(), streams.TopicCandidates, codecs.Candidate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +190,7 @@ func TestGeneratorPromptsRightAfterStart(t *testing.T) {
 			t.Errorf("problem %s published before its prompt: %d candidates, want 4", p.ProblemID, per[p.ProblemID])
 		}
 	}
-	dls, err := streams.ReadDeadLetters(ctx, a.Cluster(), streams.DLQTopic(streams.TopicPrompts))
+	dls, err := streams.ReadDeadLetters(ctx, env.Cluster(), streams.DLQTopic(streams.TopicPrompts))
 	if err != nil {
 		t.Fatal(err)
 	}
