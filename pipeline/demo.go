@@ -32,9 +32,6 @@ type DemoOptions struct {
 	// table.
 	TrainSteps               int
 	TrainDevice, TrainPython string
-	// Finish, if set, ends a demo that printed its report, with the sink still open: it is given
-	// the error of the training stage's evaluation (nil without one) and returns the demo's.
-	Finish func(ctx context.Context, sink *clickhouse.Sink, err error) error
 }
 
 // demoSamples is the demo's default input: CodeGen-Mono-16B's HumanEval samples and test cases.
@@ -97,12 +94,15 @@ func RunDemo(ctx context.Context, env *config.Env, o DemoOptions, w io.Writer) e
 	return runDemo(ctx, env, codecs, sink, o, start, w)
 }
 
-// finish ends a demo that got to its report with o.Finish, if set.
-func (o DemoOptions) finish(ctx context.Context, sink *clickhouse.Sink, err error) error {
-	if o.Finish == nil {
-		return err
+// finish ends a demo that got to its report, also after a failed training stage (err): the report
+// page VAR_DIR/report.html beside the eval page.
+func finish(ctx context.Context, env *config.Env, sink *clickhouse.Sink, err error, w io.Writer) error {
+	path := filepath.Join(env.Config.VarDir, "report.html")
+	if werr := WriteReportHTML(ctx, sink, clickhouse.ReportFilter{}, path); werr != nil {
+		return errors.Join(err, werr)
 	}
-	return o.Finish(ctx, sink, err)
+	fmt.Fprintf(w, "HTML report (pass@k per model, per-problem pass rates, failure kinds, pass rate over time, the newest verifier): %s\n", path)
+	return err
 }
 
 func runDemo(ctx context.Context, env *config.Env, codecs *schemas.Codecs, sink *clickhouse.Sink, o DemoOptions, start time.Time, w io.Writer) error {
@@ -147,13 +147,13 @@ func runDemo(ctx context.Context, env *config.Env, codecs *schemas.Codecs, sink 
 	fmt.Fprintln(w, "\nDual execution agreement (docs/sql/codet_top_cluster.sql): how often the top CodeT cluster of a request holds a PASS")
 	clickhouse.FormatAgreement(w, agree)
 	if o.TrainSteps <= 0 {
-		return o.finish(ctx, sink, nil)
+		return finish(ctx, env, sink, nil, w)
 	}
 	dir, err := demoTrain(ctx, env, o, w)
 	if err != nil {
-		return err
+		return finish(ctx, env, sink, err, w)
 	}
-	return o.finish(ctx, sink, demoEvaluate(ctx, env, dir, o, w))
+	return finish(ctx, env, sink, demoEvaluate(ctx, env, dir, o, w), w)
 }
 
 // labelAll runs the executor and both sinks until every candidate has its verdict in ClickHouse

@@ -8,7 +8,7 @@ import (
 )
 
 func (a *app) demoCmd() *cobra.Command {
-	o := pipeline.DemoOptions{TrainDevice: "cpu", Finish: a.demoReport}
+	o := pipeline.DemoOptions{TrainDevice: "cpu"}
 	cmd := command("demo", "Replay the real CodeGen-16B HumanEval samples through broker → executor → ClickHouse and print the report",
 		`Starts the embedded broker (data under VAR_DIR/kafka) unless --brokers is given, publishes the
 HumanEval problems, the same model's generated test cases (CodeT's extraction) and the 10,000

@@ -86,7 +86,10 @@ func (a *app) reportCmd() *cobra.Command {
 				return err
 			}
 			clickhouse.FormatReport(os.Stdout, rows)
-			return writeReportHTML(cmd.Context(), sink, f, cmd.Flag("html").Value.String())
+			if path := cmd.Flag("html").Value.String(); path != "" {
+				return pipeline.WriteReportHTML(cmd.Context(), sink, f, path)
+			}
+			return nil
 		})
 	cmd.Flags().String("html", "", "also write the charts (pass@k, pass rates, failure kinds, the newest verifier) to this HTML file")
 	cmd.Flags().StringVar(&f.Benchmark, "benchmark", "", "only this benchmark")
