@@ -57,16 +57,33 @@ func (t TestCase) Validate() error {
 	return nil
 }
 
-// testCaseFields lists a TestCase's Avro fields.
-func testCaseFields(t *TestCase) []field {
-	return []field{
-		{"test_set_id", &t.TestSetID}, {"problem_id", &t.ProblemID}, {"benchmark", &t.Benchmark}, {"model", &t.Model},
-		{"source", &t.Source}, {"request_id", &t.RequestID}, {"raw", &t.Raw},
-		{"asserts", recordsOf(&t.Asserts, func(a *GeneratedAssert) []field {
-			return []field{{"code", &a.Code}, {"frequency", &a.Frequency}}
-		})},
-		{"created_at_ms", &t.CreatedAtMs},
+func testCaseToNative(t TestCase) map[string]any {
+	asserts := make([]any, len(t.Asserts))
+	for i, a := range t.Asserts {
+		asserts[i] = map[string]any{"code": a.Code, "frequency": a.Frequency}
 	}
+	return map[string]any{
+		"test_set_id": t.TestSetID, "problem_id": t.ProblemID, "benchmark": t.Benchmark, "model": t.Model,
+		"source": t.Source, "request_id": t.RequestID, "raw": anySlice(t.Raw), "asserts": asserts,
+		"created_at_ms": t.CreatedAtMs,
+	}
+}
+
+func testCaseFromNative(m map[string]any) (TestCase, error) {
+	f := fields{m: m}
+	t := TestCase{
+		TestSetID: f.str("test_set_id"), ProblemID: f.str("problem_id"), Benchmark: f.str("benchmark"),
+		Model: f.str("model"), Source: f.str("source"), RequestID: f.str("request_id"), Raw: f.strs("raw"),
+		CreatedAtMs: f.i64("created_at_ms"),
+	}
+	for _, r := range f.records("asserts") {
+		af := fields{m: r}
+		t.Asserts = append(t.Asserts, GeneratedAssert{Code: af.str("code"), Frequency: af.i32("frequency")})
+		if af.err != nil && f.err == nil {
+			f.err = af.err
+		}
+	}
+	return t, f.err
 }
 
 // Statuses of a generated test run against a candidate.
@@ -136,19 +153,37 @@ func (b Behavior) Validate() error {
 	return nil
 }
 
-// behaviorFields lists a Behavior's Avro fields.
-func behaviorFields(b *Behavior) []field {
-	return []field{
-		{"candidate_id", &b.CandidateID}, {"request_id", &b.RequestID}, {"problem_id", &b.ProblemID},
-		{"benchmark", &b.Benchmark}, {"split", &b.Split}, {"model", &b.Model}, {"sample_index", &b.SampleIndex},
-		{"tests_hash", &b.TestsHash}, {"results", recordsOf(&b.Results, generatedTestResultFields)},
-		{"runtime_ms", &b.RuntimeMs}, {"executor_version", &b.ExecutorVersion}, {"executed_at_ms", &b.ExecutedAtMs},
+func behaviorToNative(b Behavior) map[string]any {
+	results := make([]any, len(b.Results))
+	for i, r := range b.Results {
+		results[i] = map[string]any{"test_id": r.TestID, "frequency": r.Frequency, "status": r.Status, "fingerprint": r.Fingerprint, "shaped": r.Shaped}
+	}
+	return map[string]any{
+		"candidate_id": b.CandidateID, "request_id": b.RequestID, "problem_id": b.ProblemID,
+		"benchmark": b.Benchmark, "split": b.Split, "model": b.Model, "sample_index": b.SampleIndex,
+		"tests_hash": b.TestsHash, "results": results, "runtime_ms": b.RuntimeMs,
+		"executor_version": b.ExecutorVersion, "executed_at_ms": b.ExecutedAtMs,
 	}
 }
 
-func generatedTestResultFields(r *GeneratedTestResult) []field {
-	return []field{
-		{"test_id", &r.TestID}, {"frequency", &r.Frequency}, {"status", &r.Status}, {"fingerprint", &r.Fingerprint},
-		{"shaped", optional{&r.Shaped}}, // absent from behavior_v1: not shaped
+func behaviorFromNative(m map[string]any) (Behavior, error) {
+	f := fields{m: m}
+	b := Behavior{
+		CandidateID: f.str("candidate_id"), RequestID: f.str("request_id"), ProblemID: f.str("problem_id"),
+		Benchmark: f.str("benchmark"), Split: f.str("split"), Model: f.str("model"),
+		SampleIndex: f.i32("sample_index"), TestsHash: f.str("tests_hash"), RuntimeMs: f.f64("runtime_ms"),
+		ExecutorVersion: f.str("executor_version"), ExecutedAtMs: f.i64("executed_at_ms"),
 	}
+	for _, r := range f.records("results") {
+		rf := fields{m: r}
+		res := GeneratedTestResult{TestID: rf.str("test_id"), Frequency: rf.i32("frequency"), Status: rf.str("status"), Fingerprint: rf.str("fingerprint")}
+		if _, ok := r["shaped"]; ok { // absent from behavior_v1
+			res.Shaped = rf.boolean("shaped")
+		}
+		b.Results = append(b.Results, res)
+		if rf.err != nil && f.err == nil {
+			f.err = rf.err
+		}
+	}
+	return b, f.err
 }

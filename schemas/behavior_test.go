@@ -46,7 +46,7 @@ func TestTestCaseAndBehaviorRoundTrip(t *testing.T) {
 		t.Fatalf("behavior round trip: %v\n got %+v\nwant %+v", err, gotB, bh)
 	}
 	// A behaviour written before the shaped field decodes with every result not shaped.
-	v1, err := newRecordCodec(SchemaText("behavior_v1"), behaviorFields)
+	v1, err := NewCodec(SchemaText("behavior_v1"), behaviorToNative, behaviorFromNative)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,15 +78,21 @@ func TestReaderV2DecodesV1(t *testing.T) {
 		Verdict
 		Sandbox string
 	}
-	// The v2 type lists v1's fields and the new one.
-	fieldsV2 := func(v *verdictV2) []field {
-		return append(verdictFields(&v.Verdict), field{"sandbox", &v.Sandbox})
+	to := func(v verdictV2) map[string]any {
+		m := verdictToNative(v.Verdict)
+		m["sandbox"] = v.Sandbox
+		return m
 	}
-	writerV1, err := newRecordCodec(v1, verdictFields)
+	from := func(m map[string]any) (verdictV2, error) {
+		v, err := verdictFromNative(m)
+		s, _ := m["sandbox"].(string)
+		return verdictV2{Verdict: v, Sandbox: s}, err
+	}
+	writerV1, err := NewCodec(v1, verdictToNative, verdictFromNative)
 	if err != nil {
 		t.Fatal(err)
 	}
-	readerV2, err := newRecordCodec(v2, fieldsV2, v1)
+	readerV2, err := NewCodec(v2, to, from, v1)
 	if err != nil {
 		t.Fatal(err)
 	}

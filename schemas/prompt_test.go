@@ -15,7 +15,7 @@ func TestPromptTestsPurposeAndOlderPrompts(t *testing.T) {
 	if got, err := c.Prompt.Decode(b); err != nil || got != p {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
-	v1, err := newRecordCodec(SchemaText("prompt_v1"), promptFields)
+	v1, err := NewCodec(SchemaText("prompt_v1"), promptToNative, promptFromNative)
 	if err != nil {
 		t.Fatal(err)
 	}

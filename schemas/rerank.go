@@ -23,12 +23,20 @@ func (s Score) Validate() error {
 	return nil
 }
 
-// scoreFields lists a Score's Avro fields.
-func scoreFields(s *Score) []field {
-	return []field{
-		{"candidate_id", &s.CandidateID}, {"request_id", &s.RequestID}, {"problem_id", &s.ProblemID},
-		{"energy", &s.Energy}, {"model_version", &s.ModelVersion}, {"scored_at_ms", &s.ScoredAtMs},
+func scoreToNative(s Score) map[string]any {
+	return map[string]any{
+		"candidate_id": s.CandidateID, "request_id": s.RequestID, "problem_id": s.ProblemID,
+		"energy": s.Energy, "model_version": s.ModelVersion, "scored_at_ms": s.ScoredAtMs,
 	}
+}
+
+func scoreFromNative(m map[string]any) (Score, error) {
+	f := fields{m: m}
+	s := Score{
+		CandidateID: f.str("candidate_id"), RequestID: f.str("request_id"), ProblemID: f.str("problem_id"),
+		Energy: f.f64("energy"), ModelVersion: f.str("model_version"), ScoredAtMs: f.i64("scored_at_ms"),
+	}
+	return s, f.err
 }
 
 // Selection is a request's min-energy candidate. Partial: chosen among fewer than Expected
@@ -53,13 +61,22 @@ func (s Selection) Validate() error {
 	return nil
 }
 
-// selectionFields lists a Selection's Avro fields.
-func selectionFields(s *Selection) []field {
-	return []field{
-		{"request_id", &s.RequestID}, {"problem_id", &s.ProblemID}, {"candidate_id", &s.CandidateID}, {"energy", &s.Energy},
-		{"candidates", &s.Candidates}, {"expected", &s.Expected}, {"partial", &s.Partial}, {"model_version", &s.ModelVersion},
-		{"selected_at_ms", &s.SelectedAtMs},
+func selectionToNative(s Selection) map[string]any {
+	return map[string]any{
+		"request_id": s.RequestID, "problem_id": s.ProblemID, "candidate_id": s.CandidateID, "energy": s.Energy,
+		"candidates": s.Candidates, "expected": s.Expected, "partial": s.Partial, "model_version": s.ModelVersion,
+		"selected_at_ms": s.SelectedAtMs,
 	}
+}
+
+func selectionFromNative(m map[string]any) (Selection, error) {
+	f := fields{m: m}
+	s := Selection{
+		RequestID: f.str("request_id"), ProblemID: f.str("problem_id"), CandidateID: f.str("candidate_id"),
+		Energy: f.f64("energy"), Candidates: f.i32("candidates"), Expected: f.i32("expected"),
+		Partial: f.boolean("partial"), ModelVersion: f.str("model_version"), SelectedAtMs: f.i64("selected_at_ms"),
+	}
+	return s, f.err
 }
 
 // RerankCodecs are the codecs of the reranker's events (scores, selections).
@@ -72,10 +89,10 @@ type RerankCodecs struct {
 func NewRerankCodecs() (*RerankCodecs, error) {
 	var c RerankCodecs
 	var err error
-	if c.Score, err = newRecordCodec(SchemaText("score"), scoreFields); err != nil {
+	if c.Score, err = NewCodec(SchemaText("score"), scoreToNative, scoreFromNative); err != nil {
 		return nil, fmt.Errorf("score: %w", err)
 	}
-	if c.Selection, err = newRecordCodec(SchemaText("selection"), selectionFields); err != nil {
+	if c.Selection, err = NewCodec(SchemaText("selection"), selectionToNative, selectionFromNative); err != nil {
 		return nil, fmt.Errorf("selection: %w", err)
 	}
 	return &c, nil

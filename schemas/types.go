@@ -68,14 +68,24 @@ func (p Problem) Validate() error {
 	return nil
 }
 
-// problemFields lists a Problem's Avro fields.
-func problemFields(p *Problem) []field {
-	return []field{
-		{"problem_id", &p.ProblemID}, {"benchmark", &p.Benchmark}, {"split", &p.Split}, {"prompt", &p.Prompt},
-		{"entry_point", &p.EntryPoint}, {"reference_code", &p.ReferenceCode}, {"test_imports", &p.TestImports},
-		{"test_setup", &p.TestSetup}, {"tests", &p.Tests}, {"test_style", &p.TestStyle},
-		{"test_suite_hash", &p.TestSuiteHash}, {"timeout_ms", &p.TimeoutMs},
+func problemToNative(p Problem) map[string]any {
+	return map[string]any{
+		"problem_id": p.ProblemID, "benchmark": p.Benchmark, "split": p.Split, "prompt": p.Prompt,
+		"entry_point": p.EntryPoint, "reference_code": p.ReferenceCode, "test_imports": anySlice(p.TestImports),
+		"test_setup": p.TestSetup, "tests": anySlice(p.Tests), "test_style": p.TestStyle,
+		"test_suite_hash": p.TestSuiteHash, "timeout_ms": p.TimeoutMs,
 	}
+}
+
+func problemFromNative(m map[string]any) (Problem, error) {
+	f := fields{m: m}
+	p := Problem{
+		ProblemID: f.str("problem_id"), Benchmark: f.str("benchmark"), Split: f.str("split"), Prompt: f.str("prompt"),
+		EntryPoint: f.str("entry_point"), ReferenceCode: f.str("reference_code"), TestImports: f.strs("test_imports"),
+		TestSetup: f.str("test_setup"), Tests: f.strs("tests"), TestStyle: f.str("test_style"),
+		TestSuiteHash: f.str("test_suite_hash"), TimeoutMs: f.i64("timeout_ms"),
+	}
+	return p, f.err
 }
 
 // Prompt is a generation request for n samples of one problem.
@@ -101,13 +111,23 @@ const (
 	PurposeTests = "tests"
 )
 
-// promptFields lists a Prompt's Avro fields.
-func promptFields(p *Prompt) []field {
-	return []field{
-		{"request_id", &p.RequestID}, {"problem_id", &p.ProblemID}, {"benchmark", &p.Benchmark}, {"split", &p.Split},
-		{"purpose", &p.Purpose}, {"n", &p.N}, {"temperature", &p.Temperature}, {"top_p", &p.TopP}, {"max_tokens", &p.MaxTokens},
-		{"seed", &p.Seed}, {"model", &p.Model}, {"created_at_ms", &p.CreatedAtMs},
+func promptToNative(p Prompt) map[string]any {
+	return map[string]any{
+		"request_id": p.RequestID, "problem_id": p.ProblemID, "benchmark": p.Benchmark, "split": p.Split,
+		"purpose": p.Purpose, "n": p.N, "temperature": p.Temperature, "top_p": p.TopP, "max_tokens": p.MaxTokens,
+		"seed": p.Seed, "model": p.Model, "created_at_ms": p.CreatedAtMs,
 	}
+}
+
+func promptFromNative(m map[string]any) (Prompt, error) {
+	f := fields{m: m}
+	p := Prompt{
+		RequestID: f.str("request_id"), ProblemID: f.str("problem_id"), Benchmark: f.str("benchmark"),
+		Split: f.str("split"), Purpose: f.str("purpose"), N: f.i32("n"), Temperature: f.f64("temperature"),
+		TopP: f.f64("top_p"), MaxTokens: f.i32("max_tokens"), Seed: f.i64("seed"), Model: f.str("model"),
+		CreatedAtMs: f.i64("created_at_ms"),
+	}
+	return p, f.err
 }
 
 // Candidate is one generated program for a problem.
@@ -149,15 +169,27 @@ func (c Candidate) Validate() error {
 	return nil
 }
 
-// candidateFields lists a Candidate's Avro fields.
-func candidateFields(c *Candidate) []field {
-	return []field{
-		{"candidate_id", &c.CandidateID}, {"request_id", &c.RequestID}, {"problem_id", &c.ProblemID},
-		{"benchmark", &c.Benchmark}, {"split", &c.Split}, {"sample_index", &c.SampleIndex}, {"code", &c.Code},
-		{"completion", &c.Completion}, {"model", &c.Model}, {"source", &c.Source}, {"temperature", &c.Temperature},
-		{"top_p", &c.TopP}, {"max_tokens", &c.MaxTokens}, {"finish_reason", &c.FinishReason},
-		{"prompt_tokens", &c.PromptTokens}, {"completion_tokens", &c.CompletionTokens}, {"latency_ms", &c.LatencyMs},
+func candidateToNative(c Candidate) map[string]any {
+	return map[string]any{
+		"candidate_id": c.CandidateID, "request_id": c.RequestID, "problem_id": c.ProblemID,
+		"benchmark": c.Benchmark, "split": c.Split, "sample_index": c.SampleIndex, "code": c.Code,
+		"completion": c.Completion, "model": c.Model, "source": c.Source, "temperature": c.Temperature,
+		"top_p": c.TopP, "max_tokens": c.MaxTokens, "finish_reason": c.FinishReason,
+		"prompt_tokens": c.PromptTokens, "completion_tokens": c.CompletionTokens, "latency_ms": c.LatencyMs,
 	}
+}
+
+func candidateFromNative(m map[string]any) (Candidate, error) {
+	f := fields{m: m}
+	c := Candidate{
+		CandidateID: f.str("candidate_id"), RequestID: f.str("request_id"), ProblemID: f.str("problem_id"),
+		Benchmark: f.str("benchmark"), Split: f.str("split"), SampleIndex: f.i32("sample_index"),
+		Code: f.str("code"), Completion: f.str("completion"), Model: f.str("model"), Source: f.str("source"),
+		Temperature: f.f64("temperature"), TopP: f.f64("top_p"), MaxTokens: f.i32("max_tokens"),
+		FinishReason: f.str("finish_reason"), PromptTokens: f.i32("prompt_tokens"),
+		CompletionTokens: f.i32("completion_tokens"), LatencyMs: f.f64("latency_ms"),
+	}
+	return c, f.err
 }
 
 // TestOutcome is the result of one test of a suite.
@@ -188,20 +220,37 @@ type Verdict struct {
 	ExecutedAtMs    int64
 }
 
-// verdictFields lists a Verdict's Avro fields.
-func verdictFields(v *Verdict) []field {
-	return []field{
-		{"candidate_id", &v.CandidateID}, {"request_id", &v.RequestID}, {"problem_id", &v.ProblemID},
-		{"benchmark", &v.Benchmark}, {"split", &v.Split}, {"model", &v.Model}, {"sample_index", &v.SampleIndex},
-		{"label", &v.Label}, {"failure_kind", &v.FailureKind}, {"detail", &v.Detail},
-		{"tests", recordsOf(&v.Tests, testOutcomeFields)},
-		{"runtime_ms", &v.RuntimeMs}, {"executor_version", &v.ExecutorVersion}, {"test_suite_hash", &v.TestSuiteHash},
-		{"code_sha256", &v.CodeSHA256}, {"executed_at_ms", &v.ExecutedAtMs},
+func verdictToNative(v Verdict) map[string]any {
+	tests := make([]any, len(v.Tests))
+	for i, t := range v.Tests {
+		tests[i] = map[string]any{"index": t.Index, "passed": t.Passed, "kind": t.Kind, "message": t.Message}
+	}
+	return map[string]any{
+		"candidate_id": v.CandidateID, "request_id": v.RequestID, "problem_id": v.ProblemID,
+		"benchmark": v.Benchmark, "split": v.Split, "model": v.Model, "sample_index": v.SampleIndex,
+		"label": v.Label, "failure_kind": v.FailureKind, "detail": v.Detail, "tests": tests,
+		"runtime_ms": v.RuntimeMs, "executor_version": v.ExecutorVersion, "test_suite_hash": v.TestSuiteHash,
+		"code_sha256": v.CodeSHA256, "executed_at_ms": v.ExecutedAtMs,
 	}
 }
 
-func testOutcomeFields(t *TestOutcome) []field {
-	return []field{{"index", &t.Index}, {"passed", &t.Passed}, {"kind", &t.Kind}, {"message", &t.Message}}
+func verdictFromNative(m map[string]any) (Verdict, error) {
+	f := fields{m: m}
+	v := Verdict{
+		CandidateID: f.str("candidate_id"), RequestID: f.str("request_id"), ProblemID: f.str("problem_id"),
+		Benchmark: f.str("benchmark"), Split: f.str("split"), Model: f.str("model"),
+		SampleIndex: f.i32("sample_index"), Label: f.str("label"), FailureKind: f.str("failure_kind"),
+		Detail: f.str("detail"), RuntimeMs: f.f64("runtime_ms"), ExecutorVersion: f.str("executor_version"),
+		TestSuiteHash: f.str("test_suite_hash"), CodeSHA256: f.str("code_sha256"), ExecutedAtMs: f.i64("executed_at_ms"),
+	}
+	for _, r := range f.records("tests") {
+		tf := fields{m: r}
+		v.Tests = append(v.Tests, TestOutcome{Index: tf.i32("index"), Passed: tf.boolean("passed"), Kind: tf.str("kind"), Message: tf.str("message")})
+		if tf.err != nil && f.err == nil {
+			f.err = tf.err
+		}
+	}
+	return v, f.err
 }
 
 // Codecs holds one codec per event type; build it once with NewCodecs and pass it along.
@@ -218,24 +267,24 @@ type Codecs struct {
 func NewCodecs() (*Codecs, error) {
 	var c Codecs
 	var err error
-	if c.Problem, err = newRecordCodec(SchemaText("problem"), problemFields); err != nil {
+	if c.Problem, err = NewCodec(SchemaText("problem"), problemToNative, problemFromNative); err != nil {
 		return nil, fmt.Errorf("problem: %w", err)
 	}
 	// prompt_v1 is the schema before the "tests" purpose: prompts already on the topic still decode.
-	if c.Prompt, err = newRecordCodec(SchemaText("prompt"), promptFields, SchemaText("prompt_v1")); err != nil {
+	if c.Prompt, err = NewCodec(SchemaText("prompt"), promptToNative, promptFromNative, SchemaText("prompt_v1")); err != nil {
 		return nil, fmt.Errorf("prompt: %w", err)
 	}
-	if c.Candidate, err = newRecordCodec(SchemaText("candidate"), candidateFields); err != nil {
+	if c.Candidate, err = NewCodec(SchemaText("candidate"), candidateToNative, candidateFromNative); err != nil {
 		return nil, fmt.Errorf("candidate: %w", err)
 	}
-	if c.Verdict, err = newRecordCodec(SchemaText("verdict"), verdictFields); err != nil {
+	if c.Verdict, err = NewCodec(SchemaText("verdict"), verdictToNative, verdictFromNative); err != nil {
 		return nil, fmt.Errorf("verdict: %w", err)
 	}
-	if c.TestCase, err = newRecordCodec(SchemaText("testcase"), testCaseFields); err != nil {
+	if c.TestCase, err = NewCodec(SchemaText("testcase"), testCaseToNative, testCaseFromNative); err != nil {
 		return nil, fmt.Errorf("test case: %w", err)
 	}
 	// behavior_v1 is the schema before GeneratedTestResult.shaped: its results read as not shaped.
-	if c.Behavior, err = newRecordCodec(SchemaText("behavior"), behaviorFields, SchemaText("behavior_v1")); err != nil {
+	if c.Behavior, err = NewCodec(SchemaText("behavior"), behaviorToNative, behaviorFromNative, SchemaText("behavior_v1")); err != nil {
 		return nil, fmt.Errorf("behavior: %w", err)
 	}
 	return &c, nil
