@@ -49,9 +49,6 @@ func (s executorStage) Process(ctx context.Context, c schemas.Candidate) ([]exec
 	start := time.Now()
 	out, err := s.p.Process(ctx, c)
 	s.metrics.Executed(out, time.Since(start), err)
-	if errors.Is(err, executor.ErrUnknownProblem) || errors.Is(err, executor.ErrInvalidProblem) || errors.Is(err, executor.ErrInvalidCandidate) {
-		return nil, streams.Permanent(err)
-	}
 	return out, err
 }
 

@@ -44,11 +44,7 @@ func (s promptStage[Out]) Process(ctx context.Context, p schemas.Prompt) ([]Out,
 	if err := s.problems.Ensure(ctx, p.ProblemID); err != nil {
 		return nil, err
 	}
-	out, err := s.process(ctx, p)
-	if generator.IsPermanent(err) {
-		return nil, streams.Permanent(err)
-	}
-	return out, err
+	return s.process(ctx, p)
 }
 
 // promptRunner consumes the prompts topic into output with one worker per request slot: that keeps

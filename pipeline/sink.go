@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/codeverify/codeverify/internal/config"
@@ -74,27 +73,13 @@ func runSinkStage[T any](ctx context.Context, env *config.Env, st sinkStage[T]) 
 			return nil
 		}
 		if err := st.write(ctx, batch); err != nil {
-			return sinkWriteError(err)
+			return err // permanent when a row is refused for its content (clickhouse.ErrInvalidRow)
 		}
 		if st.onWritten != nil {
 			st.onWritten(batch)
 		}
 		return nil
 	})
-}
-
-// sinkWriteError translates a table writer's error for RunBatches. An event the writer refuses for
-// its content (clickhouse.ErrInvalidRow: the writer checks every row before sending any, and one bad
-// row fails the whole batch) can never be written, so the error is marked Permanent: RunBatches
-// then halves the batch down to the events at fault and dead-letters them (stage "write") instead
-// of retrying the batch for ever. The stage's check normally screens such events out first; this
-// covers a writer that refuses something the check let through. Any other error (the server down,
-// a timeout) stays transient and is retried.
-func sinkWriteError(err error) error {
-	if errors.Is(err, clickhouse.ErrInvalidRow) && !streams.IsPermanent(err) {
-		return streams.Permanent(err)
-	}
-	return err
 }
 
 // SinkMetrics counts what the sink stages did, per table; both funcs are required. Stage

@@ -60,8 +60,9 @@ func TestSinkRetryDoesNotRepeatDeadLetters(t *testing.T) {
 	}
 }
 
-// sinkWriteError marks the writer's refusal of a row for its content as permanent, and nothing else.
-func TestSinkWriteErrorMarksInvalidRowsPermanent(t *testing.T) {
+// A writer's refusal of a row for its content is permanent (the batch is halved down to the row and
+// it is dead-lettered), and nothing else is.
+func TestInvalidRowsArePermanent(t *testing.T) {
 	bad := testkit.SinkVerdict("r1", 0, true)
 	bad.CandidateID = ""
 	invalid := clickhouse.CheckVerdict(bad)
@@ -75,13 +76,12 @@ func TestSinkWriteErrorMarksInvalidRowsPermanent(t *testing.T) {
 		{errors.New("clickhouse: insert 3 verdicts: connection refused"), false},
 		{context.DeadlineExceeded, false},
 	} {
-		got := sinkWriteError(c.err)
-		if streams.IsPermanent(got) != c.permanent || !errors.Is(got, c.err) {
-			t.Errorf("sinkWriteError(%v) = %v; permanent %v, want %v", c.err, got, streams.IsPermanent(got), c.permanent)
+		if streams.IsPermanent(c.err) != c.permanent {
+			t.Errorf("%v: permanent %v, want %v", c.err, streams.IsPermanent(c.err), c.permanent)
 		}
 	}
-	if sinkWriteError(nil) != nil {
-		t.Error("sinkWriteError(nil) != nil")
+	if got := invalid.Error(); !strings.HasPrefix(got, "permanent: clickhouse: invalid row: ") || strings.Count(got, "permanent") != 1 {
+		t.Errorf("reason %q, want one permanent prefix", got)
 	}
 }
 

@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/codeverify/codeverify/internal/backoff"
+	"github.com/codeverify/codeverify/internal/permanent"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/segmentio/kafka-go"
 )
@@ -38,35 +38,13 @@ type AsyncProcessor[In, Out any] interface {
 	Start(ctx context.Context, in In, done func([]Out, error))
 }
 
-type permanentError struct{ err error }
-
-// Error is the dead-letter reason: the cause with one "permanent: " prefix, none added when the
-// cause's message already starts with "permanent" (a processor's own never-succeeding errors, e.g.
-// the generator's ErrPermanent family, which a stage then marks again).
-func (e *permanentError) Error() string {
-	msg := e.err.Error()
-	if msg == "permanent" || strings.HasPrefix(msg, "permanent:") {
-		return msg
-	}
-	return "permanent: " + msg
-}
-func (e *permanentError) Unwrap() error { return e.err }
-
 // Permanent marks an error that can never succeed: the input goes to the dead-letter topic instead
 // of being retried. Any other error from Process is retried until it succeeds or the runner stops.
-// Marking is idempotent: an error already marked is returned as it is.
-func Permanent(err error) error {
-	if err == nil || IsPermanent(err) {
-		return err
-	}
-	return &permanentError{err}
-}
+// Marking is idempotent; errors processors marked with internal/permanent are permanent already.
+func Permanent(err error) error { return permanent.Mark(err) }
 
-// IsPermanent reports whether err (or an error it wraps) was marked by Permanent.
-func IsPermanent(err error) bool {
-	var p *permanentError
-	return errors.As(err, &p)
-}
+// IsPermanent reports whether err (or an error it wraps) is permanent.
+func IsPermanent(err error) bool { return permanent.Is(err) }
 
 // ErrAborted is what Run returns after Abort.
 var ErrAborted = errors.New("streams: runner aborted")

@@ -15,7 +15,6 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,6 +25,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/codeverify/codeverify/internal/permanent"
 	"github.com/codeverify/codeverify/schemas"
 )
 
@@ -38,11 +38,12 @@ const (
 	nobodyID      = 65534
 )
 
-// Errors that mean "no label was produced"; they must never become a FAIL verdict.
+// Errors that mean "no label was produced"; they must never become a FAIL verdict. All three are
+// permanent (internal/permanent): the same input would fail the same way again.
 var (
-	ErrUnknownProblem   = errors.New("executor: unknown problem")
-	ErrInvalidProblem   = errors.New("executor: invalid problem")
-	ErrInvalidCandidate = errors.New("executor: invalid candidate")
+	ErrUnknownProblem   = permanent.New("executor: unknown problem")
+	ErrInvalidProblem   = permanent.New("executor: invalid problem")
+	ErrInvalidCandidate = permanent.New("executor: invalid candidate")
 )
 
 // Config configures an Executor; zero values take the defaults.

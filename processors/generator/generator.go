@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/codeverify/codeverify/internal/backoff"
+	"github.com/codeverify/codeverify/internal/permanent"
 	"github.com/codeverify/codeverify/schemas"
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -23,7 +24,7 @@ import (
 // Errors. Everything wrapping ErrPermanent can never succeed: the prompt is dead-lettered with the
 // error as the reason. Other errors (shutdown, server unreachable) are worth retrying later.
 var (
-	ErrPermanent      = errors.New("permanent")
+	ErrPermanent      = permanent.New("permanent")
 	ErrInvalidPrompt  = fmt.Errorf("%w: invalid prompt", ErrPermanent)
 	ErrUnknownModel   = fmt.Errorf("%w: unknown model", ErrPermanent)
 	ErrUnknownProblem = fmt.Errorf("%w: unknown problem", ErrPermanent)
@@ -32,7 +33,7 @@ var (
 )
 
 // IsPermanent reports whether err can never succeed.
-func IsPermanent(err error) bool { return errors.Is(err, ErrPermanent) }
+func IsPermanent(err error) bool { return permanent.Is(err) }
 
 // Problems looks problems up by id.
 type Problems interface {

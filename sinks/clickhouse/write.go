@@ -2,10 +2,10 @@ package clickhouse
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/permanent"
 	"github.com/codeverify/codeverify/schemas"
 )
 
@@ -42,9 +42,10 @@ func verdictValues(v schemas.Verdict) []any {
 	}
 }
 
-// ErrInvalidRow marks an event that can never be written: retrying it cannot succeed, so it
-// belongs in a dead-letter topic.
-var ErrInvalidRow = errors.New("clickhouse: invalid row")
+// ErrInvalidRow marks an event that can never be written: retrying it cannot succeed, so it is
+// permanent (internal/permanent) and belongs in a dead-letter topic. Other write errors (the server
+// down, a timeout) are transient.
+var ErrInvalidRow = permanent.New("clickhouse: invalid row")
 
 // CheckVerdict reports why v cannot be stored; the error wraps ErrInvalidRow.
 func CheckVerdict(v schemas.Verdict) error {
