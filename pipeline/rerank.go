@@ -56,8 +56,8 @@ type Reranker struct {
 	selections *streams.Producer[schemas.Selection]
 
 	candidates *streams.Runner[schemas.Candidate, schemas.Score]
-	prompts    *streams.Runner[schemas.Prompt, schemas.Selection]
-	behaviors  *streams.Runner[schemas.Behavior, schemas.Selection]
+	prompts    *streams.Runner[schemas.Prompt, struct{}]
+	behaviors  *streams.Runner[schemas.Behavior, struct{}]
 
 	modelEvents, modelEventsRejected atomic.Int64
 }
@@ -141,20 +141,18 @@ func (r *Reranker) consumers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Prompts and behaviours write nothing (Output is never used).
-	prompts := rerankConfig(r, streams.RunnerConfig[schemas.Prompt, schemas.Selection]{
-		Group: streams.GroupRerankerPrompts, Input: streams.TopicPrompts, Output: streams.TopicSelections,
-		InCodec: codecs.Prompt, OutCodec: rc.Selection, OutKey: selectionKey,
+	// Prompts and behaviours write nothing: the selections go out through the selections producer.
+	prompts := rerankConfig(r, streams.RunnerConfig[schemas.Prompt, struct{}]{
+		Group: streams.GroupRerankerPrompts, Input: streams.TopicPrompts, InCodec: codecs.Prompt, NoOutput: true,
 	})
 	prompts.Workers, prompts.MaxInFlight = 1, 0
-	if r.prompts, err = streams.NewRunner(prompts, streams.ProcessorFunc[schemas.Prompt, schemas.Selection](r.prompt)); err != nil {
+	if r.prompts, err = streams.NewRunner(prompts, streams.ProcessorFunc[schemas.Prompt, struct{}](r.prompt)); err != nil {
 		return err
 	}
-	r.behaviors, err = streams.NewAsyncRunner(rerankConfig(r, streams.RunnerConfig[schemas.Behavior, schemas.Selection]{
-		Group: streams.GroupRerankerBehaviors, Input: streams.TopicBehaviors, Output: streams.TopicSelections,
-		InCodec: codecs.Behavior, OutCodec: rc.Selection, OutKey: selectionKey,
+	r.behaviors, err = streams.NewAsyncRunner(rerankConfig(r, streams.RunnerConfig[schemas.Behavior, struct{}]{
+		Group: streams.GroupRerankerBehaviors, Input: streams.TopicBehaviors, InCodec: codecs.Behavior, NoOutput: true,
 		Validate: func(b schemas.Behavior) error { return b.Validate() },
-	}), rerankAsync[schemas.Behavior, schemas.Selection](r.behavior))
+	}), rerankAsync[schemas.Behavior, struct{}](r.behavior))
 	return err
 }
 

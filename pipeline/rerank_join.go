@@ -16,7 +16,7 @@ import (
 // maps; the runners (asynchronous) commit a candidate or behaviour once its callback ran, i.e. once
 // its request's selection is published. Until then it is held in memory only, and a crash replays it.
 
-func (r *Reranker) prompt(_ context.Context, p schemas.Prompt) ([]schemas.Selection, error) {
+func (r *Reranker) prompt(_ context.Context, p schemas.Prompt) ([]struct{}, error) {
 	if p.RequestID == "" || p.N < 1 || p.Purpose == schemas.PurposeTests {
 		return nil, nil // nothing to expect (a prompt for tests yields no candidates)
 	}
@@ -25,7 +25,7 @@ func (r *Reranker) prompt(_ context.Context, p schemas.Prompt) ([]schemas.Select
 
 // behavior records a candidate's behaviour and holds it (uncommitted) until its request's selection
 // is out, so a crash before that replays it with the request's candidates.
-func (r *Reranker) behavior(_ context.Context, b schemas.Behavior, done func([]schemas.Selection, error)) {
+func (r *Reranker) behavior(_ context.Context, b schemas.Behavior, done func([]struct{}, error)) {
 	if b.RequestID == "" {
 		done(nil, streams.Permanent(fmt.Errorf("behaviour of %s: no request id to join", b.CandidateID)))
 		return

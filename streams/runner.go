@@ -81,6 +81,9 @@ type RunnerConfig[In, Out any] struct {
 	// OutCodec and OutKey are not used. An error from Route, or a record for no topic or for the
 	// input topic, is a bug: the input is dead-lettered.
 	Route func(Out) (Record, error)
+	// NoOutput declares a runner whose processor only consumes (a join's side input): no output
+	// topic, codec, key or route. An output from its processor is a bug: the input is dead-lettered.
+	NoOutput bool
 	// Validate, if set, rejects inputs before Process; a rejected input is dead-lettered.
 	Validate func(In) error
 	// Workers is how many Process calls run at once (default runtime.NumCPU()).
@@ -131,7 +134,8 @@ func (c RunnerConfig[In, Out]) withDefaults() (RunnerConfig[In, Out], error) {
 	need(c.Group != "", "no group")
 	need(c.Input != "", "no input topic")
 	need(c.InCodec != nil, "no input codec")
-	if c.Route == nil {
+	need(!c.NoOutput || c.Route == nil && c.Output == "", "NoOutput with an output topic or route")
+	if c.Route == nil && !c.NoOutput {
 		need(c.Output != "", "no output topic (and no route)")
 		need(c.Input != c.Output, "input and output are the same topic")
 		need(c.OutCodec != nil, "no output codec (and no route)")
@@ -227,7 +231,7 @@ func newRunner[In, Out any](cfg RunnerConfig[In, Out], p Processor[In, Out], ap 
 		return nil, errors.New("runner config: nil processor")
 	}
 	log := cfg.Log.With("group", cfg.Group, "input", cfg.Input)
-	if cfg.Route == nil {
+	if cfg.Route == nil && !cfg.NoOutput {
 		log = log.With("output", cfg.Output)
 	}
 	return &Runner[In, Out]{cfg: cfg, proc: p, async: ap, log: log, abort: make(chan struct{})}, nil
@@ -562,6 +566,9 @@ func (r *Runner[In, Out]) encode(outs []Out) ([]kafka.Message, error) {
 }
 
 func (r *Runner[In, Out]) record(o Out) (Record, error) {
+	if r.cfg.NoOutput {
+		return Record{}, errors.New("an output from a runner declared NoOutput")
+	}
 	if r.cfg.Route == nil {
 		b, err := r.cfg.OutCodec.Encode(o)
 		if err != nil {

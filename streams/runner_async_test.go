@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -185,5 +186,39 @@ func TestAsyncRunnerShutdownRedeliversHeldInputs(t *testing.T) {
 	}
 	if got := countByID(readVerdicts(t, b, out)); len(got) != n {
 		t.Fatalf("%d distinct verdicts, want %d", len(got), n)
+	}
+}
+
+func TestNoOutputRunnerConsumesAndDeadLettersStrayOutputs(t *testing.T) {
+	c := testCodecs(t)
+	bad := RunnerConfig[schemas.Candidate, struct{}]{Cluster: Cluster{Brokers: []string{"127.0.0.1:1"}}, Group: "g", Input: "in", InCodec: c.Candidate, NoOutput: true, Output: "out"}
+	if _, err := NewRunner(bad, ProcessorFunc[schemas.Candidate, struct{}](nil)); err == nil || !strings.Contains(err.Error(), "NoOutput with an output topic") {
+		t.Fatalf("NoOutput with an output topic: %v", err)
+	}
+
+	b := startBroker(t)
+	in, _ := pipelineTopics(t, b, 1)
+	cs := []schemas.Candidate{candidate(0), candidate(1)}
+	publishCandidates(t, b, in, cs...)
+	var seen atomic.Int64
+	r, err := NewRunner(RunnerConfig[schemas.Candidate, struct{}]{
+		Cluster: brokersOf(b), Group: uniqueName(t, "group"), Input: in, InCodec: c.Candidate, NoOutput: true, Log: testLog(),
+	}, ProcessorFunc[schemas.Candidate, struct{}](func(_ context.Context, cand schemas.Candidate) ([]struct{}, error) {
+		seen.Add(1)
+		if cand.CandidateID == cs[1].CandidateID {
+			return []struct{}{{}}, nil // a bug: this runner writes nothing
+		}
+		return nil, nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := startRunner(t, r)
+	waitFor(t, 30*time.Second, "both inputs committed", func() bool { s := r.Stats(); return s.Processed+s.DeadLettered == 2 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Stats(); s.Processed != 1 || s.DeadLettered != 1 || s.Outputs != 0 || seen.Load() != 2 {
+		t.Fatalf("stats %+v (seen %d), want one consumed, one dead-lettered, no outputs", s, seen.Load())
 	}
 }
