@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -646,7 +645,8 @@ func buildBinary(t *testing.T) string {
 		binOnce.path = filepath.Join(dir, "codeverify")
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			binOnce.err = fmt.Errorf("go tool not on PATH: %w", err)
+			return
 		}
 		cmd := exec.Command(goTool, "build", "-o", binOnce.path, "./cmd/codeverify")
 		cmd.Dir = ".."

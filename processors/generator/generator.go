@@ -449,6 +449,8 @@ func (g *Generator) attempt(ctx context.Context, m Model, p schemas.Prompt, req 
 		var resp openai.ChatCompletionResponse
 		resp, err = g.client.CreateChatCompletion(ctx, openai.ChatCompletionRequest{
 			Model: m.ServedName, Messages: msgs, N: k, Temperature: temp, TopP: float32(p.TopP),
+			//lint:ignore SA1019 max_tokens is what vLLM and every OpenAI-compatible server accept;
+			// max_completion_tokens (its replacement) is newer and not served everywhere.
 			MaxTokens: int(p.MaxTokens), Seed: seed, Stop: req.WireStops,
 		})
 		if err == nil {

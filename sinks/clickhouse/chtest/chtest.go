@@ -26,12 +26,8 @@ func Addr() string {
 	return "127.0.0.1:" + port
 }
 
-// Require skips the test (or fails it under CODEVERIFY_REQUIRE_CLICKHOUSE=1) when no server answers.
-func Require(t testing.TB) {
-	t.Helper()
-	requireAt(t, Addr())
-}
-
+// requireAt skips the test (or fails it under CODEVERIFY_REQUIRE_CLICKHOUSE=1) when no server
+// answers at addr.
 func requireAt(t testing.TB, addr string) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, time.Second)
