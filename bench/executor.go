@@ -56,16 +56,16 @@ func Executor(ctx context.Context, env *config.Env, o ExecutorOptions, w io.Writ
 	}
 	plain := benchCandidates(fast, o.N, 0)
 	r0 := runLoad(ctx, ex, plain)
-	report(w, "zygote, no loops", r0)
+	printLoad(w, "zygote, no loops", r0)
 	rl := runLoad(ctx, ex, benchCandidates(fast, o.N, o.Loops))
-	report(w, fmt.Sprintf("zygote, %.0f%% infinite loops", o.Loops*100), rl)
+	printLoad(w, fmt.Sprintf("zygote, %.0f%% infinite loops", o.Loops*100), rl)
 	naive, err := env.NewExecutor(executor.BackendSimple, -1)
 	if err != nil {
 		return err
 	}
 	defer naive.Close()
 	rn := runLoad(ctx, naive, plain[:min(o.NaiveN, len(plain))])
-	report(w, "naive (fresh python3 per candidate)", rn)
+	printLoad(w, "naive (fresh python3 per candidate)", rn)
 	// A reference that timed out under load (its calibrated limit is tight when other work
 	// shares the cores) runs again alone; only what still is not PASS is a wrong label.
 	wrong := 0

@@ -88,7 +88,9 @@ func recheck(ctx context.Context, ex *executor.Executor, failed []benchCand) (st
 	return still, len(failed)
 }
 
-func report(w io.Writer, name string, r loadResult) {
+// printLoad prints one line of a load run: rate, latency percentiles, verdict kinds, wrong labels
+// and errors.
+func printLoad(w io.Writer, name string, r loadResult) {
 	kinds := make([]string, 0, len(r.kinds))
 	for k, v := range r.kinds {
 		kinds = append(kinds, k+"="+strconv.Itoa(v))

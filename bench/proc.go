@@ -18,6 +18,7 @@ type soakSample struct {
 	rssKB, sandboxRSSKB                  int64
 }
 
+// sampleHost reads the soakSample of this process and the host.
 func sampleHost() soakSample {
 	s := soakSample{goroutines: runtime.NumGoroutine()}
 	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {

@@ -43,6 +43,8 @@ func soakMix(ps []schemas.Problem, n, round int) []benchCand {
 	return out
 }
 
+// runSoak runs rounds of soakMix for d and fails when processes, fds, goroutines or memory grew, or
+// a label was still wrong when re-run alone.
 func runSoak(ctx context.Context, w io.Writer, ex *executor.Executor, ps []schemas.Problem, d time.Duration) error {
 	start := time.Now()
 	var first, last, peak soakSample
@@ -67,7 +69,6 @@ func runSoak(ctx context.Context, w io.Writer, ex *executor.Executor, ps []schem
 			time.Since(start).Seconds(), total, r.rate, wrong, errs, last.procs, last.sandboxProcs, last.sandboxRSSKB>>10, last.fds, last.goroutines, last.rssKB>>10)
 	}
 	fmt.Fprintf(w, "soak result: %d candidates in %v; start→end: host procs %d→%d, sandbox procs %d→%d, sandbox RSS %d→%d MiB, fds %d→%d, goroutines %d→%d, RSS %d→%d MiB (peak %d MiB); wrong labels %d (plus %d right when re-run alone), infra errors %d (under load)\n",
-
 		total, time.Since(start).Round(time.Second), first.procs, last.procs, first.sandboxProcs, last.sandboxProcs,
 		first.sandboxRSSKB>>10, last.sandboxRSSKB>>10, first.fds, last.fds, first.goroutines, last.goroutines, first.rssKB>>10, last.rssKB>>10, peak.rssKB>>10, wrong, loadTimeouts, errs)
 	var leaks []string

@@ -15,8 +15,8 @@ have verdicts.
 Budget (0 = none): --max-tokens caps the completion tokens of the campaign's candidates (a round is
 cut so that the tokens used plus --sample-max-tokens for every pending sample stay within it),
 --max-requests the prompts, --max-rounds the rounds each problem is asked in, --max-duration the
-time since the campaign's first prompt. A spent budget ends the campaign with an error naming it; a problem whose prompts the
-generator dead-lettered 3 times is given up.
+time since the campaign's first prompt. A spent budget ends the campaign with an error naming it;
+a problem whose prompts the generator dead-lettered 3 times is given up.
 
 Backpressure: a round is published only while the generator's lag on prompts and the executor's lag
 on candidates are both below --max-lag, so the campaign runs at the pace of the pipeline

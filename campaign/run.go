@@ -113,7 +113,8 @@ func run(ctx context.Context, env Env, c Config) error {
 					d.Round, len(d.Prompts), samples, gen, exe)
 				continue
 			} else if time.Since(waitLogged) > 30*time.Second {
-				// Said now and then: a stage that is not running keeps its lag up for good.
+				// At most every 30 s: a stage that is not running keeps its lag up for good, and a line per
+				// poll would flood the log.
 				env.Log.Info("waiting for the generator and executor to catch up", "campaign", c.Name,
 					"generator_lag", gen, "executor_lag", exe, "max_lag", c.MaxLag)
 				waitLogged = time.Now()
@@ -210,6 +211,7 @@ func (s *source) refresh(ctx context.Context) error {
 	)
 }
 
+// follow folds what topic gained since s last read it into the state through add.
 func follow[T any](ctx context.Context, s *source, topic string, codec *schemas.Codec[T], add func(T)) error {
 	ranges, bad, err := streams.Replay(ctx, s.cluster, topic, codec, streams.ReplayFrom{Offsets: s.next[topic]},
 		func(v T, _ streams.ReplayRecord) { add(v) }, nil)
@@ -246,6 +248,7 @@ func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) 
 	}
 }
 
+// sleep waits d, or returns the context's error when it ends first.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -188,11 +188,13 @@ func (s *State) Pending() int64 {
 // Samples is the problem's distinct candidates.
 func (p *Progress) Samples() int { return len(p.cands) }
 
-// Judged is how many of them have a verdict (or were dead-lettered).
+// Judged is how many of the problem's candidates have a verdict (or were dead-lettered).
 func (p *Progress) Judged() int { return len(p.judged) }
 
-// Passed is how many of them passed; DistinctPass how many different programs that is.
-func (p *Progress) Passed() int       { return len(p.passed) }
+// Passed is how many of the problem's candidates passed.
+func (p *Progress) Passed() int { return len(p.passed) }
+
+// DistinctPass is how many different programs (by SHA-256 of the code) passed.
 func (p *Progress) DistinctPass() int { return len(p.passCodes) }
 
 // Tokens is the completion tokens of the problem's candidates.

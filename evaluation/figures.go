@@ -27,6 +27,7 @@ func writeFigures(w io.Writer, res reranker.EvalResult, n int, withTests, withEn
 	}
 }
 
+// reportRow is one evaluation's row of the side-by-side table and the HTML report.
 func reportRow(version, evalID, scope string, n, problems, cands int, res reranker.EvalResult, withTests, withEnergy bool) reranker.ReportRow {
 	return reranker.ReportRow{ModelVersion: version, EvalID: evalID, Scope: scope, N: n, Problems: problems, Candidates: cands,
 		Baseline: res.Baseline, Oracle: res.Oracle, Verifier: res.Verifier, Gain: res.Gain,

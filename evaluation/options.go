@@ -34,6 +34,7 @@ type Options struct {
 	Progress io.Writer
 }
 
+// validate refuses contradictory or missing inputs before anything is loaded.
 func (o Options) validate() error {
 	switch {
 	case o.Model == "" || o.N < 1:
@@ -52,6 +53,7 @@ func (o Options) validate() error {
 	return nil
 }
 
+// progress is where progress and warnings go.
 func (o Options) progress() io.Writer {
 	if o.Progress == nil {
 		return os.Stderr

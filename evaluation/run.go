@@ -211,11 +211,7 @@ func drawnLabels(ctx context.Context, env *config.Env, o Options, in input, draw
 	}
 	var verdicts []schemas.Verdict
 	if tests != nil {
-		d, ok := any(ex).(dualExecutor)
-		if !ok {
-			return nil, nil, "", fmt.Errorf("eval: --tests: this build's executor has no dual execution")
-		}
-		verdicts, behaviors, err = dualAll(ctx, d, in.problems, cands, tests, o.progress())
+		verdicts, behaviors, err = dualAll(ctx, ex, in.problems, cands, tests, o.progress())
 	} else {
 		verdicts, err = labelAll(ctx, ex, in.problems, cands, io.Discard, o.progress())
 	}

@@ -24,6 +24,8 @@ func (s modelScorer) readsFeatures() int {
 	return 0
 }
 
+// Score is the energy of each code for prompt (verifier.Scorer); features, one row per code, are
+// passed on only to a model that reads them.
 func (s modelScorer) Score(ctx context.Context, prompt string, codes []string, features [][]float32) ([]float32, error) {
 	m := s.model
 	reads := features != nil && s.readsFeatures() > 0

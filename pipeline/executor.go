@@ -34,8 +34,8 @@ type ExecutorOptions struct {
 	Metrics *ops.StageMetrics
 }
 
-// executorStage makes sure a candidate's problem is a real miss before the executor sees it, and
-// maps the executor's never-succeeding errors to permanent (dead-letter) errors.
+// executorStage makes sure a missing problem is a real miss before the executor sees the candidate
+// (the executor marks an unknown problem permanent itself), and records the execution's metrics.
 type executorStage struct {
 	p        *executor.DualProcessor
 	problems Problems
@@ -73,6 +73,7 @@ type countingLookup struct {
 	errs atomic.Int64
 }
 
+// LookupVerdict is the sink's LookupVerdict, its errors counted.
 func (l *countingLookup) LookupVerdict(ctx context.Context, problemID, suiteHash, codeSHA256 string) (string, string, string, bool, error) {
 	label, kind, detail, found, err := l.s.LookupVerdict(ctx, problemID, suiteHash, codeSHA256)
 	if err != nil && ctx.Err() == nil {

@@ -33,8 +33,8 @@ func (o GeneratorOptions) config(models generator.Models, problems Problems, rec
 	}
 }
 
-// promptStage runs a prompt processor once the prompt's problem is known (or a real miss) and maps
-// its never-succeeding errors to dead letters.
+// promptStage runs a prompt processor once the prompt's problem is known (or a real miss); the
+// processor marks its own never-succeeding errors permanent.
 type promptStage[Out any] struct {
 	process  func(context.Context, schemas.Prompt) ([]Out, error)
 	problems Problems

@@ -54,8 +54,9 @@ func (p Problems) Len() int { return p.t.Len() }
 
 // Ensure makes sure a miss is real: when the table lacks id, it waits until the table has read
 // everything the topic holds now, so an event published right after its problem finds it. Only a
-// problem that was never published stays missing (and the event is dead-lettered by the stage); a
-// table that cannot sync (broker down) is an error worth a retry.
+// problem that was never published stays missing (the processor then refuses the event as
+// permanent, and it is dead-lettered); a table that cannot sync (broker down) is an error worth a
+// retry.
 func (p Problems) Ensure(ctx context.Context, id string) error {
 	if _, ok := p.t.Get(id); ok {
 		return nil
@@ -74,6 +75,7 @@ type testsLookup struct {
 	t *streams.Table[schemas.TestCase]
 }
 
+// GeneratedTests is the newest test set of problemID, when it has asserts.
 func (l testsLookup) GeneratedTests(problemID string) ([]schemas.GeneratedAssert, bool) {
 	tc, ok := l.t.Get(problemID)
 	if !ok || len(tc.Asserts) == 0 {

@@ -50,8 +50,8 @@ candidates, and per-problem pass rates with the verifier's pick.
 
 --pool ID,ID,... evaluates nothing: it reads those stored evaluations' per-problem figures from
 ClickHouse (as --clickhouse printed their eval ids) and prints the figures of the methods every one
-of them ran over all their problems with one bootstrap. For a cross-validation (train --val-fold K, eval --holdout --clickhouse
-per fold) this is the pooled estimate: every problem judged by the model that never trained on it.
+of them ran over all their problems with one bootstrap. For a cross-validation (train --val-fold K,
+eval --holdout --clickhouse per fold) this is the pooled estimate: every problem judged by the model that never trained on it.
 The evaluations share --n; they may be several draws (seeds) of the same folds: then each problem's
 figures are averaged over its draws and the bootstrap resamples problems, so the interval is paired
 over problems and uses every draw. Every problem must be in the same number of evaluations.`,

@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// TestOneMeaningPerFlagName: no command redefines a global flag (bench reranker's --python was the
-// torch interpreter while the global one is the sandbox's), and --model is a model directory
+// TestOneMeaningPerFlagName: no command redefines a global flag (a --python of its own, say the
+// torch interpreter, would shadow the sandbox's), and --model is a model directory
 // (eval, rerank, bench reranker) while the generating model's name is --gen-model everywhere,
 // --model surviving there only as a deprecated alias.
 func TestOneMeaningPerFlagName(t *testing.T) {

@@ -68,7 +68,7 @@ version's directory.`,
 	f.Float64Var(&cfg.Arch.TextWeight, "text-weight", cfg.Arch.TextWeight, "scale of the token branch's energy")
 	f.BoolVar(&cfg.Arch.NoText, "no-text", false, "no token branch: a features-only model (graph input: features)")
 	f.Float64Var(&cfg.Arch.TextDropout, "text-dropout", cfg.Arch.TextDropout, "training only: probability of dropping a row's token term, so the behaviour features must rank on their own")
-	f.BoolVar(&cfg.NoFeatures, "no-features", false, "train a code-only model (token inputs only), as before behaviour features")
+	f.BoolVar(&cfg.NoFeatures, "no-features", false, "train a code-only model (token inputs only, no behaviour features)")
 	f.StringVar(&cfg.Objective, "objective", cfg.Objective, "pairs: minibatches of pairs + pointwise loss, AdamW, epochs with early stopping | request: the research's margin ranking averaged per request (draw) then over requests, --l2 on the feature weights, Adam, --max-steps steps over --batch-size requests (0: full batch)")
 	f.Float64Var(&cfg.L2, "l2", cfg.L2, "request objective: L2 penalty on the feature head's weights (not its bias)")
 	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs (over the training pairs; pairs objective)")

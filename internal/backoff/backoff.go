@@ -21,7 +21,7 @@ func New(min, max time.Duration) *Backoff { return &Backoff{Min: min, Max: max} 
 // Reset makes the next Wait the shortest again.
 func (b *Backoff) Reset() { b.cur = 0 }
 
-// Next is the delay the next Wait sleeps: uniform in [cur/2, cur), cur doubling from Min to Max, so
+// Next is the delay the next Wait sleeps: uniform in [cur/2, cur], cur doubling from Min to Max, so
 // that replicas that failed together do not retry together.
 func (b *Backoff) Next() time.Duration {
 	b.cur = min(max(2*b.cur, b.Min), b.Max)

@@ -1,3 +1,7 @@
+// Package config is codeverify's configuration and the environment every command runs in: Config
+// (defaults, then the YAML file, then CODEVERIFY_* variables, then flags, validated before start),
+// its flags, the secrets and default paths it resolves, and Env, which reaches the cluster and
+// ClickHouse and builds executors from it.
 package config
 
 import (

@@ -25,7 +25,7 @@ type Env struct {
 	Security streams.Security
 }
 
-// NewEnv checks c and loads what it names (TLS files); the logger writes to stderr-like log.
+// NewEnv checks c and loads what it names (TLS files); log is the logger every stage writes to.
 func NewEnv(c Config, log *slog.Logger) (*Env, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err

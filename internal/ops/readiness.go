@@ -53,7 +53,7 @@ func (r *Readiness) Set(name string, err error) {
 	r.state[name] = err
 }
 
-// Watch runs check now and then every ReadinessEvery until ctx ends, recording each result.
+// Watch runs check at once and then every ReadinessEvery until ctx ends, recording each result.
 func (r *Readiness) Watch(ctx context.Context, name string, check func(context.Context) error) {
 	r.WatchEvery(ctx, name, ReadinessEvery, check)
 }

@@ -167,7 +167,7 @@ func (j *Join) Open() int { return j.p.Open() }
 // Selected and Partial count the published selections, and those of them that were partial.
 func (j *Join) Selected() int64 { return j.selected.Load() }
 
-// Partial: see Selected.
+// Partial counts the published selections that were partial.
 func (j *Join) Partial() int64 { return j.partial.Load() }
 
 // Waiting is the number of events held: candidates and behaviours whose callbacks are pending.

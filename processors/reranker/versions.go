@@ -81,5 +81,5 @@ func (v *Versions) Offer(o Offer) (bool, error) {
 // Swaps counts the versions swapped in; Failures those offered, newer, and not usable.
 func (v *Versions) Swaps() int64 { return v.swaps.Load() }
 
-// Failures: see Swaps.
+// Failures counts the versions offered, newer than the one serving, and not usable.
 func (v *Versions) Failures() int64 { return v.failures.Load() }

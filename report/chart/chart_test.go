@@ -33,7 +33,7 @@ func TestTicksAreRound(t *testing.T) {
 			}
 		}
 	}
-	// The energy axis that used to print 0.512 and 0.888.
+	// An energy axis over [0.512, 0.888] gets round ticks (0.6, 0.7, 0.8), not its bounds.
 	if got := Ticks(0.512, 0.888, 6); len(got) != 3 || Label(got[0], Step(0.376, 6)) != "0.6" || Label(got[2], Step(0.376, 6)) != "0.8" {
 		t.Errorf("ticks over [0.512, 0.888]: %v", got)
 	}

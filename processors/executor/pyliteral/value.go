@@ -279,7 +279,7 @@ func truthy(v Value) (bool, bool) {
 	return v.truth > 0, v.truth != 0
 }
 
-// short renders a value for failure details.
+// String renders a value for failure details.
 func (v Value) String() string {
 	var s string
 	switch v.k {
