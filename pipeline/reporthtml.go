@@ -4,11 +4,32 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 
+	"github.com/codeverify/codeverify/internal/config"
 	"github.com/codeverify/codeverify/report"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
 )
+
+// Report prints the pass rates and unbiased pass@k of the verdicts f selects on w, computed in
+// ClickHouse, and with htmlPath also writes the report page there.
+func Report(ctx context.Context, env *config.Env, f clickhouse.ReportFilter, htmlPath string, w io.Writer) error {
+	sink, err := env.OpenClickHouseReadOnly(ctx)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	rows, err := sink.Report(ctx, f)
+	if err != nil {
+		return err
+	}
+	clickhouse.FormatReport(w, rows)
+	if htmlPath == "" {
+		return nil
+	}
+	return WriteReportHTML(ctx, sink, f, htmlPath)
+}
 
 // WriteReportHTML writes the charts of the verdicts f selects and of the newest stored evaluation to
 // path as one self-contained HTML page.

@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/codeverify/codeverify/internal/config"
@@ -127,4 +129,56 @@ func RunGenerator(ctx context.Context, env *config.Env, modelsPath string, o Gen
 	svc.Runner(name, stats)
 	svc.Ready.Set(ops.CheckStarted, nil)
 	return run(ctx)
+}
+
+// RunReranker runs the streaming reranker with its /metrics, /healthz and /readyz until ctx is
+// cancelled; ready (optional) is closed once every consumer runs.
+func RunReranker(ctx context.Context, env *config.Env, c RerankConfig, ready chan<- struct{}) error {
+	svc, err := ops.StartService(ctx, env, ops.CheckStarted)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	c.Metrics = svc.Metrics
+	r, err := NewReranker(ctx, env, c)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	r.Observe(ctx, svc)
+	return r.Run(ctx, func() {
+		svc.Ready.Set(ops.CheckStarted, nil)
+		if ready != nil {
+			close(ready)
+		}
+	})
+}
+
+// RunBroker runs the embedded broker on the configured port with its data under VAR_DIR/kafka and
+// the declared topics created, until ctx is cancelled.
+func RunBroker(ctx context.Context, env *config.Env) error {
+	dir := filepath.Join(env.Config.VarDir, "kafka")
+	b, err := streams.StartBroker(dir, env.Config.EmbeddedPort, env.Log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if err := streams.EnsureTopics(ctx, streams.Cluster{Brokers: []string{b.Addr()}}, streams.DefaultCatalog()); err != nil {
+		return err
+	}
+	env.Log.Info("broker ready", "addr", b.Addr(), "data_dir", dir)
+	<-ctx.Done()
+	return nil
+}
+
+// Topics creates the declared topics on the configured brokers (idempotent) and lists them on w.
+func Topics(ctx context.Context, env *config.Env, w io.Writer) error {
+	cat := streams.DefaultCatalog()
+	if err := env.EnsureTopics(ctx, cat); err != nil {
+		return err
+	}
+	for _, t := range cat {
+		fmt.Fprintf(w, "%-16s partitions=%d compacted=%v key=%s\n", t.Name, t.Partitions, t.Compacted, t.Key)
+	}
+	return nil
 }

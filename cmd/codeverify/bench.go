@@ -70,7 +70,7 @@ func (a *app) benchRerankerCmd() *cobra.Command {
 	f.IntVar(&o.Batch, "batch", 16, "candidates per batch")
 	f.IntVar(&o.Len, "len", 256, "tokens per candidate")
 	f.IntVar(&o.Iters, "iters", 100, "timed batches")
-	limits(f, map[string][2]string{"batch": {"1", "4096"}, "len": {"1", "8192"}, "iters": {"1", "1000000"}})
+	limits(f, map[string][2]string{"batch": {"1", "4096"}, "len": {"3", "8192"}, "iters": {"1", "1000000"}})
 	f.StringVar(&o.TorchPython, "torch-python", "", "interpreter with torch and onnx for the default model (default /usr/bin/python3)")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"os"
 	"time"
 
@@ -73,22 +74,21 @@ func (a *app) generateCmd() *cobra.Command {
 	var o pipeline.GeneratorOptions
 	var modelsPath string
 	var tests bool
+	var baseURL string
 	cmd := command("generate [--models FILE] [--base-url URL]",
 		"Run the LLM generator processor: prompts → candidates through an OpenAI-compatible server (consumer group "+streams.GroupGenerator+")",
 		`Samples every Prompt's n completions from an OpenAI-compatible server (vLLM, llama.cpp
 server, OpenAI) and publishes one Candidate per sample. Rate limits, 5xx, timeouts and malformed
 responses are retried with jittered backoff up to --max-attempts, then the prompt goes to
-prompts.dlq with the reason. The API key is read from OPENAI_API_KEY.`,
+prompts.dlq with the reason. The API key is read from OPENAI_API_KEY or OPENAI_API_KEY_FILE (or
+the config file's generator.api_key / api_key_file).`,
 		func(cmd *cobra.Command) error {
+			o.BaseURL, o.APIKey = cmp.Or(baseURL, a.Config.Generator.BaseURL), a.Config.Generator.APIKey
 			return pipeline.RunGenerator(cmd.Context(), a.Env, modelsPath, o, tests)
 		})
 	fs := cmd.Flags()
 	fs.StringVar(&modelsPath, "models", config.DefaultPath("deploy/vllm/models.yaml"), "models YAML (how each model is prompted; default CHECKOUT/deploy/vllm/models.yaml)")
-	o.BaseURL, o.APIKey = "http://127.0.0.1:8000/v1", os.Getenv("OPENAI_API_KEY") // the key is never a flag: it would show in ps
-	if v := os.Getenv("OPENAI_BASE_URL"); v != "" {
-		o.BaseURL = v
-	}
-	fs.StringVar(&o.BaseURL, "base-url", o.BaseURL, "OpenAI-compatible server (env OPENAI_BASE_URL)")
+	fs.StringVar(&baseURL, "base-url", "", "OpenAI-compatible server (default: env OPENAI_BASE_URL, else the config's generator.base_url, else http://127.0.0.1:8000/v1)")
 	inFlightFlags(fs, &o.MaxRequests, &o.MaxSequences, "requests in flight", "samples in flight (n summed over requests)")
 	fs.IntVar(&o.MaxAttempts, "max-attempts", 6, "attempts per request before the prompt is dead-lettered")
 	fs.DurationVar(&o.Timeout, "request-timeout", 10*time.Minute, "one attempt's limit, to the last token")

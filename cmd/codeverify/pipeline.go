@@ -1,47 +1,23 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/codeverify/codeverify/pipeline"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/sinks/clickhouse"
-	"github.com/codeverify/codeverify/streams"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
 func (a *app) brokerCmd() *cobra.Command {
 	return command("broker", "Run the embedded Kafka-protocol broker (kfake) on 127.0.0.1, data under VAR_DIR/kafka", "",
-		func(cmd *cobra.Command) error {
-			b, err := streams.StartBroker(filepath.Join(a.Config.VarDir, "kafka"), a.Config.EmbeddedPort, a.Log)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			if err := streams.EnsureTopics(cmd.Context(), streams.Cluster{Brokers: []string{b.Addr()}}, streams.DefaultCatalog()); err != nil {
-				return err
-			}
-			a.Log.Info("broker ready", "addr", b.Addr(), "data_dir", filepath.Join(a.Config.VarDir, "kafka"))
-			<-cmd.Context().Done()
-			return nil
-		})
+		func(cmd *cobra.Command) error { return pipeline.RunBroker(cmd.Context(), a.Env) })
 }
 
 func (a *app) topicsCmd() *cobra.Command {
 	return command("topics", "Create the topic catalog on the brokers (idempotent) and print it", "",
-		func(cmd *cobra.Command) error {
-			cat := streams.DefaultCatalog()
-			if err := a.EnsureTopics(cmd.Context(), cat); err != nil {
-				return err
-			}
-			for _, t := range cat {
-				fmt.Printf("%-16s partitions=%d compacted=%v key=%s\n", t.Name, t.Partitions, t.Compacted, t.Key)
-			}
-			return nil
-		})
+		func(cmd *cobra.Command) error { return pipeline.Topics(cmd.Context(), a.Env, os.Stdout) })
 }
 
 func (a *app) produceCmd() *cobra.Command {
@@ -76,20 +52,7 @@ func (a *app) reportCmd() *cobra.Command {
 	var f clickhouse.ReportFilter
 	cmd := command("report", "Pass rates and unbiased pass@k per benchmark/split/model, computed in ClickHouse", "",
 		func(cmd *cobra.Command) error {
-			sink, err := a.OpenClickHouseReadOnly(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer sink.Close()
-			rows, err := sink.Report(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			clickhouse.FormatReport(os.Stdout, rows)
-			if path := cmd.Flag("html").Value.String(); path != "" {
-				return pipeline.WriteReportHTML(cmd.Context(), sink, f, path)
-			}
-			return nil
+			return pipeline.Report(cmd.Context(), a.Env, f, cmd.Flag("html").Value.String(), os.Stdout)
 		})
 	cmd.Flags().String("html", "", "also write the charts (pass@k, pass rates, failure kinds, the newest verifier) to this HTML file")
 	cmd.Flags().StringVar(&f.Benchmark, "benchmark", "", "only this benchmark")

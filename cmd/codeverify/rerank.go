@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/codeverify/codeverify/internal/ops"
 	"github.com/codeverify/codeverify/pipeline"
 	"github.com/codeverify/codeverify/serving"
 	"github.com/codeverify/codeverify/streams"
@@ -91,7 +90,7 @@ func (a *app) rerankRunCmd() *cobra.Command {
 		"The streaming reranker: candidates + behaviors (+ prompts for expected counts) → scores and selections topics",
 		pipeline.RerankRunHelp, &s, func(ctx context.Context) error {
 			c.Model, c.Runtime = s.model, s.Runtime
-			return a.rerankRun(ctx, c, nil)
+			return pipeline.RunReranker(ctx, a.Env, c, nil)
 		})
 	f := cmd.Flags()
 	f.DurationVar(&c.Bound, "bound", 30*time.Second, "how long a request waits for all its candidates before a partial selection")
@@ -104,26 +103,4 @@ func (a *app) rerankRunCmd() *cobra.Command {
 		"bound": {"1ms", "24h"}, "flush-every": {"1ms", "1m"}, "reload-every": {"0s", "24h"}, "max-batch": {"1", "4096"}, "max-in-flight": {"1", "1000000"},
 	})
 	return cmd
-}
-
-// rerankRun runs until ctx is cancelled; ready (optional) is closed once every consumer runs.
-func (a *app) rerankRun(ctx context.Context, c pipeline.RerankConfig, ready chan<- struct{}) error {
-	svc, err := ops.StartService(ctx, a.Env, ops.CheckStarted)
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
-	c.Metrics = svc.Metrics
-	r, err := pipeline.NewReranker(ctx, a.Env, c)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	r.Observe(ctx, svc)
-	return r.Run(ctx, func() {
-		svc.Ready.Set(ops.CheckStarted, nil)
-		if ready != nil {
-			close(ready)
-		}
-	})
 }

@@ -23,7 +23,7 @@ func TestRerankRunServesItsMetrics(t *testing.T) {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- a.rerankRun(ctx, pipeline.RerankConfig{Model: m.Dir, Runtime: serving.Runtime{Provider: "cpu", Threads: 1},
+		done <- pipeline.RunReranker(ctx, a.Env, pipeline.RerankConfig{Model: m.Dir, Runtime: serving.Runtime{Provider: "cpu", Threads: 1},
 			Bound: time.Second, FlushEvery: 20 * time.Millisecond, MaxBatch: 4, MaxInFlight: 8}, ready)
 	}()
 	select {

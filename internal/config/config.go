@@ -50,6 +50,15 @@ type Config struct {
 		PasswordFile string `yaml:"password_file"`
 	} `yaml:"clickhouse"`
 
+	// Generator: the OpenAI-compatible model server `generate` samples from (OPENAI_BASE_URL
+	// overrides BaseURL). The API key is APIKey, or APIKeyFile naming a file that holds it;
+	// OPENAI_API_KEY or OPENAI_API_KEY_FILE override both. Never a flag: it would show in ps.
+	Generator struct {
+		BaseURL    string `yaml:"base_url"`
+		APIKey     string `yaml:"api_key"`
+		APIKeyFile string `yaml:"api_key_file"`
+	} `yaml:"generator"`
+
 	Executor struct {
 		Python      string        `yaml:"python"`
 		Timeout     time.Duration `yaml:"timeout"`
@@ -86,6 +95,7 @@ func Default() Config {
 	c.ClickHouse.Addr = "127.0.0.1:9000"
 	c.ClickHouse.Database = "codeverify"
 	c.ClickHouse.Username = "default"
+	c.Generator.BaseURL = "http://127.0.0.1:8000/v1"
 	c.Executor.Python = defaultPython()
 	c.Executor.Timeout = 3 * time.Second
 	c.Executor.MemoryBytes = 1 << 30
@@ -120,6 +130,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	}
 	if v := getenv("CODEVERIFY_VAR_DIR"); v != "" {
 		c.VarDir = v
+	}
+	if v := getenv("OPENAI_BASE_URL"); v != "" {
+		c.Generator.BaseURL = v
 	}
 	if v := getenv("CODEVERIFY_CLICKHOUSE_ADDR"); v != "" {
 		c.ClickHouse.Addr = v

@@ -42,3 +42,33 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Fatalf("example config: %+v", c)
 	}
 }
+
+func TestGeneratorServerAndKeyLayers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte("sk-from-file\n"), 0o600)
+	os.WriteFile(path, []byte("generator:\n  base_url: http://file:8000/v1\n  api_key_file: "+keyFile+"\n"), 0o644)
+	for _, c := range []struct {
+		env           map[string]string
+		url, key, err string
+	}{
+		{map[string]string{}, "http://file:8000/v1", "sk-from-file", ""},
+		{map[string]string{"OPENAI_BASE_URL": "http://env:8000/v1", "OPENAI_API_KEY": "sk-env"}, "http://env:8000/v1", "sk-env", ""},
+		{map[string]string{"OPENAI_API_KEY": "a", "OPENAI_API_KEY_FILE": keyFile}, "", "", "OPENAI_API_KEY and OPENAI_API_KEY_FILE are both set"},
+	} {
+		got, err := Load(path, func(k string) string { return c.env[k] })
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("env %v: error %v, want %q", c.env, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got.Generator.BaseURL != c.url || got.Generator.APIKey != c.key {
+			t.Errorf("env %v: %q %q %v, want %q %q", c.env, got.Generator.BaseURL, got.Generator.APIKey, err, c.url, c.key)
+		}
+	}
+	if d := Default(); d.Generator.BaseURL != "http://127.0.0.1:8000/v1" || d.Generator.APIKey != "" {
+		t.Errorf("default generator %+v", d.Generator)
+	}
+}

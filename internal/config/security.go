@@ -57,6 +57,7 @@ func (c *Config) loadSecrets(getenv func(string) string) error {
 	return errors.Join(
 		loadSecret(getenv, "CODEVERIFY_KAFKA_SASL_PASSWORD", "kafka.sasl.password", &c.Kafka.SASL.Password, &c.Kafka.SASL.PasswordFile),
 		loadSecret(getenv, "CODEVERIFY_CLICKHOUSE_PASSWORD", "clickhouse.password", &c.ClickHouse.Password, &c.ClickHouse.PasswordFile),
+		loadSecret(getenv, "OPENAI_API_KEY", "generator.api_key", &c.Generator.APIKey, &c.Generator.APIKeyFile),
 	)
 }
 
