@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -54,10 +55,17 @@ func Executor(ctx context.Context, env *config.Env, o ExecutorOptions, w io.Writ
 	if o.Soak > 0 {
 		return runSoak(ctx, w, ex, fast, o.Soak)
 	}
-	plain := benchCandidates(fast, o.N, 0)
+	plain, err := benchCandidates(fast, o.N, 0)
+	if err != nil {
+		return err
+	}
 	r0 := runLoad(ctx, ex, plain)
 	printLoad(w, "zygote, no loops", r0)
-	rl := runLoad(ctx, ex, benchCandidates(fast, o.N, o.Loops))
+	looping, err := benchCandidates(fast, o.N, o.Loops)
+	if err != nil {
+		return err
+	}
+	rl := runLoad(ctx, ex, looping)
 	printLoad(w, fmt.Sprintf("zygote, %.0f%% infinite loops", o.Loops*100), rl)
 	naive, err := env.NewExecutor(executor.BackendSimple, -1)
 	if err != nil {
@@ -133,8 +141,15 @@ type benchCand struct {
 	wantPass bool
 }
 
+// errNoFastProblems: no reference solution passed quickly enough to build candidates from (the
+// sandbox is broken or the machine far too slow).
+var errNoFastProblems = errors.New("no problem's reference solution passes in under 100 ms: nothing to benchmark with")
+
 // benchCandidates cycles through the problems' references; every 1/loops-th becomes a loop.
-func benchCandidates(ps []schemas.Problem, n int, loops float64) []benchCand {
+func benchCandidates(ps []schemas.Problem, n int, loops float64) ([]benchCand, error) {
+	if len(ps) == 0 {
+		return nil, errNoFastProblems
+	}
 	out := make([]benchCand, n)
 	every := 0
 	if loops > 0 {
@@ -147,5 +162,5 @@ func benchCandidates(ps []schemas.Problem, n int, loops float64) []benchCand {
 			out[i] = benchCand{p: p, code: p.ReferenceCode + "\nwhile True:\n    pass\n"}
 		}
 	}
-	return out
+	return out, nil
 }

@@ -95,7 +95,10 @@ func Generator(ctx context.Context, env *config.Env, o GeneratorOptions, w io.Wr
 	if err != nil {
 		return err
 	}
-	rec, _ := generator.NewMetrics(nil)
+	rec, err := generator.NewMetrics(nil)
+	if err != nil {
+		return err
+	}
 	r, _, err := pipeline.NewGeneratorRunner(ctx, benv, codecs, models, pipeline.GeneratorOptions{BaseURL: srv.BaseURL(), MaxRequests: o.MaxRequests,
 		MaxSequences: o.MaxSequences, MaxAttempts: 6, Timeout: time.Minute}, rec)
 	if err != nil {
@@ -125,7 +128,7 @@ func Generator(ctx context.Context, env *config.Env, o GeneratorOptions, w io.Wr
 		}
 		select {
 		case err := <-done:
-			return fmt.Errorf("runner stopped early: %v (stats %+v)", err, st)
+			return fmt.Errorf("runner stopped early: %w (stats %+v)", err, st)
 		case <-ctx.Done():
 			stop()
 			<-done

@@ -46,6 +46,9 @@ func soakMix(ps []schemas.Problem, n, round int) []benchCand {
 // runSoak runs rounds of soakMix for d and fails when processes, fds, goroutines or memory grew, or
 // a label was still wrong when re-run alone.
 func runSoak(ctx context.Context, w io.Writer, ex *executor.Executor, ps []schemas.Problem, d time.Duration) error {
+	if len(ps) == 0 {
+		return errNoFastProblems
+	}
 	start := time.Now()
 	var first, last, peak soakSample
 	total, wrong, errs, loadTimeouts := 0, 0, 0, 0

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/codeverify/codeverify/internal/backoff"
 	"github.com/codeverify/codeverify/producers"
 	"github.com/codeverify/codeverify/schemas"
 	"github.com/codeverify/codeverify/streams"
@@ -228,10 +229,10 @@ func follow[T any](ctx context.Context, s *source, topic string, codec *schemas.
 	return nil
 }
 
-// retry calls fn until it succeeds, backing off up to 10 s and logging each failure; it gives up
-// when ctx ends or on a security failure, which no retry cures.
+// retry calls fn until it succeeds, backing off (jittered, up to 10 s) and logging each failure; it
+// gives up when ctx ends or on a security failure, which no retry cures.
 func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) error {
-	wait := 100 * time.Millisecond
+	bo := backoff.New(100*time.Millisecond, 10*time.Second)
 	for attempt := 1; ; attempt++ {
 		err := fn()
 		if err == nil {
@@ -241,10 +242,9 @@ func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) 
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		log.Warn(what+" failed, will retry", "attempt", attempt, "err", err)
-		if err := sleep(ctx, wait); err != nil {
+		if err := bo.Wait(ctx); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		wait = min(2*wait, 10*time.Second)
 	}
 }
 

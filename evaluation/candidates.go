@@ -12,7 +12,8 @@ import (
 
 // eachCandidate calls run for every candidate with its problem, concurrently (at most 256
 // goroutines; the executor bounds the processes), reporting progress. run writes only to its own
-// index. It returns the first error, or the context's when interrupted.
+// index. Once ctx ends or a run failed it starts no more runs; it returns the first error, or the
+// context's when interrupted.
 func eachCandidate(ctx context.Context, problems []schemas.Problem, cands []schemas.Candidate, desc string, progressOut io.Writer,
 	run func(i int, p schemas.Problem, c schemas.Candidate) error) error {
 	byID := make(map[string]schemas.Problem, len(problems))
@@ -27,7 +28,16 @@ func eachCandidate(ctx context.Context, problems []schemas.Problem, cands []sche
 	defer bar.Finish()
 	sem := make(chan struct{}, 256)
 	for i, c := range cands {
-		sem <- struct{}{}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed || ctx.Err() != nil {
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()

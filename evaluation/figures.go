@@ -35,7 +35,7 @@ func reportRow(version, evalID, scope string, n, problems, cands int, res rerank
 }
 
 // writeEvalTable prints the stored evaluations side by side, one row per model version and scope.
-func writeEvalTable(w io.Writer, rows []reranker.ReportRow) {
+func writeEvalTable(w io.Writer, rows []reranker.ReportRow) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "model_version\tscope\tn\tproblems\tcandidates\tbaseline_pass@1\toracle_pass@n\tcodet_pass@1\tenergy_pass@1\tverifier_pass@1\tverifier_minus_baseline\tverifier_minus_codet\teval_id")
 	for _, r := range rows {
@@ -49,7 +49,7 @@ func writeEvalTable(w io.Writer, rows []reranker.ReportRow) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ModelVersion, r.Scope, r.N, r.Problems, r.Candidates,
 			r.Baseline, r.Oracle, codet, energy, r.Verifier, r.Gain, minusCodeT, r.EvalID)
 	}
-	tw.Flush()
+	return tw.Flush()
 }
 
 // writeHTML writes the report page to path and says so on log.

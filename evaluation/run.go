@@ -124,7 +124,9 @@ func Run(ctx context.Context, env *config.Env, o Options, w io.Writer) error {
 	writeFigures(w, res, o.N, tests != nil, o.EnergyModel != "")
 	if o.ClickHouse {
 		fmt.Fprintf(w, "\nevaluations of this input in ClickHouse (input %s, %s):\n", in.hash[:12], in.name)
-		writeEvalTable(w, rows)
+		if err := writeEvalTable(w, rows); err != nil {
+			return err
+		}
 	}
 	if o.HTML != "" {
 		return writeHTML(o.HTML, reranker.Report{Title: "codeverify eval: " + model.Version, Input: in.name + " (" + in.hash[:12] + ")",

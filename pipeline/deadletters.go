@@ -34,8 +34,7 @@ func ListDeadLetters(ctx context.Context, env *config.Env, topic string, w io.Wr
 	if err != nil {
 		return err
 	}
-	printDeadLetters(w, dls)
-	return nil
+	return printDeadLetters(w, dls)
 }
 
 // ReplayDeadLetters republishes the chosen dead letters' original key and value to topic, saying
@@ -74,7 +73,7 @@ func readDeadLetters(ctx context.Context, env *config.Env, topic string) ([]stre
 	return dls, nil
 }
 
-func printDeadLetters(w io.Writer, dls []streams.DeadLetter) {
+func printDeadLetters(w io.Writer, dls []streams.DeadLetter) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PARTITION:OFFSET\tSTAGE\tSOURCE\tSIZE\tTRUNCATED\tREASON")
 	for _, d := range dls {
@@ -82,8 +81,11 @@ func printDeadLetters(w io.Writer, dls []streams.DeadLetter) {
 		fmt.Fprintf(tw, "%d:%d\t%s\t%s/%d@%d\t%d\t%t\t%s\n", d.Partition, d.Offset, d.Stage, d.SourceTopic, d.SourcePartition, d.SourceOffset,
 			d.OriginalSize, d.Truncated, reason)
 	}
-	tw.Flush()
-	fmt.Fprintf(w, "%d dead letters\n", len(dls))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d dead letters\n", len(dls))
+	return err
 }
 
 // chooseDeadLetters picks the dead letters named by c.Offsets (or all of them), then keeps those

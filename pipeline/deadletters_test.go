@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,5 +48,17 @@ func TestChooseDeadLetters(t *testing.T) {
 		if pos(got) != c.want {
 			t.Errorf("%+v: chose %s, want %s", c.choice, pos(got), c.want)
 		}
+	}
+}
+
+// A listing that cannot be written is an error, not a silently missing table.
+func TestPrintDeadLettersReportsAWriteError(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "list"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := printDeadLetters(f, []streams.DeadLetter{{Partition: 0, Offset: 1, Reason: "decode: bad avro"}}); err == nil {
+		t.Error("writing to a closed file succeeded")
 	}
 }

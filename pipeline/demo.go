@@ -65,8 +65,8 @@ func (o *DemoOptions) resolve(env *config.Env) error {
 // broker unless brokers are configured, publishes the problems, the generated tests and the
 // samples, runs the executor and the sink until every candidate has its verdict in ClickHouse,
 // then prints the pass-rate report and the dual execution agreement on w, and with TrainSteps
-// trains, registers and evaluates a verifier.
-func RunDemo(ctx context.Context, env *config.Env, o DemoOptions, w io.Writer) error {
+// trains, registers and evaluates a verifier. Progress bars and the trainer's log go to progress.
+func RunDemo(ctx context.Context, env *config.Env, o DemoOptions, w, progress io.Writer) error {
 	if err := o.resolve(env); err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func RunDemo(ctx context.Context, env *config.Env, o DemoOptions, w io.Writer) e
 		return fmt.Errorf("clickhouse (is it running? deploy/clickhouse/start-local.sh): %w", err)
 	}
 	defer sink.Close()
-	return runDemo(ctx, env, codecs, sink, o, start, w)
+	return runDemo(ctx, env, codecs, sink, o, start, w, progress)
 }
 
 // finish ends a demo that got to its report, also after a failed training stage (err): the report
@@ -105,7 +105,7 @@ func finish(ctx context.Context, env *config.Env, sink *clickhouse.Sink, err err
 	return err
 }
 
-func runDemo(ctx context.Context, env *config.Env, codecs *schemas.Codecs, sink *clickhouse.Sink, o DemoOptions, start time.Time, w io.Writer) error {
+func runDemo(ctx context.Context, env *config.Env, codecs *schemas.Codecs, sink *clickhouse.Sink, o DemoOptions, start time.Time, w, progress io.Writer) error {
 	// The generated tests go first: the executor runs each candidate against the tests its problem
 	// has when the candidate arrives.
 	tcs, err := PublishTests(ctx, env, codecs, o.Problems, o.Tests, o.Sample.Model)
@@ -131,7 +131,10 @@ func runDemo(ctx context.Context, env *config.Env, codecs *schemas.Codecs, sink 
 		return err
 	}
 	dead, err := streams.ReadDeadLetters(ctx, env.Cluster(), streams.DLQTopic(streams.TopicCandidates))
-	if err == nil && len(dead) > 0 {
+	switch {
+	case err != nil: // only a count for the reader: the report below still stands
+		fmt.Fprintf(w, "dead-lettered candidates: not read (%v)\n", err)
+	case len(dead) > 0:
 		fmt.Fprintf(w, "dead-lettered candidates (all time): %d\n", len(dead))
 	}
 	rows, err := sink.Report(ctx, clickhouse.ReportFilter{Model: o.Sample.Model})
@@ -149,11 +152,11 @@ func runDemo(ctx context.Context, env *config.Env, codecs *schemas.Codecs, sink 
 	if o.TrainSteps <= 0 {
 		return finish(ctx, env, sink, nil, w)
 	}
-	dir, err := demoTrain(ctx, env, o, w)
+	dir, err := demoTrain(ctx, env, o, w, progress)
 	if err != nil {
 		return finish(ctx, env, sink, err, w)
 	}
-	return finish(ctx, env, sink, demoEvaluate(ctx, env, dir, o, w), w)
+	return finish(ctx, env, sink, demoEvaluate(ctx, env, dir, o, w, progress), w)
 }
 
 // labelAll runs the executor and both sinks until every candidate has its verdict in ClickHouse
@@ -203,12 +206,8 @@ func labelAll(ctx context.Context, env *config.Env, codecs *schemas.Codecs, sink
 		return ctx.Err()
 	}
 	// Behaviours are written with their verdicts; their sink may trail the verdicts' a little.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		_, n, err := sink.BehaviorCount(ctx)
-		if err == nil && n >= uint64(wantBehaviors) || time.Now().After(deadline) {
-			fmt.Fprintf(w, "behaviours on generated tests in ClickHouse: %d/%d\n", n, wantBehaviors)
-			break
-		}
+	if err := waitBehaviors(ctx, sink, wantBehaviors, time.Minute, w); err != nil {
+		return err
 	}
 	stop() // graceful: all drain and commit
 	for range 3 {
@@ -219,13 +218,33 @@ func labelAll(ctx context.Context, env *config.Env, codecs *schemas.Codecs, sink
 	return nil
 }
 
+// waitBehaviors polls until want behaviours are stored or wait has passed, then says how many are
+// on w; it returns the context's error when ctx ends first.
+func waitBehaviors(ctx context.Context, sink *clickhouse.Sink, want int, wait time.Duration, w io.Writer) error {
+	deadline := time.Now().Add(wait)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, n, err := sink.BehaviorCount(ctx)
+		if err == nil && n >= uint64(want) || time.Now().After(deadline) {
+			fmt.Fprintf(w, "behaviours on generated tests in ClickHouse: %d/%d\n", n, want)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
 // demoEvalN is how many candidates per problem the demo's Stage 4 table draws.
 const demoEvalN = 16
 
 // demoTrain replays the labeled topics of the demo's model, trains a small verifier (a CPU-sized
 // architecture; `codeverify train` has every knob), registers it under VAR_DIR/models and returns
 // the version's directory.
-func demoTrain(ctx context.Context, env *config.Env, o DemoOptions, w io.Writer) (string, error) {
+func demoTrain(ctx context.Context, env *config.Env, o DemoOptions, w, progress io.Writer) (string, error) {
 	cfg := trainer.RecipeTrainConfig()
 	cfg.MaxSteps, cfg.Device = o.TrainSteps, o.TrainDevice
 	if o.TrainPython != "" {
@@ -239,7 +258,7 @@ func demoTrain(ctx context.Context, env *config.Env, o DemoOptions, w io.Writer)
 	}
 	fmt.Fprintf(w, "\ntraining the verifier on the labeled topics (behaviour features, %d steps, %s)\n", o.TrainSteps, o.TrainDevice)
 	d := trainer.DatasetSpec{Models: []string{o.Sample.Model}, K: 4, Folds: 5, Seed: 1, DrawSize: demoEvalN, Draws: 20}
-	ds, rep, err := evaluation.LoadDataset(ctx, env, env.Cluster(), d, os.Stderr, w)
+	ds, rep, err := evaluation.LoadDataset(ctx, env, env.Cluster(), d, progress, w)
 	if err != nil {
 		return "", err
 	}
@@ -247,7 +266,7 @@ func demoTrain(ctx context.Context, env *config.Env, o DemoOptions, w io.Writer)
 	if err := trainer.WriteTrainingFiles(filepath.Join(wd, "data"), ds, cfg.Tokenizer); err != nil {
 		return "", err
 	}
-	cfg.OnEvent, cfg.Log = trainer.EventPrinter(w), os.Stderr
+	cfg.OnEvent, cfg.Log = trainer.EventPrinter(w), progress
 	return trainer.TrainAndRegister(ctx, ds, rep, cfg, trainer.RegisterOptions{ValFold: 0, WorkDir: wd,
 		ModelsDir: filepath.Join(env.Config.VarDir, "models"), Record: evaluation.RecordTrainingRuns(env), Announce: env.Cluster(), Out: w})
 }
@@ -256,7 +275,7 @@ func demoTrain(ctx context.Context, env *config.Env, o DemoOptions, w io.Writer)
 // (the sandbox runs the drawn samples again against their hidden and generated tests, ONNX Runtime
 // scores them, every selection method picks from the same draw) on the problems of the model's
 // validation fold only, 16 candidates per problem. Without ONNX Runtime it says so and skips.
-func demoEvaluate(ctx context.Context, env *config.Env, modelDir string, o DemoOptions, w io.Writer) error {
+func demoEvaluate(ctx context.Context, env *config.Env, modelDir string, o DemoOptions, w, progress io.Writer) error {
 	if _, err := serving.ResolveLibrary("", os.Getenv); err != nil {
 		fmt.Fprintf(w, "\nStage 4 table skipped: ONNX Runtime is not available (%v)\n", err)
 		return nil
@@ -265,7 +284,7 @@ func demoEvaluate(ctx context.Context, env *config.Env, modelDir string, o DemoO
 	fmt.Fprintf(w, "\nStage 4 on the held-out problems (eval --tests --holdout --n %d --seed 1 --clickhouse --html %s):\n", demoEvalN, report)
 	err := evaluation.Run(ctx, env, evaluation.Options{Model: modelDir, Runtime: serving.Runtime{Provider: serving.ProviderAuto, Threads: 2},
 		Problems: o.Problems, Samples: o.Samples, Tests: o.Tests, N: demoEvalN, Seed: 1, Resamples: 2000, Backend: "zygote", Holdout: true,
-		ClickHouse: true, HTML: report}, w)
+		ClickHouse: true, HTML: report, Progress: progress}, w)
 	if err == nil {
 		fmt.Fprintf(w, "HTML report (every method; energy distributions, per-problem pass rate vs the verifier's pick): %s\n", report)
 	}

@@ -35,14 +35,19 @@ type ExecutorOptions struct {
 }
 
 // executorStage makes sure a missing problem is a real miss before the executor sees the candidate
-// (the executor marks an unknown problem permanent itself), and records the execution's metrics.
+// (the executor marks an unknown problem permanent itself), retries candidates while the tests
+// table no longer follows its topic, and records the execution's metrics.
 type executorStage struct {
 	p        *executor.DualProcessor
 	problems Problems
+	tests    testsLookup
 	metrics  *ops.StageMetrics // nil: none
 }
 
 func (s executorStage) Process(ctx context.Context, c schemas.Candidate) ([]executor.Output, error) {
+	if err := s.tests.t.Err(); err != nil {
+		return nil, fmt.Errorf("tests table: %w", err)
+	}
 	if err := s.problems.Ensure(ctx, c.ProblemID); err != nil {
 		return nil, err
 	}
@@ -203,5 +208,5 @@ func executorRunner(ctx context.Context, env *config.Env, codecs *schemas.Codecs
 		MaxInFlight:    64 * ex.Workers(),
 		SessionTimeout: g.SessionTimeout, HeartbeatInterval: g.HeartbeatInterval, RebalanceTimeout: g.RebalanceTimeout,
 		OnDeadLettered: m.DeadLettered(streams.TopicCandidates),
-	}, executorStage{p: &executor.DualProcessor{Exec: ex, Problems: problems, Tests: testsLookup{tests}}, problems: problems, metrics: m})
+	}, executorStage{p: &executor.DualProcessor{Exec: ex, Problems: problems, Tests: testsLookup{tests}}, problems: problems, tests: testsLookup{tests}, metrics: m})
 }

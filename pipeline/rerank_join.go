@@ -41,6 +41,10 @@ func (r *Reranker) candidate(_ context.Context, c schemas.Candidate, done func([
 		done(nil, streams.Permanent(fmt.Errorf("candidate %s: no request id to select within", c.CandidateID)))
 		return
 	}
+	if err := r.problems.Err(); err != nil {
+		done(nil, fmt.Errorf("candidate %s: problems table: %w", c.CandidateID, err)) // retried: the miss below would not be real
+		return
+	}
 	prob, ok := r.problems.Problem(c.ProblemID)
 	if !ok {
 		done(nil, streams.Permanent(fmt.Errorf("candidate %s: unknown problem %s", c.CandidateID, c.ProblemID)))

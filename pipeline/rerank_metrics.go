@@ -12,12 +12,15 @@ import (
 // Observe exports the reranker's metrics on svc (which provider and model version serve new
 // requests, open requests, swaps and model events, selections, the candidates runner's counters)
 // and polls its consumer groups' lag.
-func (r *Reranker) Observe(ctx context.Context, svc *ops.Service) {
+func (r *Reranker) Observe(ctx context.Context, svc *ops.Service) error {
 	r.register(svc.Registry)
-	svc.Runner("reranker", r.Stats)
+	if err := svc.Runner("reranker", r.Stats); err != nil {
+		return err
+	}
 	svc.WatchLag(ctx, ops.Consumed{Group: streams.GroupRerankerCandidates, Topic: streams.TopicCandidates},
 		ops.Consumed{Group: streams.GroupRerankerBehaviors, Topic: streams.TopicBehaviors},
 		ops.Consumed{Group: streams.GroupRerankerPrompts, Topic: streams.TopicPrompts})
+	return nil
 }
 
 func (r *Reranker) register(reg prometheus.Registerer) {

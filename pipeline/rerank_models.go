@@ -112,12 +112,9 @@ func (r *Reranker) modelsLoop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		retry := bo.Next()
-		r.env.Log.Warn("following the models topic failed; retrying", "topic", streams.TopicModels, "offset", next, "err", err, "retry_in", retry)
-		select {
-		case <-ctx.Done():
+		r.env.Log.Warn("following the models topic failed; retrying", "topic", streams.TopicModels, "offset", next, "err", err)
+		if bo.Wait(ctx) != nil {
 			return nil
-		case <-time.After(retry):
 		}
 	}
 }

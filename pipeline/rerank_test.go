@@ -85,7 +85,9 @@ func startRerank(t *testing.T, cfg RerankConfig) *rerankEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Observe(ctx, e.svc)
+	if err := r.Observe(ctx, e.svc); err != nil {
+		t.Fatal(err)
+	}
 	started := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx, func() { close(started) }) }()

@@ -38,7 +38,9 @@ func RunExecutor(ctx context.Context, env *config.Env, opt ExecutorOptions) erro
 		return err
 	}
 	defer closeExecutor() // after Run has returned: no Execute is in flight any more
-	svc.Runner("executor", r.Stats)
+	if err := svc.Runner("executor", r.Stats); err != nil {
+		return err
+	}
 	svc.Ready.Set(ops.CheckTables, nil)
 	svc.WatchLag(ctx, ops.Consumed{Group: streams.GroupExecutor, Topic: streams.TopicCandidates})
 	svc.Ready.Set(ops.CheckStarted, nil)
@@ -126,7 +128,9 @@ func RunGenerator(ctx context.Context, env *config.Env, modelsPath string, o Gen
 		}
 		run, stats = r.Run, r.Stats
 	}
-	svc.Runner(name, stats)
+	if err := svc.Runner(name, stats); err != nil {
+		return err
+	}
 	svc.Ready.Set(ops.CheckStarted, nil)
 	return run(ctx)
 }
@@ -145,7 +149,9 @@ func RunReranker(ctx context.Context, env *config.Env, c RerankConfig, ready cha
 		return err
 	}
 	defer r.Close()
-	r.Observe(ctx, svc)
+	if err := r.Observe(ctx, svc); err != nil {
+		return err
+	}
 	return r.Run(ctx, func() {
 		svc.Ready.Set(ops.CheckStarted, nil)
 		if ready != nil {

@@ -156,6 +156,9 @@ func Charts(ts []Tally) (passAtK chart.Lines, rates chart.Histogram, kinds chart
 
 		h := chart.Series{Name: g.name, Values: make([]float64, 10)}
 		for _, nc := range g.problems {
+			if nc[0] == 0 {
+				continue // no candidates (tallies of count 0): no pass rate to place
+			}
 			h.Values[min(9, int(10*float64(nc[1])/float64(nc[0])))]++
 		}
 		rates.Series = append(rates.Series, h)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand"
 	"strings"
@@ -148,5 +149,28 @@ func TestEvalProblemsGroupsInOrder(t *testing.T) {
 	ps := EvalProblems([]Candidate{{"b", "1", true, 0.5}, {"a", "2", false, 1}, {"b", "3", false, 2}})
 	if len(ps) != 2 || ps[0].ProblemID != "b" || len(ps[0].IDs) != 2 || ps[0].IDs[1] != "3" || ps[0].Energy[1] != 2 || ps[1].Pass[0] {
 		t.Errorf("%+v", ps)
+	}
+}
+
+// A problem whose only tally counts no candidates has no pass rate: it stays out of the histogram
+// (and does not break the page).
+func TestZeroCountTally(t *testing.T) {
+	ts := []Tally{
+		{Benchmark: "b", Split: "s", Model: "m", ProblemID: "p0", Day: "2024-01-01", FailureKind: "timeout", Count: 0},
+		{Benchmark: "b", Split: "s", Model: "m", ProblemID: "p1", Day: "2024-01-01", Pass: true, Count: 2},
+	}
+	_, rates, _, _ := Charts(ts)
+	if len(rates.Series) != 1 || rates.Series[0].Values[9] != 1 {
+		t.Fatalf("pass-rate histogram %+v, want the one problem with candidates in the last bin", rates.Series)
+	}
+	sum := 0.0
+	for _, v := range rates.Series[0].Values {
+		sum += v
+	}
+	if sum != 1 {
+		t.Errorf("%v problems in the histogram, want 1", sum)
+	}
+	if err := Write(io.Discard, Page{Title: "t", Tallies: ts}); err != nil {
+		t.Error(err)
 	}
 }

@@ -21,7 +21,7 @@ recipe of make verifier), registers it and prints its Stage 4 table on the held-
 oracle_pass@16, codet_pass@1, verifier_pass@1, verifier_minus_codet with 95% intervals; skipped
 with a message without ONNX Runtime).
 ClickHouse must be up (make demo starts it).`,
-		func(cmd *cobra.Command) error { return pipeline.RunDemo(cmd.Context(), a.Env, o, os.Stdout) })
+		func(cmd *cobra.Command) error { return pipeline.RunDemo(cmd.Context(), a.Env, o, os.Stdout, os.Stderr) })
 	f := cmd.Flags()
 	inputFiles{&o.Problems, &o.Samples, &o.Tests}.bind(f,
 		"problems file (default: DATA_DIR/samples/codet_humaneval_codegen16b/HumanEval_for_code_generation.jsonl)",

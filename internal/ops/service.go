@@ -41,9 +41,9 @@ func (s *Service) WatchLag(ctx context.Context, groups ...Consumed) {
 	s.Metrics.WatchLag(ctx, s.env.Cluster(), s.env.Log, LagEvery, groups...)
 }
 
-// Runner exports a runner's counters under processor.
-func (s *Service) Runner(processor string, stats func() streams.Stats) {
-	RegisterRunnerStats(s.Registry, processor, stats)
+// Runner exports a runner's counters under processor; a processor exported already is an error.
+func (s *Service) Runner(processor string, stats func() streams.Stats) error {
+	return RegisterRunnerStats(s.Registry, processor, stats)
 }
 
 // Close stops serving.
