@@ -9,7 +9,7 @@ BIN      := bin/codeverify
 # Verifier training steps at the end of the demo (the behaviour-feature recipe; ~40 ms a step here); 0 skips training.
 TRAIN_STEPS ?= 600
 
-.PHONY: demo test setup clickhouse ort build bench vet clean stop verifier
+.PHONY: demo test setup clickhouse ort build bench bench-compare vet clean stop verifier
 
 setup:
 	@bash deploy/setup-debian.sh
@@ -43,6 +43,10 @@ verifier: clickhouse build
 
 bench: clickhouse
 	CODEVERIFY_DATA_DIR=$(DATA_DIR) $(GO) test -run '^$$' -bench . -benchtime 3s ./processors/executor/ ./sinks/clickhouse/ ./streams/
+
+# The same benchmarks, BASE (a git revision) against the working tree, alternately: make bench-compare BASE=rev
+bench-compare: clickhouse
+	CODEVERIFY_DATA_DIR=$(DATA_DIR) bash bench/compare.sh $(BASE) $(or $(ROUNDS),6)
 
 stop:
 	@bash deploy/clickhouse/stop-local.sh $(VAR)/clickhouse
