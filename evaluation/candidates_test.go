@@ -61,4 +61,3 @@ func TestEachCandidateStopsStartingAfterAFailure(t *testing.T) {
 		t.Errorf("%d of %d runs started after a failure, want at most 512", n, len(cands))
 	}
 }
-

@@ -77,6 +77,15 @@ func candidate(i int) schemas.Candidate {
 	}
 }
 
+// candidates are candidate(0) … candidate(n-1).
+func candidates(n int) []schemas.Candidate {
+	cs := make([]schemas.Candidate, n)
+	for i := range cs {
+		cs[i] = candidate(i)
+	}
+	return cs
+}
+
 func verdictOf(c schemas.Candidate) schemas.Verdict {
 	return schemas.Verdict{CandidateID: c.CandidateID, RequestID: c.RequestID, ProblemID: c.ProblemID, SampleIndex: c.SampleIndex, Label: schemas.Pass, FailureKind: schemas.KindNone}
 }

@@ -70,10 +70,7 @@ func TestAsyncRunnerHoldsInputsWithoutGoroutines(t *testing.T) {
 	b := startBroker(t)
 	in, out := pipelineTopics(t, b, 4)
 	const n = 200
-	var cs []schemas.Candidate
-	for i := range n {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(n)
 	publishCandidates(t, b, in, cs...)
 
 	h := newHeld()
@@ -142,10 +139,7 @@ func TestAsyncRunnerShutdownRedeliversHeldInputs(t *testing.T) {
 	b := startBroker(t)
 	in, out := pipelineTopics(t, b, 2)
 	const n = 20
-	var cs []schemas.Candidate
-	for i := range n {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(n)
 	publishCandidates(t, b, in, cs...)
 	group := uniqueName(t, "group")
 

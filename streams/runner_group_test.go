@@ -106,10 +106,7 @@ func TestRunnerDeadLettersAlwaysFit(t *testing.T) {
 		publishRaw(t, b, in, junk(n))
 	}
 	const good = 10
-	var cs []schemas.Candidate
-	for i := range good {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(good)
 	publishCandidates(t, b, in, cs...)
 
 	cfg := verdictRunnerConfig(t, b, uniqueName(t, "group"), in, out)
@@ -169,10 +166,7 @@ func TestRunnerRoutesOutputsToSeveralTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 20
-	var cs []schemas.Candidate
-	for i := range n {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(n)
 	publishCandidates(t, b, in, cs...)
 	// Echoes of these two are too large: 2 MB is refused by the broker, 5 MB already by the writer.
 	huge := map[string]int{cs[3].CandidateID: 2 << 20, cs[11].CandidateID: 5 << 20}
@@ -242,10 +236,7 @@ func TestRunnerAndTableWaitForTheBroker(t *testing.T) {
 	}
 	in, out := pipelineTopics(t, b, 2)
 	const n = 30
-	var cs []schemas.Candidate
-	for i := range n {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(n)
 	publishCandidates(t, b, in, cs...)
 	addr := b.Addr()
 	b.Close()

@@ -47,10 +47,7 @@ func TestRunnerEndToEnd(t *testing.T) {
 	b := startBroker(t)
 	in, out := pipelineTopics(t, b, 8)
 	const n = 300
-	var cs []schemas.Candidate
-	for i := range n {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(n)
 	publishCandidates(t, b, in, cs...)
 
 	r, err := NewRunner(verdictRunnerConfig(t, b, uniqueName(t, "group"), in, out), ProcessorFunc[schemas.Candidate, schemas.Verdict](toVerdict))
@@ -98,10 +95,7 @@ func TestRunnerDeadLetters(t *testing.T) {
 	junk := kafka.Message{Key: []byte("junk-key"), Value: []byte("not avro at all")}
 	publishRaw(t, b, in, junk, enc(huge), enc(invalid), enc(perm), enc(boom))
 	const good = 10
-	var cs []schemas.Candidate
-	for i := range good {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(good)
 	publishCandidates(t, b, in, cs...)
 
 	cfg := verdictRunnerConfig(t, b, uniqueName(t, "group"), in, out)
@@ -165,10 +159,7 @@ func TestRunnerRetriesTransientErrors(t *testing.T) {
 	b := startBroker(t)
 	in, out := pipelineTopics(t, b, 4)
 	const n = 20
-	var cs []schemas.Candidate
-	for i := range n {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(n)
 	publishCandidates(t, b, in, cs...)
 
 	flaky := cs[7].CandidateID
@@ -233,10 +224,7 @@ func TestRunnerGracefulShutdownCommits(t *testing.T) {
 	in, out := pipelineTopics(t, b, 4)
 	group := uniqueName(t, "group")
 	const n = 100
-	var cs []schemas.Candidate
-	for i := range n {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(n)
 	publishCandidates(t, b, in, cs...)
 
 	r1, _ := countingRunner(t, b, group, in, out, 0)
@@ -266,10 +254,7 @@ func TestRunnerAbortThenRestartLosesNothing(t *testing.T) {
 	in, out := pipelineTopics(t, b, 4)
 	group := uniqueName(t, "group")
 	const n = 300
-	var cs []schemas.Candidate
-	for i := range n {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(n)
 	publishCandidates(t, b, in, cs...)
 
 	// The first instance hangs from its 100th input on, so the crash surely finds work in flight.
@@ -320,10 +305,7 @@ func TestBrokerRestartKeepsTopicsAndOffsets(t *testing.T) {
 	in, out := pipelineTopics(t, b, 4)
 	group := uniqueName(t, "group")
 	const n = 50
-	var cs []schemas.Candidate
-	for i := range n {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(n)
 	publishCandidates(t, b, in, cs...)
 	r1, _ := countingRunner(t, b, group, in, out, 0)
 	stop1 := startRunner(t, r1)
@@ -368,10 +350,7 @@ func TestRunnerShutdownDuringRetriesKeepsInput(t *testing.T) {
 	in, out := pipelineTopics(t, b, 1) // one partition: nothing behind the stuck input may be committed
 	group := uniqueName(t, "group")
 	const n, stuckAt = 10, 3
-	var cs []schemas.Candidate
-	for i := range n {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(n)
 	publishCandidates(t, b, in, cs...)
 
 	var tries atomic.Int32

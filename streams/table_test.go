@@ -20,10 +20,7 @@ func TestTableCatchesUpAndFollows(t *testing.T) {
 	codecs := testCodecs(t)
 	p := NewProducer(brokersOf(b), topic, codecs.Candidate, func(c schemas.Candidate) string { return c.CandidateID })
 	defer p.Close()
-	var cs []schemas.Candidate
-	for i := range 40 {
-		cs = append(cs, candidate(i))
-	}
+	cs := candidates(40)
 	old := cs[0]
 	old.Code = "old"
 	if err := p.Publish(testCtx(t, 10*time.Second), append([]schemas.Candidate{old}, cs...)...); err != nil {
